@@ -1,0 +1,51 @@
+# `make run`: install, migrate, load the demo and serve the site with its task cluster.
+# `make test`: install and run the whole test suite.
+# Both use PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format messages system-packages
+
+# Debian packages the platform needs at run time (Japanese fonts for PDFs, Chromium for
+# browser tests); installed only where apt-get exists and they are missing.
+system-packages:
+	@bash scripts/system-packages.sh
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+run: install system-packages
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} bash scripts/serve.sh $(BIN)/python $(HOST) $(PORT)
+
+test: install system-packages
+	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Extract and compile the Japanese and English catalogues (commit the results).
+messages: install
+	for dir in . audit governance consent grants; do \
+	  (cd $$dir && DEBUG=1 $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l ja -l en --ignore=.venv --ignore=var --ignore=tests \
+	   $$( [ $$dir = . ] && echo "--ignore=audit --ignore=governance --ignore=consent --ignore=grants" ) ); \
+	done
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv

@@ -1,0 +1,99 @@
+"""
+Key material for the platform's signing keys: generation, JWK form, encryption at rest.
+
+Private keys are stored encrypted with AES-256-GCM under a key derived (HKDF-SHA256) from
+``settings.SIGNING_KEY_SECRET``; the key id is bound to the ciphertext as associated data, so a
+ciphertext copied onto another key row does not decrypt.
+"""
+
+import base64
+import hashlib
+import json
+import os
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+EDDSA = "EdDSA"
+ES256 = "ES256"
+ALGORITHMS = (EDDSA, ES256)
+
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def generate(algorithm: str) -> PrivateKey:
+    """Return a new private key for ``algorithm`` (``EdDSA``: Ed25519; ``ES256``: P-256)."""
+    if algorithm == EDDSA:
+        return ed25519.Ed25519PrivateKey.generate()
+    if algorithm == ES256:
+        return ec.generate_private_key(ec.SECP256R1())
+    raise ValueError(f"unsupported algorithm {algorithm!r}")
+
+
+def public_jwk(public_key: PublicKey) -> dict:
+    """Return the public key as a JWK's key members (RFC 8037 for OKP, RFC 7518 for EC)."""
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
+    numbers = public_key.public_numbers()
+    return {
+        "crv": "P-256",
+        "kty": "EC",
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
+    }
+
+
+def thumbprint(jwk: dict) -> str:
+    """Return the RFC 7638 JWK thumbprint, used as the key id."""
+    required = ("crv", "kty", "x") if jwk["kty"] == "OKP" else ("crv", "kty", "x", "y")
+    text = json.dumps({k: jwk[k] for k in required}, sort_keys=True, separators=(",", ":"))
+    return b64url(hashlib.sha256(text.encode()).digest())
+
+
+def public_key_from_jwk(jwk: dict) -> PublicKey:
+    if jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519":
+        return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    if jwk["kty"] == "EC" and jwk["crv"] == "P-256":
+        numbers = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(b64url_decode(jwk["x"]), "big"),
+            int.from_bytes(b64url_decode(jwk["y"]), "big"),
+            ec.SECP256R1(),
+        )
+        return numbers.public_key()
+    raise ValueError("unsupported JWK")
+
+
+def _wrapping_key() -> AESGCM:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"audit.signing-key.at-rest.v1"
+    ).derive(settings.SIGNING_KEY_SECRET.encode())
+    return AESGCM(derived)
+
+
+def encrypt_private_key(private_key: PrivateKey, kid: str) -> bytes:
+    der = private_key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    nonce = os.urandom(12)
+    return nonce + _wrapping_key().encrypt(nonce, der, kid.encode())
+
+
+def decrypt_private_key(blob: bytes, kid: str) -> PrivateKey:
+    blob = bytes(blob)
+    der = _wrapping_key().decrypt(blob[:12], blob[12:], kid.encode())
+    return serialization.load_der_private_key(der, password=None)

@@ -1,0 +1,149 @@
+import json
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from . import keys
+
+
+class SigningKey(models.Model):
+    """署名鍵: one of the platform's keys; signs checkpoints, consent receipts and grants."""
+
+    class Algorithm(models.TextChoices):
+        EDDSA = keys.EDDSA, "EdDSA (Ed25519)"
+        ES256 = keys.ES256, "ES256 (P-256)"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        RETIRED = "retired", _("retired")
+        REVOKED = "revoked", _("revoked (compromised)")
+
+    kid = models.CharField(_("key id"), max_length=64, unique=True, editable=False)
+    algorithm = models.CharField(_("algorithm"), max_length=8, choices=Algorithm.choices)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    public_jwk = models.JSONField(_("public key (JWK)"), editable=False)
+    encrypted_private_key = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # A retired key stays in the JWKS until the last thing it signed has expired; null while
+    # that is unknown (or for ever, for checkpoints and receipts, which do not expire).
+    publish_until = models.DateTimeField(_("published until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["algorithm"],
+                condition=Q(status="active"),
+                name="audit_one_active_key_per_algorithm",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.kid[:12]} ({self.get_status_display()})"
+
+    @property
+    def jwk(self) -> dict:
+        """Return the public JWK with its use, algorithm and key id."""
+        return {**self.public_jwk, "use": "sig", "alg": self.algorithm, "kid": self.kid}
+
+    def public_key(self) -> keys.PublicKey:
+        return keys.public_key_from_jwk(self.public_jwk)
+
+    def private_key(self) -> keys.PrivateKey:
+        if self.status == self.Status.REVOKED:
+            raise ValueError("a revoked key signs nothing")
+        return keys.decrypt_private_key(self.encrypted_private_key, self.kid)
+
+
+class Entry(models.Model):
+    """
+    監査ログの記録: one entry of the hash-chained audit log.
+
+    A writer inserts the entry without ``seq``, ``prev_hash`` and ``hash`` inside its own
+    transaction; the sealer (``services.seal``) then gives committed entries their place in
+    the chain, in batches, under one lock. Once sealed an entry never changes: on PostgreSQL a
+    trigger refuses any other UPDATE, every DELETE and TRUNCATE.
+    """
+
+    class ActorType(models.TextChoices):
+        USER = "user", _("user")
+        SERVICE = "service", _("service")
+        RESIDENT = "resident", _("resident")
+        SYSTEM = "system", _("system")
+
+    seq = models.PositiveBigIntegerField(_("sequence"), null=True, blank=True, editable=False)
+    time = models.DateTimeField(_("time"), editable=False)
+    actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
+    actor_id = models.CharField(_("actor id"), max_length=64, blank=True)
+    action = models.CharField(_("action"), max_length=64)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    # A plain id, not a foreign key: the audit app depends on no other app.
+    consortium_id = models.PositiveBigIntegerField(_("consortium"), null=True, blank=True)
+    # The payload's canonical JSON text (RFC 8785), exactly the bytes the hash covers.
+    payload = models.TextField(_("payload"), default="{}")
+    prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["seq"]
+        constraints = [
+            # One entry per place in the chain: the last guard against a fork.
+            models.UniqueConstraint(fields=["seq"], name="audit_entry_unique_seq"),
+            models.CheckConstraint(
+                condition=(Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True))
+                | Q(seq__gte=1, prev_hash__isnull=False, hash__isnull=False),
+                name="audit_entry_sealed_whole",
+            ),
+        ]
+        indexes = [
+            # The sealer's query: committed entries not yet in the chain, oldest first.
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_entry_pending"),
+            # Reports and the admin: a period's entries, per consortium and per action.
+            models.Index(fields=["time"], name="audit_entry_time"),
+            models.Index(fields=["consortium_id", "seq"], name="audit_entry_consortium"),
+            models.Index(fields=["action", "seq"], name="audit_entry_action"),
+            # "What happened to this object?"
+            models.Index(fields=["object_type", "object_id"], name="audit_entry_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq or '-'} {self.action}"
+
+    @property
+    def data(self) -> dict:
+        """Return the payload as a dict."""
+        return json.loads(self.payload)
+
+    @property
+    def sealed(self) -> bool:
+        return self.seq is not None
+
+
+class Checkpoint(models.Model):
+    """チェックポイント: a signed statement of the chain's head (sequence, hash, time)."""
+
+    seq = models.PositiveBigIntegerField(_("sequence"))
+    hash = models.CharField(_("hash"), max_length=64)
+    time = models.DateTimeField(_("time"))
+    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, verbose_name=_("key"))
+    note = models.TextField(_("signed note"))
+
+    class Meta:
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
+        ordering = ["-seq", "-id"]
+        indexes = [
+            # The public "latest checkpoint" endpoint and the scheduled check for new entries.
+            models.Index(fields=["-seq"], name="audit_checkpoint_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint @{self.seq}"

@@ -1,0 +1,102 @@
+"""Reads of the audit app: the chain's rows, public keys, checkpoints."""
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Checkpoint, Entry, SigningKey
+
+READ_CHUNK = 20_000
+
+
+class ChainRow(NamedTuple):
+    seq: int
+    time: str  # canonical form
+    actor_type: str
+    actor_id: str
+    action: str
+    object_type: str
+    object_id: str
+    consortium_id: int | None
+    payload: str  # canonical JSON text
+    prev_hash: str
+    hash: str
+
+
+def time_sql() -> str:
+    """Return SQL giving the canonical time text (``chain.format_time``) of column ``time``."""
+    if connection.vendor == "postgresql":
+        return """to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    if connection.vendor == "sqlite":
+        # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC.
+        return (
+            "substr(time, 1, 10) || 'T' || substr(time, 12, 8) || '.' || "
+            "CASE WHEN length(time) > 19 THEN substr(time, 21, 6) ELSE '000000' END || 'Z'"
+        )
+    raise NotImplementedError(f"the audit chain does not support {connection.vendor}")
+
+
+def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[ChainRow]:
+    """
+    Yield sealed entries in sequence order as plain tuples, with constant memory.
+
+    One raw query: a server-side cursor on PostgreSQL, so that a walk over millions of entries
+    is bound by reading and hashing, not by the ORM.
+    """
+    query = (
+        f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
+        f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
+        "WHERE seq IS NOT NULL AND seq >= %s"
+        + (" AND seq <= %s" if end_seq is not None else "")
+        + " ORDER BY seq"
+    )
+    params = [start_seq] + ([end_seq] if end_seq is not None else [])
+    with transaction.atomic():
+        connection.ensure_connection()
+        if connection.vendor == "postgresql":
+            cursor = connection.connection.cursor(name="audit_chain_rows")
+        else:
+            cursor = connection.cursor()
+        with cursor:
+            cursor.execute(query, params)
+            while rows := cursor.fetchmany(READ_CHUNK):
+                for row in rows:
+                    yield ChainRow._make(row)
+
+
+def chain_head() -> Entry | None:
+    return Entry.objects.filter(seq__isnull=False).order_by("-seq").first()
+
+
+def pending_count() -> int:
+    return Entry.objects.filter(seq__isnull=True).count()
+
+
+def entries_for_object(*, object_type: str, object_id: str) -> QuerySet[Entry]:
+    return Entry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("id")
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    return Checkpoint.objects.select_related("key").order_by("-seq", "-id").first()
+
+
+def signing_key_active(algorithm: str) -> SigningKey | None:
+    return SigningKey.objects.filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE).first()
+
+
+def signing_keys_published() -> QuerySet[SigningKey]:
+    """Keys in the JWKS: the active ones, and retired ones until their publication ends."""
+    now = timezone.now()
+    return SigningKey.objects.filter(
+        Q(status=SigningKey.Status.ACTIVE)
+        | Q(status=SigningKey.Status.RETIRED)
+        & (Q(publish_until__isnull=True) | Q(publish_until__gt=now))
+    ).order_by("-created_at")
+
+
+def jwks() -> dict:
+    """Return the JWK Set (RFC 7517) of published keys."""
+    return {"keys": [key.jwk for key in signing_keys_published()]}

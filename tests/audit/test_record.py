@@ -1,0 +1,43 @@
+import pytest
+from django.db import transaction
+
+from audit import chain, services
+from audit.models import Entry
+from audit.verification import verify_chain
+
+pytestmark = pytest.mark.django_db
+
+
+def test_record_then_seal_builds_a_verifying_chain():
+    first = services.record(actor=None, action="test.created", object_type="t", object_id="1")
+    services.record(
+        actor=None, action="test.changed", object_type="t", object_id="1", payload={"to": "b"}
+    )
+    assert first.seq is None  # sealed after commit, not inside the caller's transaction
+
+    assert services.seal() == 2
+
+    entries = list(Entry.objects.order_by("seq"))
+    assert [e.seq for e in entries] == [1, 2]
+    assert entries[0].prev_hash == chain.GENESIS_HASH
+    assert entries[1].prev_hash == entries[0].hash
+    assert verify_chain().ok
+
+
+def test_entry_rolls_back_with_the_callers_transaction():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.record(actor=None, action="test.created", object_type="t", object_id="1")
+        raise RuntimeError("the caller's change fails")
+
+    assert Entry.objects.count() == 0
+
+
+def test_a_refused_payload_fails_the_callers_change():
+    with pytest.raises(chain.PayloadError):
+        services.record(actor=None, action="resident.changed", payload={"email": "a@b.jp"})
+    with pytest.raises(chain.PayloadError):
+        services.record(actor=None, action="x.y", payload={"ratio": 0.5})
+    with pytest.raises(chain.PayloadError):
+        services.record(actor=None, action="NotDotted")
+
+    assert Entry.objects.count() == 0
