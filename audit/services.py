@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import jwt
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -355,3 +356,14 @@ def checkpoint_create(*, force: bool = False) -> Checkpoint | None:
             key=key,
             note=notes.sign(body, key.private_key()),
         )
+
+
+def sign_jwt(claims: dict, *, typ: str, algorithm: str = keys.EDDSA) -> str:
+    """
+    Return ``claims`` as a JWS compact serialisation signed by the active key for ``algorithm``,
+    with ``kid`` and ``typ`` in the header, verifiable against ``/.well-known/jwks.json``.
+    """
+    key = signing_key_ensure(algorithm=algorithm)
+    return jwt.encode(
+        claims, key.private_key(), algorithm=algorithm, headers={"kid": key.kid, "typ": typ}
+    )

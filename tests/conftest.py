@@ -1,7 +1,17 @@
-"""Fixtures shared by the whole suite: database set-up and the personas of style.md."""
+"""
+Fixtures shared by the whole suite: database set-up and the personas of style.md.
+
+Personas: a secretariat clerk of consortium A, a reviewer of A, a reviewer of B, residents
+(consent adds them), a service (grants adds it), and an anonymous visitor (the plain ``client``).
+Each app's conftest may refine what a persona may do; the names stay.
+"""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.backends.signals import connection_created
+
+from governance.models import Consortium, Organization
 
 
 def _allow_test_flush(sender, connection, **kwargs):
@@ -16,8 +26,8 @@ connection_created.connect(_allow_test_flush)
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_synchronously(settings):
-    """Run django-q2 tasks in the calling thread, so their effects can be asserted."""
+def _tasks_run_synchronously():
+    """Run django-q2 tasks in the calling thread, so that their effects can be asserted."""
     from django_q.conf import Conf
 
     previous = Conf.SYNC
@@ -32,3 +42,77 @@ def postgres_only(db):
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, password="correct horse battery staple", **extra
+    )
+
+
+@pytest.fixture
+def consortium_a(db) -> Consortium:
+    return Consortium.objects.create(
+        slug="aizu",
+        name_ja="会津スマートシティ推進協議会",
+        name_en="Aizu Smart City Council",
+        secretariat_group=Group.objects.create(name="secretariat: aizu"),
+    )
+
+
+@pytest.fixture
+def consortium_b(db) -> Consortium:
+    return Consortium.objects.create(
+        slug="kashiwa",
+        name_ja="柏の葉スマートシティコンソーシアム",
+        name_en="Kashiwa-no-ha Smart City Consortium",
+        secretariat_group=Group.objects.create(name="secretariat: kashiwa"),
+    )
+
+
+@pytest.fixture
+def city_a(db) -> Organization:
+    return Organization.objects.create(
+        kind=Organization.Kind.MUNICIPALITY, name_ja="会津若松市", name_en="Aizuwakamatsu City"
+    )
+
+
+@pytest.fixture
+def company_a(db) -> Organization:
+    return Organization.objects.create(
+        kind=Organization.Kind.COMPANY, name_ja="会津モビリティ株式会社", name_en="Aizu Mobility"
+    )
+
+
+@pytest.fixture
+def clerk_a(consortium_a):
+    """A secretariat clerk of consortium A: staff, in A's secretariat group."""
+    user = make_user("clerk_a", is_staff=True)
+    user.groups.add(consortium_a.secretariat_group)
+    return user
+
+
+@pytest.fixture
+def clerk_b(consortium_b):
+    user = make_user("clerk_b", is_staff=True)
+    user.groups.add(consortium_b.secretariat_group)
+    return user
+
+
+@pytest.fixture
+def reviewer_a(consortium_a):
+    """An ethics-board member of consortium A (governance gives the board role)."""
+    return make_user("reviewer_a")
+
+
+@pytest.fixture
+def reviewer_b(consortium_b):
+    """An ethics-board member of consortium B, who must see nothing of A."""
+    return make_user("reviewer_b")
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser(
+        username="root", password="correct horse battery staple"
+    )

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from consent import demo as consent_demo
+from governance import demo as governance_demo
+from grants import demo as grants_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a realistic demo consortium (members, bylaws, ethics board, purposes, residents, "
+        "an approved request with its grant); running it again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--residents",
+            type=int,
+            default=0,
+            help="add this many residents with random consent decisions (bulk, progress bar)",
+        )
+
+    def handle(self, *args, **options):
+        residents = options["residents"]
+        if residents < 0:
+            raise CommandError("--residents must be zero or more.")
+        # Each app seeds its own records through its own services, in dependency order.
+        governance_demo.seed(stdout=self.stdout)
+        consent_demo.seed(residents=residents, stdout=self.stdout)
+        grants_demo.seed(stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
