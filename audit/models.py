@@ -24,9 +24,9 @@ class SigningKey(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices)
     public_jwk = models.JSONField(_("public key (JWK)"), editable=False)
     encrypted_private_key = models.BinaryField(editable=False)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     # A retired key stays in the JWKS until the last thing it signed has expired; null while
     # that is unknown (or for ever, for checkpoints and receipts, which do not expire).
     publish_until = models.DateTimeField(_("published until"), null=True, blank=True)

@@ -333,15 +333,15 @@ def checkpoint_create(*, force: bool = False) -> Checkpoint | None:
     A checkpoint is not itself an audit entry: it is a signed statement about the chain, and an
     entry per checkpoint would give the schedule a new entry to checkpoint for ever.
     """
+    key = signing_key_ensure(algorithm=keys.EDDSA)  # first, so that its entry is covered
     seal()
     with transaction.atomic():
-        head = Entry.objects.filter(seq__isnull=False).order_by("-seq").first()
+        head = selectors.chain_head()
         if head is None:
             return None
-        last = Checkpoint.objects.order_by("-seq").first()
+        last = selectors.checkpoint_latest()
         if last and last.seq == head.seq and not force:
             return None
-        key = signing_key_ensure(algorithm=keys.EDDSA)
         now = timezone.now()
         body = notes.CheckpointBody(
             origin=settings.AUDIT_LOG_ORIGIN,
