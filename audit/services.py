@@ -17,6 +17,7 @@ transparency-log sequencers such as Trillian and Tessera):
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jwt
@@ -170,27 +171,26 @@ def _seal_quietly() -> None:
         logger.exception("sealing the audit chain failed; it will be retried")
 
 
-def _seal_batch(batch_size: int) -> int | None:
-    """Seal up to ``batch_size`` pending entries; None when another sealer holds the lock."""
+def _seal_batch(batch_size: int) -> int:
+    """Seal up to ``batch_size`` pending entries; the caller holds the sealing lock."""
     table = Entry._meta.db_table
+    time_sql = selectors.time_sql()
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK_ID])
-            if not cursor.fetchone()[0]:
-                return None
-        # On SQLite the IMMEDIATE transaction already holds the database's write lock.
+        # One round trip reads the head and the pending entries after it, oldest first.
         cursor.execute(
-            f"SELECT seq, hash FROM {table} WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
-        )
-        head = cursor.fetchone()
-        seq, prev_hash = head if head else (0, chain.GENESIS_HASH)
-        cursor.execute(
-            f"SELECT id, {selectors.time_sql()}, actor_type, actor_id, action, object_type, "
-            f"object_id, consortium_id, payload FROM {table} WHERE seq IS NULL "
-            "ORDER BY id LIMIT %s",
+            f"SELECT * FROM (SELECT 0 AS part, seq AS key, NULL, NULL, NULL, NULL, NULL, NULL, "
+            f"CAST(NULL AS BIGINT), hash FROM {table} WHERE seq IS NOT NULL ORDER BY seq DESC "
+            "LIMIT 1) AS head "
+            f"UNION ALL SELECT * FROM (SELECT 1, id, {time_sql}, actor_type, actor_id, action, "
+            f"object_type, object_id, consortium_id, payload FROM {table} WHERE seq IS NULL "
+            "ORDER BY id LIMIT %s) AS pending ORDER BY 1, 2",
             [batch_size],
         )
         rows = cursor.fetchall()
+        seq, prev_hash = 0, chain.GENESIS_HASH
+        if rows and rows[0][0] == 0:
+            seq, prev_hash = rows[0][1], rows[0][9]
+            rows = rows[1:]
         if not rows:
             return 0
         ids, seqs, prevs, hashes = [], [], [], []
@@ -198,17 +198,17 @@ def _seal_batch(batch_size: int) -> int | None:
             seq += 1
             digest = chain.entry_hash(
                 seq=seq,
-                time=row[1],
-                actor_type=row[2],
-                actor_id=row[3],
-                action=row[4],
-                object_type=row[5],
-                object_id=row[6],
-                consortium_id=row[7],
-                payload=row[8],
+                time=row[2],
+                actor_type=row[3],
+                actor_id=row[4],
+                action=row[5],
+                object_type=row[6],
+                object_id=row[7],
+                consortium_id=row[8],
+                payload=row[9],
                 prev_hash=prev_hash,
             )
-            ids.append(row[0])
+            ids.append(row[1])
             seqs.append(seq)
             prevs.append(prev_hash)
             hashes.append(digest)
@@ -228,17 +228,57 @@ def _seal_batch(batch_size: int) -> int | None:
         return len(rows)
 
 
+@contextmanager
+def _sealing_lock():
+    """
+    Yield True when this connection may seal, False when another sealer is at work.
+
+    On PostgreSQL a session-level advisory lock, tried without waiting (one round trip when
+    busy); on SQLite the IMMEDIATE transaction of each batch already holds the write lock.
+
+    While it holds the lock outside any caller's transaction, the session commits without
+    waiting for the disk (synchronous_commit off). PostgreSQL's WAL is sequential: a seal lost
+    in a crash is always a suffix of the chain whose entries stay committed, unsealed, and are
+    sealed again; and any later synchronous commit, such as a checkpoint's, makes every seal
+    before it durable. A caller's own transaction is never made asynchronous.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    relax = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SEAL_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            yield False
+            return
+        if relax:
+            cursor.execute("SET synchronous_commit = off")
+        try:
+            yield True
+        finally:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s)"
+                + (", set_config('synchronous_commit', 'on', false)" if relax else ""),
+                [SEAL_LOCK_ID],
+            )
+
+
 def seal(*, batch_size: int = SEAL_BATCH, progress: Callable[[int], None] | None = None) -> int:
     """Give every committed, unsealed entry its place in the chain; return how many it sealed."""
     total = 0
     while True:
-        sealed = _seal_batch(batch_size)
-        if sealed is None:
-            return total  # the lock's holder looks again after it commits
-        total += sealed
-        if progress and sealed:
-            progress(sealed)
-        if sealed < batch_size and not Entry.objects.filter(seq__isnull=True).exists():
+        with _sealing_lock() as acquired:
+            if not acquired:
+                # The holder looks for pending entries again after it lets go of the lock, and
+                # this caller's entries were committed before it tried: they will be sealed.
+                return total
+            while sealed := _seal_batch(batch_size):
+                total += sealed
+                if progress:
+                    progress(sealed)
+                if sealed < batch_size:
+                    break
+        if not Entry.objects.filter(seq__isnull=True).exists():
             return total
 
 
