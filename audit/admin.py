@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Checkpoint, Entry, SigningKey
+from .models import Checkpoint, Entry, PendingEntry, SigningKey
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,6 +45,24 @@ class EntryAdmin(ReadOnlyAdmin):
         "payload",
         "prev_hash",
         "hash",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(PendingEntry)
+class PendingEntryAdmin(ReadOnlyAdmin):
+    """Entries committed moments ago and not yet sealed; normally empty."""
+
+    list_display = ["id", "time", "action", "actor_type", "object_type", "object_id"]
+    fields = [
+        "time",
+        "actor_type",
+        "actor_id",
+        "action",
+        "object_type",
+        "object_id",
+        "consortium_id",
+        "payload",
     ]
     readonly_fields = fields
 

@@ -60,15 +60,8 @@ class SigningKey(models.Model):
         return keys.decrypt_private_key(self.encrypted_private_key, self.kid)
 
 
-class Entry(models.Model):
-    """
-    監査ログの記録: one entry of the hash-chained audit log.
-
-    A writer inserts the entry without ``seq``, ``prev_hash`` and ``hash`` inside its own
-    transaction; the sealer (``services.seal``) then gives committed entries their place in
-    the chain, in batches, under one lock. Once sealed an entry never changes: on PostgreSQL a
-    trigger refuses any other UPDATE, every DELETE and TRUNCATE.
-    """
+class EntryFields(models.Model):
+    """The fields an entry has from the moment it is recorded."""
 
     class ActorType(models.TextChoices):
         USER = "user", _("user")
@@ -76,7 +69,6 @@ class Entry(models.Model):
         RESIDENT = "resident", _("resident")
         SYSTEM = "system", _("system")
 
-    seq = models.PositiveBigIntegerField(_("sequence"), null=True, blank=True, editable=False)
     time = models.DateTimeField(_("time"), editable=False)
     actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
     actor_id = models.CharField(_("actor id"), max_length=64, blank=True)
@@ -87,25 +79,58 @@ class Entry(models.Model):
     consortium_id = models.PositiveBigIntegerField(_("consortium"), null=True, blank=True)
     # The payload's canonical JSON text (RFC 8785), exactly the bytes the hash covers.
     payload = models.TextField(_("payload"), default="{}")
-    prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
-    hash = models.CharField(_("hash"), max_length=64, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def data(self) -> dict:
+        """Return the payload as a dict."""
+        return json.loads(self.payload)
+
+
+class PendingEntry(EntryFields):
+    """
+    An entry recorded in a committed transaction and not yet sealed into the chain.
+
+    Writers insert here, inside their own transactions, into a table with one index; the sealer
+    (``services.seal``) moves entries into the chain in id order and deletes them here in the
+    same transaction. The table stays small; on PostgreSQL a trigger refuses to update its rows
+    and lets only the sealer delete them.
+    """
+
+    class Meta:
+        verbose_name = _("pending audit entry")
+        verbose_name_plural = _("pending audit entries")
+        db_table = "audit_pending"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"(pending) {self.action}"
+
+
+class Entry(EntryFields):
+    """
+    監査ログの記録: one entry of the hash-chained audit log; insert-only.
+
+    On PostgreSQL a trigger refuses every UPDATE, DELETE and TRUNCATE of this table.
+    """
+
+    seq = models.PositiveBigIntegerField(_("sequence"), primary_key=True, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
 
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
+        db_table = "audit_entry"
         ordering = ["seq"]
         constraints = [
-            # One entry per place in the chain: the last guard against a fork.
-            models.UniqueConstraint(fields=["seq"], name="audit_entry_unique_seq"),
-            models.CheckConstraint(
-                condition=(Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True))
-                | Q(seq__gte=1, prev_hash__isnull=False, hash__isnull=False),
-                name="audit_entry_sealed_whole",
-            ),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="audit_entry_seq_from_one"),
+            # Each entry is the successor of exactly one: the last guard against a fork.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_entry_unique_prev_hash"),
         ]
         indexes = [
-            # The sealer's query: committed entries not yet in the chain, oldest first.
-            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_entry_pending"),
             # Reports and the admin: a period's entries, per consortium and per action.
             models.Index(fields=["time"], name="audit_entry_time"),
             models.Index(fields=["consortium_id", "seq"], name="audit_entry_consortium"),
@@ -115,16 +140,7 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq or '-'} {self.action}"
-
-    @property
-    def data(self) -> dict:
-        """Return the payload as a dict."""
-        return json.loads(self.payload)
-
-    @property
-    def sealed(self) -> bool:
-        return self.seq is not None
+        return f"#{self.seq} {self.action}"
 
 
 class Checkpoint(models.Model):

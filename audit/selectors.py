@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Checkpoint, Entry, SigningKey
+from .models import Checkpoint, Entry, PendingEntry, SigningKey
 
 READ_CHUNK = 20_000
 
@@ -49,9 +49,7 @@ def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[Ch
     query = (
         f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
         f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
-        "WHERE seq IS NOT NULL AND seq >= %s"
-        + (" AND seq <= %s" if end_seq is not None else "")
-        + " ORDER BY seq"
+        "WHERE seq >= %s" + (" AND seq <= %s" if end_seq is not None else "") + " ORDER BY seq"
     )
     params = [start_seq] + ([end_seq] if end_seq is not None else [])
     with transaction.atomic():
@@ -68,15 +66,16 @@ def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[Ch
 
 
 def chain_head() -> Entry | None:
-    return Entry.objects.filter(seq__isnull=False).order_by("-seq").first()
+    return Entry.objects.order_by("-seq").first()
 
 
 def pending_count() -> int:
-    return Entry.objects.filter(seq__isnull=True).count()
+    return PendingEntry.objects.count()
 
 
 def entries_for_object(*, object_type: str, object_id: str) -> QuerySet[Entry]:
-    return Entry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("id")
+    """Return the sealed entries about one object, oldest first."""
+    return Entry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("seq")
 
 
 def checkpoint_latest() -> Checkpoint | None:

@@ -5,14 +5,16 @@ signing keys and checkpoints.
 Appending is split in two so that many writers do not queue behind one lock (the design of
 transparency-log sequencers such as Trillian and Tessera):
 
-1. ``record`` inserts the entry without a place in the chain, inside the caller's transaction.
+1. ``record`` inserts the entry into the small pending table, inside the caller's transaction.
    If the caller rolls back, the entry goes with it; if the insert fails, the caller fails.
-2. After the commit, ``seal`` gives every committed, unsealed entry the next sequence number,
-   the previous hash and its own hash, in id order, in batches, under one lock (an advisory lock
-   on PostgreSQL, SQLite's write lock otherwise). Whoever fails to get the lock leaves the work
-   to its holder, which looks again for unsealed entries after it commits; so every committed
-   entry is sealed, in one gapless, unforked chain. The scheduled task and every reader that
-   needs the whole chain (verification, export, checkpoints) seal first as well.
+2. After the commit, ``seal`` moves committed pending entries into the chain (``audit_entry``,
+   insert-only) in id order, in batches, under one lock (an advisory lock on PostgreSQL,
+   SQLite's write lock otherwise), giving each the next sequence number, the previous hash and
+   its own hash, and deletes them from the pending table in the same transaction. Whoever fails
+   to get the lock leaves the work to its holder, which looks again for pending entries after
+   it lets go; so every committed entry is sealed, in one gapless, unforked chain. The
+   scheduled task and every reader that needs the whole chain (verification, export,
+   checkpoints) seal first as well.
 """
 
 import logging
@@ -26,13 +28,14 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from . import chain, keys, notes, selectors
-from .models import Checkpoint, Entry, SigningKey
+from .models import Checkpoint, Entry, PendingEntry, SigningKey
 
 logger = logging.getLogger(__name__)
 
 # The advisory lock that serialises sealing on PostgreSQL ("audit" in ASCII).
 SEAL_LOCK_ID = 0x6175646974
 SEAL_BATCH = 5000
+VACUUM_DEAD_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -86,14 +89,14 @@ def object_label(obj: models.Model) -> tuple[str, str]:
     return obj._meta.label_lower, str(obj.pk)
 
 
-def _build(spec: EntrySpec, now) -> Entry:
+def _build(spec: EntrySpec, now) -> PendingEntry:
     if not chain.ACTION_RE.match(spec.action):
         raise chain.PayloadError(
             f"action {spec.action!r} is not a dotted verb like 'bylaw.adopted'"
         )
     payload = spec.payload or {}
     chain.check_payload(payload)
-    return Entry(
+    return PendingEntry(
         time=now,
         actor_type=spec.actor.type,
         actor_id=spec.actor.id,
@@ -114,9 +117,9 @@ def record(
     object_id: str = "",
     consortium=None,
     payload: dict | None = None,
-) -> Entry:
+) -> PendingEntry:
     """
-    Append one entry inside the caller's transaction and return it (unsealed).
+    Append one entry inside the caller's transaction and return it, pending its seal.
 
     ``actor`` is an Actor, a user or None (the system); ``obj`` a model instance, or name the
     object with ``object_type`` and ``object_id``; ``consortium`` an id or an instance;
@@ -133,24 +136,46 @@ def record(
         payload=payload,
     )
     entry = _build(spec, timezone.now())
-    entry.save(force_insert=True)
+    _insert_pending(entry)
     _seal_after_commit()
     return entry
+
+
+PENDING_COLUMNS = [
+    field.column for field in PendingEntry._meta.concrete_fields if not field.primary_key
+]
+
+
+def _insert_pending(entry: PendingEntry) -> None:
+    # One plain INSERT, as cheap as the caller's own: this runs in every state change.
+    values = [
+        field.get_db_prep_save(getattr(entry, field.attname), connection)
+        for field in PendingEntry._meta.concrete_fields
+        if not field.primary_key
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PendingEntry._meta.db_table} ({', '.join(PENDING_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING id",
+            values,
+        )
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
 
 
 def record_many(specs: Iterable[EntrySpec], *, batch_size: int = 5000) -> int:
     """Append many entries at once (imports, demo data); return how many were appended."""
     count = 0
-    batch: list[Entry] = []
+    batch: list[PendingEntry] = []
     now = timezone.now()
     for spec in specs:
         batch.append(_build(spec, now))
         if len(batch) >= batch_size:
-            Entry.objects.bulk_create(batch)
+            PendingEntry.objects.bulk_create(batch)
             count += len(batch)
             batch = []
     if batch:
-        Entry.objects.bulk_create(batch)
+        PendingEntry.objects.bulk_create(batch)
         count += len(batch)
     if count:
         _seal_after_commit()
@@ -173,58 +198,81 @@ def _seal_quietly() -> None:
 
 def _seal_batch(batch_size: int) -> int:
     """Seal up to ``batch_size`` pending entries; the caller holds the sealing lock."""
-    table = Entry._meta.db_table
-    time_sql = selectors.time_sql()
+    chain_table, pending_table = Entry._meta.db_table, PendingEntry._meta.db_table
+    columns = "time, actor_type, actor_id, action, object_type, object_id, consortium_id, payload"
+    postgres = connection.vendor == "postgresql"
+    nested = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        # One round trip reads the head and the pending entries after it, oldest first.
+        # One round trip: the head of the chain and the oldest pending entries. On PostgreSQL
+        # it also tells the trigger that this transaction may delete what it seals.
         cursor.execute(
-            f"SELECT * FROM (SELECT 0 AS part, seq AS key, NULL, NULL, NULL, NULL, NULL, NULL, "
-            f"CAST(NULL AS BIGINT), hash FROM {table} WHERE seq IS NOT NULL ORDER BY seq DESC "
-            "LIMIT 1) AS head "
-            f"UNION ALL SELECT * FROM (SELECT 1, id, {time_sql}, actor_type, actor_id, action, "
-            f"object_type, object_id, consortium_id, payload FROM {table} WHERE seq IS NULL "
-            "ORDER BY id LIMIT %s) AS pending ORDER BY 1, 2",
+            "SELECT "
+            + ("set_config('audit.sealing', 'on', true), " if postgres else "NULL, ")
+            + f"(SELECT seq FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
+            f"(SELECT hash FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
+            f"id, {selectors.time_sql()}, actor_type, actor_id, action, object_type, object_id, "
+            f"consortium_id, payload FROM {pending_table} ORDER BY id LIMIT %s",
             [batch_size],
         )
         rows = cursor.fetchall()
-        seq, prev_hash = 0, chain.GENESIS_HASH
-        if rows and rows[0][0] == 0:
-            seq, prev_hash = rows[0][1], rows[0][9]
-            rows = rows[1:]
         if not rows:
             return 0
+        seq, prev_hash = rows[0][1] or 0, rows[0][2] or chain.GENESIS_HASH
         ids, seqs, prevs, hashes = [], [], [], []
-        for row in rows:
+        for (
+            _,
+            _,
+            _,
+            pending_id,
+            time,
+            a_type,
+            a_id,
+            action,
+            o_type,
+            o_id,
+            consortium,
+            payload,
+        ) in rows:
             seq += 1
             digest = chain.entry_hash(
                 seq=seq,
-                time=row[2],
-                actor_type=row[3],
-                actor_id=row[4],
-                action=row[5],
-                object_type=row[6],
-                object_id=row[7],
-                consortium_id=row[8],
-                payload=row[9],
+                time=time,
+                actor_type=a_type,
+                actor_id=a_id,
+                action=action,
+                object_type=o_type,
+                object_id=o_id,
+                consortium_id=consortium,
+                payload=payload,
                 prev_hash=prev_hash,
             )
-            ids.append(row[1])
+            ids.append(pending_id)
             seqs.append(seq)
             prevs.append(prev_hash)
             hashes.append(digest)
             prev_hash = digest
-        if connection.vendor == "postgresql":
+        # The database copies the fields itself, so the chain holds exactly the bytes (and the
+        # time, to the microsecond) that were hashed.
+        if postgres:
+            moved = ", ".join("m." + column for column in columns.split(", "))
             cursor.execute(
-                f"UPDATE {table} SET seq = v.seq, prev_hash = v.prev, hash = v.hash "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]) "
-                f"AS v(id, seq, prev, hash) WHERE {table}.id = v.id",
-                [ids, seqs, prevs, hashes],
+                f"WITH moved AS (DELETE FROM {pending_table} WHERE id = ANY(%s::bigint[]) "
+                "RETURNING *) "
+                f"INSERT INTO {chain_table} (seq, prev_hash, hash, {columns}) "
+                f"SELECT v.seq, v.prev, v.hash, {moved} FROM moved m JOIN "
+                "unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]) "
+                "AS v(id, seq, prev, hash) ON v.id = m.id",
+                [ids, ids, seqs, prevs, hashes],
             )
+            if nested:  # the caller's transaction goes on: deleting pending rows is over
+                cursor.execute("SELECT set_config('audit.sealing', 'off', true)")
         else:
             cursor.executemany(
-                f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                f"INSERT INTO {chain_table} (seq, prev_hash, hash, {columns}) "
+                f"SELECT %s, %s, %s, {columns} FROM {pending_table} WHERE id = %s",
                 list(zip(seqs, prevs, hashes, ids, strict=True)),
             )
+            cursor.executemany(f"DELETE FROM {pending_table} WHERE id = %s", [(i,) for i in ids])
         return len(rows)
 
 
@@ -238,33 +286,43 @@ def _sealing_lock():
 
     While it holds the lock outside any caller's transaction, the session commits without
     waiting for the disk (synchronous_commit off). PostgreSQL's WAL is sequential: a seal lost
-    in a crash is always a suffix of the chain whose entries stay committed, unsealed, and are
-    sealed again; and any later synchronous commit, such as a checkpoint's, makes every seal
-    before it durable. A caller's own transaction is never made asynchronous.
+    in a crash is always a suffix of the chain, whose entries are still pending and are sealed
+    again; and any later synchronous commit, such as a checkpoint's, makes every seal before it
+    durable. A caller's own transaction is never made asynchronous.
     """
     if connection.vendor != "postgresql":
         yield True
         return
     relax = not connection.in_atomic_block
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SEAL_LOCK_ID])
+        cursor.execute(
+            "SELECT got"
+            + (", CASE WHEN got THEN set_config('synchronous_commit', 'off', false) END"
+               if relax else "")
+            + " FROM (SELECT pg_try_advisory_lock(%s) AS got) AS attempt",
+            [SEAL_LOCK_ID],
+        )  # fmt: skip
         if not cursor.fetchone()[0]:
             yield False
             return
-        if relax:
-            cursor.execute("SET synchronous_commit = off")
         try:
             yield True
         finally:
             cursor.execute(
-                "SELECT pg_advisory_unlock(%s)"
+                "SELECT pg_advisory_unlock(%s), "
+                f"pg_stat_get_dead_tuples('{PendingEntry._meta.db_table}'::regclass)"
                 + (", set_config('synchronous_commit', 'on', false)" if relax else ""),
                 [SEAL_LOCK_ID],
             )
+            dead_rows = cursor.fetchone()[1]
+        if relax and dead_rows > VACUUM_DEAD_ROWS:
+            # The pending table is a queue: the sealer's scan must not walk the dead rows of
+            # every entry ever sealed on a server whose autovacuum is slow or off.
+            cursor.execute(f"VACUUM (SKIP_LOCKED) {PendingEntry._meta.db_table}")
 
 
 def seal(*, batch_size: int = SEAL_BATCH, progress: Callable[[int], None] | None = None) -> int:
-    """Give every committed, unsealed entry its place in the chain; return how many it sealed."""
+    """Move every committed pending entry into the chain; return how many it sealed."""
     total = 0
     while True:
         with _sealing_lock() as acquired:
@@ -278,7 +336,7 @@ def seal(*, batch_size: int = SEAL_BATCH, progress: Callable[[int], None] | None
                     progress(sealed)
                 if sealed < batch_size:
                     break
-        if not Entry.objects.filter(seq__isnull=True).exists():
+        if not PendingEntry.objects.exists():
             return total
 
 

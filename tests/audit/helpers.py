@@ -29,11 +29,13 @@ def raw_sql():
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE audit_entry DISABLE TRIGGER USER")
+            cursor.execute("ALTER TABLE audit_pending DISABLE TRIGGER USER")
         try:
             yield cursor
         finally:
             if connection.vendor == "postgresql":
                 cursor.execute("ALTER TABLE audit_entry ENABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE audit_pending ENABLE TRIGGER USER")
 
 
 def verify_json() -> tuple[int, dict]:

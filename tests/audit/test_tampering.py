@@ -61,6 +61,8 @@ def test_an_inserted_entry_breaks_the_chain_after_it():
             seq=5, time=time, actor_type="system", actor_id="", action="test.forged",
             object_type="", object_id="", consortium_id=None, payload="{}", prev_hash=prev,
         )  # fmt: skip
+        # The original entry 5, now at 6, is made to point at the forgery (prev_hash is unique).
+        cursor.execute("UPDATE audit_entry SET prev_hash = %s WHERE seq = 6", [forged])
         cursor.execute(
             "INSERT INTO audit_entry (seq, time, actor_type, actor_id, action, object_type, "
             "object_id, consortium_id, payload, prev_hash, hash) "
@@ -71,7 +73,7 @@ def test_an_inserted_entry_breaks_the_chain_after_it():
     code, verdict = verify_json()
 
     assert code == 1
-    # Entry 5 itself is consistent; the original entry 5, now at 6, no longer links or hashes.
+    # Entry 5 itself is consistent; the original entry 5, now at 6, no longer hashes right.
     assert verdict["first_bad_seq"] == 6
     assert verdict["first_fault"] in {"broken_link", "hash_mismatch"}
 
