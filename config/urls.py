@@ -1,10 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from audit import views as audit_views
 
 from . import views
+
+admin.site.site_header = _("Smart-city data platform: secretariat")
+admin.site.site_title = _("Secretariat")
+admin.site.index_title = _("Consortium administration")
 
 urlpatterns = [
     path("", views.landing, name="landing"),

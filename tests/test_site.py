@@ -123,3 +123,10 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_the_admin_login_page_has_the_language_switch_too(client):
+    html = client.get("/admin/login/").content.decode()
+
+    assert 'action="/i18n/setlang/"' in html
+    assert "スマートシティ" in html
