@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit import services as audit_services
 from consent import demo as consent_demo
 from governance import demo as governance_demo
 from grants import demo as grants_demo
@@ -27,4 +28,7 @@ class Command(BaseCommand):
         governance_demo.seed(stdout=self.stdout)
         consent_demo.seed(residents=residents, stdout=self.stdout)
         grants_demo.seed(stdout=self.stdout)
+        # A public key in the JWKS and a signed checkpoint, so that a newcomer can verify at once.
+        audit_services.signing_key_ensure()
+        audit_services.checkpoint_create()
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))

@@ -1,0 +1,38 @@
+import pytest
+
+from audit import services
+
+from .helpers import build_chain
+
+pytestmark = pytest.mark.django_db
+
+
+def test_entries_are_read_only_in_the_admin_even_for_a_superuser(client, superuser):
+    build_chain(2)
+    client.force_login(superuser)
+
+    listing = client.get("/admin/audit/entry/")
+    detail = client.get("/admin/audit/entry/1/change/")
+    add = client.get("/admin/audit/entry/add/")
+    delete = client.post("/admin/audit/entry/1/delete/", {"post": "yes"})
+
+    assert listing.status_code == 200 and "test.recorded" in listing.content.decode()
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert services.selectors.chain_head().seq == 2
+
+
+def test_staff_without_audit_permission_cannot_read_the_log(client, clerk_a):
+    build_chain(1)
+    client.force_login(clerk_a)
+
+    assert client.get("/admin/audit/entry/").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client):
+    response = client.get("/admin/audit/entry/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
