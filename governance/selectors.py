@@ -1,1 +1,183 @@
-"""Selectors of the governance app."""
+"""Read queries of the governance app."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from .models import (
+    Attendance,
+    BylawVersion,
+    Consortium,
+    EthicsBoard,
+    Membership,
+    Organization,
+    Resolution,
+    Role,
+    Vote,
+)
+
+
+def consortia_administered_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Consortium]:
+    """
+    Return the consortia whose records ``user`` may see and change in the admin.
+
+    Superusers administer every consortium; a staff user administers the consortia whose
+    secretariat group they belong to, and any consortium on which they hold the
+    ``administer_consortium`` object permission (django-guardian).
+    """
+    if not user.is_authenticated or not user.is_active or not user.is_staff:
+        return Consortium.objects.none()
+    if user.is_superuser:
+        return Consortium.objects.all()
+    granted = get_objects_for_user(
+        user,
+        "governance.administer_consortium",
+        klass=Consortium,
+        accept_global_perms=False,
+        with_superuser=False,
+    )
+    return Consortium.objects.filter(
+        Q(secretariat_group__in=user.groups.all()) | Q(pk__in=granted.values("pk"))
+    ).distinct()
+
+
+def organizations_visible_to(user) -> QuerySet[Organization]:
+    """Return the organisations registered by, or members of, the consortia ``user`` administers."""
+    if user.is_authenticated and user.is_superuser:
+        return Organization.objects.all()
+    consortia = consortia_administered_by(user)
+    return Organization.objects.filter(
+        Q(registered_by__in=consortia) | Q(memberships__consortium__in=consortia)
+    ).distinct()
+
+
+def bylaw_in_force(consortium: Consortium, day: datetime.date) -> BylawVersion | None:
+    """Return the adopted bylaw version in force in ``consortium`` on ``day``, or None."""
+    return (
+        BylawVersion.objects.filter(
+            consortium=consortium,
+            status=BylawVersion.Status.ADOPTED,
+            effective_on__lte=day,
+        )
+        .order_by("-effective_on")
+        .first()
+    )
+
+
+def members_on(consortium: Consortium, day: datetime.date) -> QuerySet[Membership]:
+    """Return the memberships of ``consortium`` current on ``day`` (joined, not yet left)."""
+    return Membership.objects.filter(consortium=consortium, joined_on__lte=day).filter(
+        Q(left_on__isnull=True) | Q(left_on__gte=day)
+    )
+
+
+def voting_classes(bylaws: BylawVersion) -> list[str]:
+    """Return the member classes that may vote under ``bylaws``; observers never vote."""
+    classes = [Membership.MemberClass.REGULAR]
+    if bylaws.associates_may_vote:
+        classes.append(Membership.MemberClass.ASSOCIATE)
+    return classes
+
+
+def roles_on(consortium: Consortium, day: datetime.date, kind: str | None = None) -> QuerySet[Role]:
+    """Return the roles held in ``consortium`` on ``day``, optionally of one kind."""
+    roles = Role.objects.filter(consortium=consortium, start_on__lte=day).filter(
+        Q(end_on__isnull=True) | Q(end_on__gte=day)
+    )
+    return roles.filter(kind=kind) if kind else roles
+
+
+def ethics_board_members(board: EthicsBoard, day: datetime.date) -> QuerySet[Role]:
+    """Return the ethics-board member roles of ``board`` on ``day`` (with user and expertise)."""
+    return roles_on(board.consortium, day, Role.Kind.ETHICS_BOARD_MEMBER).select_related("user")
+
+
+def is_ethics_board_member(user, consortium: Consortium, day: datetime.date) -> bool:
+    """Return True if ``user`` sits on ``consortium``'s ethics board on ``day``."""
+    return (
+        user.is_authenticated
+        and roles_on(consortium, day, Role.Kind.ETHICS_BOARD_MEMBER).filter(user=user).exists()
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The count of a resolution's vote under the bylaws in force, and its outcome."""
+
+    bylaws: BylawVersion
+    regular_members: int
+    members_present: int
+    quorum_met: bool
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+    majority_base: int
+    special: bool
+    outcome: str
+
+
+def resolution_tally(resolution: Resolution, bylaws: BylawVersion) -> Tally:
+    """
+    Count ``resolution``'s votes under ``bylaws`` and compute its outcome.
+
+    Quorum: at least quorum_numerator/quorum_denominator of the regular members current on the
+    assembly date are present (in person, or by proxy when the bylaws count proxies).
+    Simple majority: more than half of the base in favour (a tie is rejected).
+    Special majority (bylaw amendment, dissolution): at least the special fraction of the base.
+    The base is the votes cast for and against, or the voting members present, as the bylaws say.
+    """
+    assembly = resolution.assembly
+    members = members_on(assembly.consortium, assembly.held_on)
+    present_statuses = [Attendance.Status.PRESENT]
+    if bylaws.proxies_counted:
+        present_statuses.append(Attendance.Status.PROXY)
+    present = Attendance.objects.filter(
+        assembly=assembly, status__in=present_statuses, membership__in=members
+    )
+    regular = members.filter(member_class=Membership.MemberClass.REGULAR).count()
+    regular_present = present.filter(
+        membership__member_class=Membership.MemberClass.REGULAR
+    ).count()
+    quorum_met = regular > 0 and (
+        regular_present * bylaws.quorum_denominator >= bylaws.quorum_numerator * regular
+    )
+
+    votes = Vote.objects.filter(resolution=resolution)
+    counts = {choice: 0 for choice in Vote.Choice.values}
+    for choice in votes.values_list("choice", flat=True):
+        counts[choice] += 1
+    if bylaws.majority_basis == BylawVersion.MajorityBasis.PRESENT:
+        base = present.filter(membership__member_class__in=voting_classes(bylaws)).count()
+    else:
+        base = counts[Vote.Choice.FOR] + counts[Vote.Choice.AGAINST]
+
+    special = resolution.kind in Resolution.SPECIAL_KINDS
+    in_favour = counts[Vote.Choice.FOR]
+    if not quorum_met:
+        outcome = Resolution.Outcome.NO_QUORUM
+    elif base == 0:
+        outcome = Resolution.Outcome.REJECTED
+    elif special:
+        carried = (
+            in_favour * bylaws.special_majority_denominator
+            >= bylaws.special_majority_numerator * base
+        )
+        outcome = Resolution.Outcome.CARRIED if carried else Resolution.Outcome.REJECTED
+    else:
+        carried = in_favour * 2 > base
+        outcome = Resolution.Outcome.CARRIED if carried else Resolution.Outcome.REJECTED
+    return Tally(
+        bylaws=bylaws,
+        regular_members=regular,
+        members_present=regular_present,
+        quorum_met=quorum_met,
+        votes_for=in_favour,
+        votes_against=counts[Vote.Choice.AGAINST],
+        votes_abstain=counts[Vote.Choice.ABSTAIN],
+        majority_base=base,
+        special=special,
+        outcome=outcome,
+    )

@@ -1,0 +1,490 @@
+"""Consortia, organisations, memberships, roles and the ethics board."""
+
+import datetime
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from .. import selectors
+from ..models import (
+    BylawVersion,
+    Consortium,
+    EthicsBoard,
+    Membership,
+    Organization,
+    Resolution,
+    Role,
+)
+from ._common import iso, record, set_fields
+
+CONSORTIUM_FIELDS = {"name_ja", "name_en", "area", "vision", "established_on", "status"}
+ORGANIZATION_FIELDS = {"kind", "name_ja", "name_en", "corporate_number"}
+MEMBERSHIP_FIELDS = {"member_class", "representative"}
+ROLE_FIELDS = {"kind", "user", "organization", "expertise", "start_on", "end_on", "elected_by"}
+ETHICS_BOARD_FIELDS = {"name_ja", "name_en", "quorum"}
+
+
+@transaction.atomic
+def consortium_create(
+    *,
+    actor,
+    slug: str,
+    name_ja: str,
+    name_en: str,
+    area: str = "",
+    vision: str = "",
+    established_on: datetime.date | None = None,
+    status: str = Consortium.Status.ACTIVE,
+) -> Consortium:
+    """Create a consortium with its secretariat group, which administers its records."""
+    consortium = Consortium(
+        slug=slug,
+        name_ja=name_ja,
+        name_en=name_en,
+        area=area,
+        vision=vision,
+        established_on=established_on,
+        status=status,
+    )
+    consortium.full_clean()
+    group, _created = Group.objects.get_or_create(name=f"secretariat: {slug}")
+    consortium.secretariat_group = group
+    consortium.save()
+    assign_perm("governance.administer_consortium", group, consortium)
+    record(
+        actor=actor,
+        action="consortium.created",
+        obj=consortium,
+        consortium=consortium,
+        payload={"slug": slug, "status": status, "secretariat_group_id": group.pk},
+    )
+    return consortium
+
+
+@transaction.atomic
+def consortium_update(*, actor, consortium: Consortium, **fields) -> Consortium:
+    """Change a consortium's names, area, vision, established date or status."""
+    changed = set_fields(consortium, fields, CONSORTIUM_FIELDS)
+    consortium.full_clean()
+    consortium.save()
+    record(
+        actor=actor,
+        action="consortium.updated",
+        obj=consortium,
+        consortium=consortium,
+        payload={"changed": changed, "status": consortium.status},
+    )
+    return consortium
+
+
+@transaction.atomic
+def organization_register(
+    *,
+    actor,
+    registered_by: Consortium | None,
+    kind: str,
+    name_ja: str,
+    name_en: str,
+    corporate_number: str = "",
+) -> Organization:
+    """Register a member organisation; a wrong corporate number is refused."""
+    organization = Organization(
+        registered_by=registered_by,
+        kind=kind,
+        name_ja=name_ja,
+        name_en=name_en,
+        corporate_number=corporate_number.strip(),
+    )
+    organization.full_clean()
+    organization.save()
+    record(
+        actor=actor,
+        action="organization.registered",
+        obj=organization,
+        consortium=registered_by,
+        payload={"kind": kind, "corporate_number": organization.corporate_number or None},
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_update(*, actor, organization: Organization, **fields) -> Organization:
+    """Change an organisation's kind, names or corporate number."""
+    if "corporate_number" in fields:
+        fields["corporate_number"] = fields["corporate_number"].strip()
+    changed = set_fields(organization, fields, ORGANIZATION_FIELDS)
+    organization.full_clean()
+    organization.save()
+    record(
+        actor=actor,
+        action="organization.updated",
+        obj=organization,
+        consortium=organization.registered_by_id,
+        payload={"changed": changed},
+    )
+    return organization
+
+
+def _check_admission(
+    *,
+    consortium: Consortium,
+    member_class: str,
+    joined_on: datetime.date,
+    admission_resolution: Resolution | None,
+) -> None:
+    """Raise ValidationError unless the bylaws in force let this member in as given."""
+    if admission_resolution is not None:
+        # Read the resolution as stored: its outcome is what counts, not a caller's copy.
+        admission_resolution = Resolution.objects.select_related("assembly").get(
+            pk=admission_resolution.pk
+        )
+        assembly = admission_resolution.assembly
+        if assembly.consortium_id != consortium.pk:
+            raise ValidationError(
+                {"admission_resolution": _("Choose a resolution of this consortium's assembly.")}
+            )
+        if admission_resolution.kind != Resolution.Kind.ADMISSION:
+            raise ValidationError(
+                {"admission_resolution": _("Choose a resolution on the admission of a member.")}
+            )
+        if admission_resolution.outcome != Resolution.Outcome.CARRIED:
+            raise ValidationError(
+                {
+                    "admission_resolution": _(
+                        "This admission has not been carried: close the vote first, and admit "
+                        "the member only if it is carried."
+                    )
+                }
+            )
+        if assembly.held_on > joined_on:
+            raise ValidationError(
+                {
+                    "joined_on": _(
+                        "A member joins on or after the assembly that admitted it (%(date)s)."
+                    )
+                    % {"date": assembly.held_on.isoformat()}
+                }
+            )
+        return
+    if member_class == Membership.MemberClass.OBSERVER:
+        return
+    bylaws = selectors.bylaw_in_force(consortium, joined_on)
+    if bylaws is None or not bylaws.admission_requires_resolution:
+        return
+    # Members joining on the day the founding bylaws take effect are founding members
+    # (設立時会員): the founding assembly that adopted the bylaws admitted them.
+    if bylaws.adopted_by_id is None and joined_on == bylaws.effective_on:
+        return
+    raise ValidationError(
+        {
+            "admission_resolution": _(
+                "The bylaws in force require a general assembly resolution to admit a member: "
+                "choose the carried admission resolution."
+            )
+        }
+    )
+
+
+@transaction.atomic
+def membership_admit(
+    *,
+    actor,
+    consortium: Consortium,
+    organization: Organization,
+    member_class: str,
+    joined_on: datetime.date,
+    representative=None,
+    admission_resolution: Resolution | None = None,
+    accepted_bylaw_version: BylawVersion | None = None,
+    accepted_confidentiality: bool = False,
+    accepted_ip_terms: bool = False,
+    terms_accepted_on: datetime.date | None = None,
+) -> Membership:
+    """Admit ``organization`` to ``consortium``, by resolution when the bylaws require one."""
+    Consortium.objects.select_for_update().get(pk=consortium.pk)
+    membership = Membership(
+        consortium=consortium,
+        organization=organization,
+        member_class=member_class,
+        joined_on=joined_on,
+        representative=representative,
+        admission_resolution=admission_resolution,
+        accepted_bylaw_version=accepted_bylaw_version,
+        accepted_confidentiality=accepted_confidentiality,
+        accepted_ip_terms=accepted_ip_terms,
+        terms_accepted_on=terms_accepted_on,
+    )
+    membership.full_clean()
+    if Membership.objects.filter(
+        consortium=consortium, organization=organization, left_on__isnull=True
+    ).exists():
+        raise ValidationError(
+            {"organization": _("This organisation is already a member of the consortium.")}
+        )
+    _check_admission(
+        consortium=consortium,
+        member_class=member_class,
+        joined_on=joined_on,
+        admission_resolution=admission_resolution,
+    )
+    membership.save()
+    record(
+        actor=actor,
+        action="membership.admitted",
+        obj=membership,
+        consortium=consortium,
+        payload={
+            "organization_id": organization.pk,
+            "member_class": member_class,
+            "joined_on": iso(joined_on),
+            "representative_id": getattr(representative, "pk", None),
+            "admission_resolution_id": getattr(admission_resolution, "pk", None),
+            "accepted_bylaw_version_id": getattr(accepted_bylaw_version, "pk", None),
+            "accepted_confidentiality": accepted_confidentiality,
+            "accepted_ip_terms": accepted_ip_terms,
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_update(*, actor, membership: Membership, **fields) -> Membership:
+    """Change a member's class or representative (votes already closed keep their count)."""
+    if membership.left_on is not None:
+        raise ValidationError(_("This member has left; a former membership cannot be changed."))
+    changed = set_fields(membership, fields, MEMBERSHIP_FIELDS)
+    membership.full_clean()
+    membership.save()
+    record(
+        actor=actor,
+        action="membership.updated",
+        obj=membership,
+        consortium=membership.consortium_id,
+        payload={
+            "changed": changed,
+            "member_class": membership.member_class,
+            "representative_id": membership.representative_id,
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_terms_accept(
+    *,
+    actor,
+    membership: Membership,
+    bylaw_version: BylawVersion | None,
+    confidentiality: bool,
+    ip_terms: bool,
+    accepted_on: datetime.date,
+) -> Membership:
+    """Record that the member accepted a bylaw version and the confidentiality and IP terms."""
+    if bylaw_version is not None and bylaw_version.is_draft:
+        raise ValidationError(
+            {"accepted_bylaw_version": _("A member accepts adopted bylaws, not a draft.")}
+        )
+    membership.accepted_bylaw_version = bylaw_version
+    membership.accepted_confidentiality = confidentiality
+    membership.accepted_ip_terms = ip_terms
+    membership.terms_accepted_on = accepted_on
+    membership.full_clean()
+    membership.save()
+    record(
+        actor=actor,
+        action="membership.terms_accepted",
+        obj=membership,
+        consortium=membership.consortium_id,
+        payload={
+            "bylaw_version_id": getattr(bylaw_version, "pk", None),
+            "confidentiality": confidentiality,
+            "ip_terms": ip_terms,
+            "accepted_on": iso(accepted_on),
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_leave(*, actor, membership: Membership, left_on: datetime.date) -> Membership:
+    """End a membership on ``left_on`` (the member may vote at assemblies up to that day)."""
+    if membership.left_on is not None:
+        raise ValidationError(_("This member has already left."))
+    membership.left_on = left_on
+    membership.full_clean()
+    if membership.votes.filter(resolution__assembly__held_on__gt=left_on).exists():
+        raise ValidationError(
+            {"left_on": _("This member voted at an assembly after that date: choose a later date.")}
+        )
+    membership.save()
+    record(
+        actor=actor,
+        action="membership.left",
+        obj=membership,
+        consortium=membership.consortium_id,
+        payload={"left_on": iso(left_on)},
+    )
+    return membership
+
+
+def check_role(role: Role) -> None:
+    """Raise ValidationError if ``role`` overlaps a term it may not overlap."""
+    others = Role.objects.filter(consortium_id=role.consortium_id, kind=role.kind)
+    if role.pk:
+        others = others.exclude(pk=role.pk)
+    # Two terms overlap when each starts before (or on the day) the other ends.
+    if role.end_on is not None:
+        others = others.filter(start_on__lte=role.end_on)
+    overlapping = [
+        other for other in others if other.end_on is None or other.end_on >= role.start_on
+    ]
+    if role.kind == Role.Kind.CHAIR and overlapping:
+        raise ValidationError(
+            {
+                "start_on": _(
+                    "The consortium has one chair at a time, and this term overlaps the current "
+                    "chair's term (%(start)s to %(end)s). End that term first, or start this one "
+                    "after it."
+                )
+                % {
+                    "start": overlapping[0].start_on.isoformat(),
+                    "end": iso(overlapping[0].end_on) or "…",
+                }
+            }
+        )
+    if any(other.user_id == role.user_id for other in overlapping):
+        raise ValidationError(
+            {"start_on": _("This person already holds this role in that period.")}
+        )
+    if (
+        role.organization_id
+        and not Membership.objects.filter(
+            consortium_id=role.consortium_id, organization_id=role.organization_id
+        ).exists()
+    ):
+        raise ValidationError(
+            {"organization": _("Choose an organisation that is a member of this consortium.")}
+        )
+    if role.elected_by_id and (
+        role.elected_by.assembly.consortium_id != role.consortium_id
+        or role.elected_by.outcome != Resolution.Outcome.CARRIED
+    ):
+        raise ValidationError(
+            {"elected_by": _("Choose a carried resolution of this consortium's assembly.")}
+        )
+
+
+@transaction.atomic
+def role_assign(
+    *,
+    actor,
+    consortium: Consortium,
+    kind: str,
+    user,
+    start_on: datetime.date,
+    end_on: datetime.date | None = None,
+    organization: Organization | None = None,
+    expertise: str = "",
+    elected_by: Resolution | None = None,
+) -> Role:
+    """Give ``user`` a role in ``consortium`` from ``start_on``; one chair at a time."""
+    # Serialise role changes per consortium so that two overlapping chairs cannot both pass.
+    Consortium.objects.select_for_update().get(pk=consortium.pk)
+    role = Role(
+        consortium=consortium,
+        kind=kind,
+        user=user,
+        organization=organization,
+        expertise=expertise,
+        start_on=start_on,
+        end_on=end_on,
+        elected_by=elected_by,
+    )
+    role.full_clean()
+    check_role(role)
+    role.save()
+    record(
+        actor=actor,
+        action="role.assigned",
+        obj=role,
+        consortium=consortium,
+        payload={
+            "kind": kind,
+            "user_id": user.pk,
+            "organization_id": getattr(organization, "pk", None),
+            "expertise": expertise or None,
+            "start_on": iso(start_on),
+            "end_on": iso(end_on),
+            "elected_by_id": getattr(elected_by, "pk", None),
+        },
+    )
+    return role
+
+
+@transaction.atomic
+def role_update(*, actor, role: Role, **fields) -> Role:
+    """Correct a role's holder, expertise or term, under the same rules as ``role_assign``."""
+    Consortium.objects.select_for_update().get(pk=role.consortium_id)
+    changed = set_fields(role, fields, ROLE_FIELDS)
+    role.full_clean()
+    check_role(role)
+    role.save()
+    record(
+        actor=actor,
+        action="role.updated",
+        obj=role,
+        consortium=role.consortium_id,
+        payload={
+            "changed": changed,
+            "kind": role.kind,
+            "user_id": role.user_id,
+            "start_on": iso(role.start_on),
+            "end_on": iso(role.end_on),
+        },
+    )
+    return role
+
+
+@transaction.atomic
+def role_end(*, actor, role: Role, end_on: datetime.date) -> Role:
+    """End a role on ``end_on``."""
+    if role.end_on is not None and role.end_on <= end_on:
+        raise ValidationError({"end_on": _("This term already ends on or before that date.")})
+    role.end_on = end_on
+    role.full_clean()
+    role.save()
+    record(
+        actor=actor,
+        action="role.ended",
+        obj=role,
+        consortium=role.consortium_id,
+        payload={"kind": role.kind, "user_id": role.user_id, "end_on": iso(end_on)},
+    )
+    return role
+
+
+@transaction.atomic
+def ethics_board_set(
+    *, actor, consortium: Consortium, name_ja: str, name_en: str, quorum: int = 3
+) -> EthicsBoard:
+    """Create or update the consortium's data-ethics board."""
+    board = EthicsBoard.objects.filter(consortium=consortium).first()
+    created = board is None
+    if created:
+        board = EthicsBoard(consortium=consortium)
+    changed = set_fields(
+        board, {"name_ja": name_ja, "name_en": name_en, "quorum": quorum}, ETHICS_BOARD_FIELDS
+    )
+    board.full_clean()
+    board.save()
+    record(
+        actor=actor,
+        action="ethics_board.created" if created else "ethics_board.updated",
+        obj=board,
+        consortium=consortium,
+        payload={"changed": changed, "quorum": board.quorum},
+    )
+    return board
