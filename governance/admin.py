@@ -1,1 +1,1022 @@
-"""Admin of the governance app."""
+"""
+The secretariat's workplace in the Django admin.
+
+Every save goes through the services (``save_model``, ``save_formset``, actions); what the
+services refuse is shown as a form error before anything is saved, and anything refused later
+rolls the whole request back. A secretariat user sees and changes only the records of the
+consortia they administer (``selectors.consortia_administered_by``); superusers see all.
+Another consortium's record answers 404, as if it did not exist.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from . import comparison, selectors, services
+from .models import (
+    Attendance,
+    BylawArticle,
+    BylawVersion,
+    Consortium,
+    EthicsBoard,
+    GeneralAssembly,
+    Membership,
+    Organization,
+    Resolution,
+    Role,
+    Vote,
+)
+from .services.bylaws import RULE_FIELDS
+
+
+def administered(request):
+    """Return the consortia the requesting user administers (cached on the request)."""
+    if not hasattr(request, "_governance_consortia"):
+        request._governance_consortia = list(
+            selectors.consortia_administered_by(request.user).values_list("pk", flat=True)
+        )
+    return request._governance_consortia
+
+
+def adopt(target: Model, source: Model) -> None:
+    """Make the admin's unsaved ``target`` the instance a service created (``source``)."""
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db
+
+
+def refused(form, error: ValidationError) -> None:
+    """Put a service's refusal on the form, on the field it names when the form shows it."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def consortium_filter(lookup: str):
+    """Return a list filter by consortium that offers only the consortia the user administers."""
+
+    class ConsortiumFilter(admin.SimpleListFilter):
+        title = _("consortium")
+        parameter_name = "consortium"
+
+        def lookups(self, request, model_admin):
+            return [
+                (consortium.pk, consortium.name_ja)
+                for consortium in Consortium.objects.filter(pk__in=administered(request))
+            ]
+
+        def queryset(self, request, queryset):
+            if self.value():
+                return queryset.filter(**{lookup: self.value()})
+            return queryset
+
+    return ConsortiumFilter
+
+
+class ScopedMixin:
+    """Permissions and querysets limited to the consortia the user administers."""
+
+    # The lookup from the model to its consortium's id.
+    consortium_lookup = "consortium"
+
+    def consortium_id_of(self, obj) -> int | None:
+        value = obj
+        for part in self.consortium_lookup.split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                return None
+        return value.pk if isinstance(value, Model) else value
+
+    def may_administer(self, request, obj=None) -> bool:
+        if not request.user.is_active or not request.user.is_staff:
+            return False
+        if request.user.is_superuser:
+            return True
+        consortia = administered(request)
+        if obj is None:
+            return bool(consortia)
+        return self.consortium_id_of(obj) in consortia
+
+    def has_module_permission(self, request) -> bool:
+        return self.may_administer(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.may_administer(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.may_administer(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.may_administer(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # records of governance are kept; they end (left, ended) instead
+
+    def scope(self, request, queryset):
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.consortium_lookup}__in": administered(request)})
+
+    def get_queryset(self, request):
+        return self.scope(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        consortia = None if request.user.is_superuser else administered(request)
+        model = db_field.related_model
+        if consortia is not None:
+            if model is Consortium:
+                kwargs["queryset"] = Consortium.objects.filter(pk__in=consortia)
+            elif model is Organization:
+                kwargs["queryset"] = selectors.organizations_visible_to(request.user)
+            elif model in (Membership, BylawVersion, GeneralAssembly, Role):
+                kwargs["queryset"] = model.objects.filter(consortium__in=consortia)
+            elif model is Resolution:
+                kwargs["queryset"] = Resolution.objects.filter(assembly__consortium__in=consortia)
+            elif model is get_user_model():
+                kwargs["queryset"] = selectors.people_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScopedAdmin(ScopedMixin, admin.ModelAdmin):
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Another consortium's record and a missing one look the same.
+            raise Http404(_("No such record."))
+        return obj
+
+    def current(self, obj):
+        """Return ``obj`` as stored (the admin's copy already holds the form's values)."""
+        return type(obj).objects.get(pk=obj.pk)
+
+    def changed(self, form, allowed) -> dict:
+        return {name: form.cleaned_data[name] for name in form.changed_data if name in allowed}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # A service refused after the form checks (e.g. a concurrent change): the request's
+            # transaction has been rolled back; say why and show the form again.
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def run_action(self, request, queryset, call, done_message) -> None:
+        """Run ``call(obj)`` for each selected record, reporting refusals one by one."""
+        done = 0
+        for obj in queryset:
+            try:
+                call(obj)
+                done += 1
+            except ValidationError as error:
+                self.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+class ScopedInline(ScopedMixin):
+    """An inline whose permissions follow its parent's consortium."""
+
+    parent_lookup = "consortium"
+
+    def may_administer(self, request, obj=None) -> bool:
+        if obj is None or obj.pk is None:
+            return super().may_administer(request)
+        if request.user.is_superuser:
+            return request.user.is_active and request.user.is_staff
+        value = obj
+        for part in self.parent_lookup.split("__"):
+            value = getattr(value, part)
+        return request.user.is_staff and value.pk in administered(request)
+
+
+class FormsetSaver:
+    """Save inline formsets through services: ``save_inline(request, form, change)``."""
+
+    def save_formset(self, request, form, formset, change):
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.deleted_forms:
+            if inline_form.instance.pk:
+                self.delete_inline(request, inline_form.instance)
+                formset.deleted_objects.append(inline_form.instance)
+        for inline_form in formset.forms:
+            if inline_form in formset.deleted_forms or not inline_form.has_changed():
+                continue
+            is_new = inline_form.instance.pk is None
+            saved = self.save_inline(request, inline_form, formset.instance)
+            if is_new:
+                formset.new_objects.append(saved)
+            else:
+                formset.changed_objects.append((saved, inline_form.changed_data))
+
+    def delete_inline(self, request, obj):
+        raise ValidationError(_("This record cannot be deleted."))
+
+
+# --- Consortia and organisations -------------------------------------------------------------
+
+
+@admin.register(Consortium)
+class ConsortiumAdmin(ScopedAdmin):
+    consortium_lookup = "pk"
+    list_display = ["name_ja", "name_en", "area", "status", "established_on"]
+    list_filter = ["status"]
+    search_fields = ["name_ja", "name_en", "slug", "area"]
+    fields = ["slug", "name_ja", "name_en", "area", "vision", "established_on", "status"]
+
+    def consortium_id_of(self, obj):
+        return obj.pk
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.consortium_update(
+                actor=request.user,
+                consortium=self.current(obj),
+                **self.changed(form, services.membership.CONSORTIUM_FIELDS),
+            )
+        else:
+            data = form.cleaned_data
+            adopt(
+                obj,
+                services.consortium_create(
+                    actor=request.user, **{name: data[name] for name in self.fields}
+                ),
+            )
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["registered_by", "kind", "name_ja", "name_en", "corporate_number"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(ScopedAdmin):
+    form = OrganizationForm
+    consortium_lookup = "registered_by"
+    list_display = ["name_ja", "name_en", "kind", "corporate_number"]
+    list_filter = ["kind", consortium_filter("memberships__consortium")]
+    search_fields = ["name_ja", "name_en", "corporate_number"]
+
+    def get_queryset(self, request):
+        return selectors.organizations_visible_to(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None or request.user.is_superuser:
+            return self.may_administer(request)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["registered_by"] if obj else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not obj and not request.user.is_superuser and "registered_by" in form.base_fields:
+            form.base_fields["registered_by"].required = True
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.organization_update(
+                actor=request.user,
+                organization=self.current(obj),
+                **self.changed(form, services.membership.ORGANIZATION_FIELDS),
+            )
+        else:
+            data = form.cleaned_data
+            adopt(
+                obj,
+                services.organization_register(
+                    actor=request.user,
+                    registered_by=data["registered_by"],
+                    kind=data["kind"],
+                    name_ja=data["name_ja"],
+                    name_en=data["name_en"],
+                    corporate_number=data["corporate_number"],
+                ),
+            )
+
+
+# --- Memberships, roles, ethics board --------------------------------------------------------
+
+
+class MembershipStatusFilter(admin.SimpleListFilter):
+    title = _("membership")
+    parameter_name = "current"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("current members")), ("no", _("former members"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        current = Q(left_on__isnull=True) | Q(left_on__gte=today)
+        if self.value() == "yes":
+            return queryset.filter(current)
+        if self.value() == "no":
+            return queryset.exclude(current)
+        return queryset
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = [
+            "consortium",
+            "organization",
+            "member_class",
+            "representative",
+            "joined_on",
+            "admission_resolution",
+            "left_on",
+            "accepted_bylaw_version",
+            "accepted_confidentiality",
+            "accepted_ip_terms",
+            "terms_accepted_on",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            try:
+                services.membership._check_admission(
+                    consortium=data["consortium"],
+                    member_class=data["member_class"],
+                    joined_on=data["joined_on"],
+                    admission_resolution=data.get("admission_resolution"),
+                )
+            except ValidationError as error:
+                refused(self, error)
+        return data
+
+
+TERMS_FIELDS = [
+    "accepted_bylaw_version",
+    "accepted_confidentiality",
+    "accepted_ip_terms",
+    "terms_accepted_on",
+]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdmin):
+    form = MembershipForm
+    list_display = ["organization", "consortium", "member_class", "joined_on", "left_on"]
+    list_filter = [consortium_filter("consortium"), "member_class", MembershipStatusFilter]
+    search_fields = ["organization__name_ja", "organization__name_en"]
+    list_select_related = ["organization", "consortium"]
+    fieldsets = [
+        (None, {"fields": ["consortium", "organization", "member_class", "representative"]}),
+        (_("Admission and leaving"), {"fields": ["joined_on", "admission_resolution", "left_on"]}),
+        (_("Terms accepted"), {"fields": TERMS_FIELDS}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["left_on"]
+        if obj.left_on:
+            return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+        return ["consortium", "organization", "joined_on", "admission_resolution"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            adopt(
+                obj,
+                services.membership_admit(
+                    actor=request.user,
+                    consortium=data["consortium"],
+                    organization=data["organization"],
+                    member_class=data["member_class"],
+                    joined_on=data["joined_on"],
+                    representative=data.get("representative"),
+                    admission_resolution=data.get("admission_resolution"),
+                    accepted_bylaw_version=data.get("accepted_bylaw_version"),
+                    accepted_confidentiality=data.get("accepted_confidentiality", False),
+                    accepted_ip_terms=data.get("accepted_ip_terms", False),
+                    terms_accepted_on=data.get("terms_accepted_on"),
+                ),
+            )
+            return
+        membership = self.current(obj)
+        updates = self.changed(form, services.membership.MEMBERSHIP_FIELDS)
+        if updates:
+            membership = services.membership_update(
+                actor=request.user, membership=membership, **updates
+            )
+        if set(form.changed_data) & set(TERMS_FIELDS):
+            membership = services.membership_terms_accept(
+                actor=request.user,
+                membership=membership,
+                bylaw_version=data["accepted_bylaw_version"],
+                confidentiality=data["accepted_confidentiality"],
+                ip_terms=data["accepted_ip_terms"],
+                accepted_on=data["terms_accepted_on"],
+            )
+        if "left_on" in form.changed_data and data["left_on"]:
+            services.membership_leave(
+                actor=request.user, membership=membership, left_on=data["left_on"]
+            )
+
+
+class RoleForm(forms.ModelForm):
+    class Meta:
+        model = Role
+        fields = [
+            "consortium",
+            "kind",
+            "user",
+            "organization",
+            "expertise",
+            "start_on",
+            "end_on",
+            "elected_by",
+        ]
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance holds the form's values from here on
+        if not self.errors:
+            try:
+                services.check_role(self.instance)
+            except ValidationError as error:
+                refused(self, error)
+
+
+@admin.register(Role)
+class RoleAdmin(ScopedAdmin):
+    form = RoleForm
+    list_display = ["kind", "user", "consortium", "organization", "expertise", "start_on", "end_on"]
+    list_filter = [consortium_filter("consortium"), "kind", "expertise"]
+    search_fields = ["user__username", "user__last_name", "organization__name_ja"]
+    fields = [
+        "consortium",
+        "kind",
+        "user",
+        "organization",
+        "expertise",
+        "start_on",
+        "end_on",
+        "elected_by",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consortium"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.role_update(
+                actor=request.user,
+                role=self.current(obj),
+                **self.changed(form, services.membership.ROLE_FIELDS),
+            )
+        else:
+            data = form.cleaned_data
+            adopt(
+                obj,
+                services.role_assign(
+                    actor=request.user, **{name: data.get(name) for name in self.fields}
+                ),
+            )
+
+
+@admin.register(EthicsBoard)
+class EthicsBoardAdmin(ScopedAdmin):
+    list_display = ["name_ja", "consortium", "quorum"]
+    list_filter = [consortium_filter("consortium")]
+    fields = ["consortium", "name_ja", "name_en", "quorum", "members"]
+    readonly_fields = ["members"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consortium", "members"] if obj else ["members"]
+
+    @admin.display(description=_("members today"))
+    def members(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        roles = selectors.ethics_board_members(obj, timezone.localdate())
+        if not roles:
+            return _("none: assign ethics-board member roles")
+        return format_html_join(
+            "",
+            "<div>{} — {}</div>",
+            (
+                (role.user.get_full_name() or role.user, role.get_expertise_display())
+                for role in roles
+            ),
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        consortium = self.current(obj).consortium if change else data["consortium"]
+        adopt(
+            obj,
+            services.ethics_board_set(
+                actor=request.user,
+                consortium=consortium,
+                name_ja=data["name_ja"],
+                name_en=data["name_en"],
+                quorum=data["quorum"],
+            ),
+        )
+
+
+# --- Bylaws ----------------------------------------------------------------------------------
+
+
+class ArticleInline(ScopedInline, admin.StackedInline):
+    model = BylawArticle
+    parent_lookup = "consortium"
+    consortium_lookup = "version__consortium"
+    extra = 0
+    fields = ["number", "title_ja", "title_en", "text_ja", "text_en"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+
+class BylawVersionForm(forms.ModelForm):
+    class Meta:
+        model = BylawVersion
+        fields = ["consortium", "title_ja", "title_en", "based_on", *sorted(RULE_FIELDS)]
+
+    def clean_based_on(self):
+        based_on = self.cleaned_data.get("based_on")
+        consortium = self.cleaned_data.get("consortium") or getattr(
+            self.instance, "consortium", None
+        )
+        if based_on and consortium and based_on.consortium_id != consortium.pk:
+            raise ValidationError(_("Choose a version of this consortium's bylaws."))
+        return based_on
+
+
+@admin.register(BylawVersion)
+class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
+    form = BylawVersionForm
+    inlines = [ArticleInline]
+    list_display = ["title_ja", "number", "consortium", "status", "adopted_on", "effective_on"]
+    list_filter = [consortium_filter("consortium"), "status"]
+    search_fields = ["title_ja", "title_en", "articles__title_ja", "articles__text_ja"]
+    fieldsets = [
+        (None, {"fields": ["consortium", "number", "title_ja", "title_en", "based_on"]}),
+        (
+            _("Adoption"),
+            {"fields": ["status", "adopted_on", "adopted_by", "effective_on", "compare"]},
+        ),
+        (
+            _("Rules the platform enforces"),
+            {
+                "fields": [
+                    ("quorum_numerator", "quorum_denominator"),
+                    "proxies_counted",
+                    "majority_basis",
+                    ("special_majority_numerator", "special_majority_denominator"),
+                    "associates_may_vote",
+                    "admission_requires_resolution",
+                ]
+            },
+        ),
+    ]
+    ADOPTION = ["number", "status", "adopted_on", "adopted_by", "effective_on", "compare"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.ADOPTION
+        if not obj.is_draft:
+            return ["consortium", "title_ja", "title_en", "based_on", *self.ADOPTION, *RULE_FIELDS]
+        return ["consortium", "based_on", *self.ADOPTION]
+
+    @admin.display(description=_("comparison"))
+    def compare(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:governance_bylawversion_compare", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Compare with another version"))
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.bylaw_version_update(
+                actor=request.user,
+                version=self.current(obj),
+                **self.changed(form, services.bylaws.VERSION_FIELDS),
+            )
+        else:
+            adopt(
+                obj,
+                services.bylaw_version_create(
+                    actor=request.user,
+                    consortium=data["consortium"],
+                    title_ja=data["title_ja"],
+                    title_en=data["title_en"],
+                    based_on=data.get("based_on"),
+                    **({} if data.get("based_on") else {f: data[f] for f in RULE_FIELDS}),
+                ),
+            )
+
+    def save_inline(self, request, form, version):
+        data = form.cleaned_data
+        return services.bylaw_article_set(
+            actor=request.user,
+            version=version,
+            number=data["number"],
+            title_ja=data["title_ja"],
+            title_en=data["title_en"],
+            text_ja=data["text_ja"],
+            text_en=data["text_en"],
+            article=BylawArticle.objects.get(pk=form.instance.pk) if form.instance.pk else None,
+        )
+
+    def delete_inline(self, request, obj):
+        services.bylaw_article_delete(actor=request.user, article=obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="governance_bylawversion_compare",
+            ),
+            *super().get_urls(),
+        ]
+
+    def compare_view(self, request, object_id):
+        """新旧対照表: this version against another of the same consortium, article by article."""
+        versions = self.get_queryset(request)
+        new = get_object_or_404(versions, pk=object_id)
+        if not self.has_view_permission(request, new):
+            raise Http404
+        siblings = versions.filter(consortium_id=new.consortium_id).exclude(pk=new.pk)
+        other_id = request.GET.get("with") or (new.based_on_id or "")
+        old = None
+        if other_id:
+            if not str(other_id).isdigit():
+                raise Http404
+            old = get_object_or_404(siblings, pk=other_id)
+        elif siblings.exists():
+            old = siblings.filter(number__lt=new.number).order_by("-number").first()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Compare bylaw versions"),
+            "new": new,
+            "old": old,
+            "siblings": siblings.order_by("-number"),
+            "changes": comparison.compare_versions(old, new) if old else [],
+            "rule_changes": comparison.rule_changes(old, new) if old else [],
+        }
+        return TemplateResponse(request, "admin/governance/bylawversion/compare.html", context)
+
+
+# --- General assemblies ----------------------------------------------------------------------
+
+
+class AttendanceForm(forms.ModelForm):
+    class Meta:
+        model = Attendance
+        fields = ["membership", "status", "proxy_holder"]
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors and self.instance.assembly_id and self.instance.membership_id:
+            try:
+                services.check_attendance(self.instance)
+            except ValidationError as error:
+                refused(self, error)
+
+
+class AttendanceInline(ScopedInline, admin.TabularInline):
+    model = Attendance
+    form = AttendanceForm
+    parent_lookup = "consortium"
+    consortium_lookup = "assembly__consortium"
+    extra = 0
+    fields = ["membership", "status", "proxy_holder"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["membership"] if obj else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        frozen = (
+            obj is not None and obj.resolutions.filter(status=Resolution.Status.CLOSED).exists()
+        )
+        return super().has_change_permission(request, obj) and not frozen
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+
+class ResolutionSummaryInline(ScopedInline, admin.TabularInline):
+    model = Resolution
+    parent_lookup = "consortium"
+    consortium_lookup = "assembly__consortium"
+    extra = 0
+    fields = ["number", "kind", "title_ja", "status", "outcome"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = _("resolutions (open one to record its votes)")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(GeneralAssembly)
+class GeneralAssemblyAdmin(FormsetSaver, ScopedAdmin):
+    inlines = [AttendanceInline, ResolutionSummaryInline]
+    list_display = ["title_ja", "consortium", "held_on", "kind", "place", "online"]
+    list_filter = [consortium_filter("consortium"), "kind", "online"]
+    search_fields = ["title_ja", "title_en", "place", "agenda"]
+    date_hierarchy = "held_on"
+    fields = ["consortium", "kind", "title_ja", "title_en", "held_on", "place", "online", "agenda"]
+    actions = ["prepare_attendance"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consortium"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.assembly_update(
+                actor=request.user,
+                assembly=self.current(obj),
+                **self.changed(form, services.assemblies.ASSEMBLY_FIELDS),
+            )
+        else:
+            adopt(
+                obj,
+                services.assembly_create(
+                    actor=request.user, **{name: data[name] for name in self.fields}
+                ),
+            )
+
+    def save_inline(self, request, form, assembly):
+        data = form.cleaned_data
+        return services.attendance_record(
+            actor=request.user,
+            assembly=assembly,
+            membership=form.instance.membership if form.instance.pk else data["membership"],
+            status=data["status"],
+            proxy_holder=data.get("proxy_holder", ""),
+        )
+
+    @admin.action(description=_("Record attendance: list every member, absent until marked"))
+    def prepare_attendance(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda assembly: services.attendance_prepare(actor=request.user, assembly=assembly),
+            _("Attendance lists prepared for %(count)d assemblies; mark who is present."),
+        )
+
+
+class VoteForm(forms.ModelForm):
+    class Meta:
+        model = Vote
+        fields = ["membership", "choice"]
+
+    def clean(self):
+        data = super().clean()
+        resolution = self.instance.resolution if self.instance.resolution_id else None
+        if not self.errors and resolution and self.instance.pk is None and data.get("membership"):
+            try:
+                services.check_vote(resolution, data["membership"])
+            except ValidationError as error:
+                refused(self, error)
+        return data
+
+
+class VoteInline(ScopedInline, admin.TabularInline):
+    model = Vote
+    form = VoteForm
+    parent_lookup = "assembly__consortium"
+    consortium_lookup = "resolution__assembly__consortium"
+    extra = 0
+    fields = ["membership", "choice"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["membership"]
+
+    def get_fields(self, request, obj=None):
+        return self.fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_open)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+
+class NewVoteInline(VoteInline):
+    """Rows for new votes: the member is chosen here."""
+
+    verbose_name_plural = _("record votes")
+    extra = 1
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def get_readonly_fields(self, request, obj=None):
+        return []
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_add_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        resolution = getattr(request, "_governance_resolution", None)
+        if db_field.name == "membership" and resolution is not None:
+            # Members recorded present or by proxy who have not voted yet; the service
+            # refuses those the bylaws do not let vote, with the reason.
+            attending = (
+                Attendance.objects.filter(assembly_id=resolution.assembly_id)
+                .exclude(status=Attendance.Status.ABSENT)
+                .values("membership")
+            )
+            field.queryset = (
+                Membership.objects.filter(pk__in=attending)
+                .exclude(votes__resolution=resolution)
+                .select_related("organization")
+            )
+        return field
+
+
+class RecordedVoteInline(VoteInline):
+    verbose_name_plural = _("votes recorded")
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Resolution)
+class ResolutionAdmin(FormsetSaver, ScopedAdmin):
+    consortium_lookup = "assembly__consortium"
+    inlines = [RecordedVoteInline, NewVoteInline]
+    list_display = ["__str__", "assembly", "kind", "status", "outcome"]
+    list_filter = [consortium_filter("assembly__consortium"), "status", "outcome", "kind"]
+    search_fields = ["title_ja", "title_en", "text", "assembly__title_ja"]
+    list_select_related = ["assembly"]
+    actions = ["close_vote"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "assembly",
+                    "number",
+                    "kind",
+                    "title_ja",
+                    "title_en",
+                    "text",
+                    "bylaw_version",
+                    "amendment_effective_on",
+                ]
+            },
+        ),
+        (
+            _("Outcome (computed from the votes and the bylaws in force)"),
+            {
+                "fields": [
+                    "status",
+                    "outcome",
+                    "live_tally",
+                    "bylaws_applied",
+                    "regular_members",
+                    "members_present",
+                    ("votes_for", "votes_against", "votes_abstain"),
+                    "closed_at",
+                ]
+            },
+        ),
+    ]
+    COMPUTED = [
+        "number",
+        "status",
+        "outcome",
+        "live_tally",
+        "bylaws_applied",
+        "regular_members",
+        "members_present",
+        "votes_for",
+        "votes_against",
+        "votes_abstain",
+        "closed_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.is_open:
+            return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+        return ["assembly", *self.COMPUTED] if obj else self.COMPUTED
+
+    def get_inline_instances(self, request, obj=None):
+        request._governance_resolution = obj
+        if obj is None:
+            return []
+        return super().get_inline_instances(request, obj)
+
+    @admin.display(description=_("count so far"))
+    def live_tally(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        bylaws = selectors.bylaw_in_force(obj.assembly.consortium, obj.assembly.held_on)
+        if bylaws is None:
+            return _("No bylaws in force on the assembly date.")
+        tally = selectors.resolution_tally(obj, bylaws)
+        return _(
+            "%(present)d of %(regular)d regular members present; for %(for)d, against "
+            "%(against)d, abstain %(abstain)d; if closed now: %(outcome)s"
+        ) % {
+            "present": tally.members_present,
+            "regular": tally.regular_members,
+            "for": tally.votes_for,
+            "against": tally.votes_against,
+            "abstain": tally.votes_abstain,
+            "outcome": Resolution.Outcome(tally.outcome).label,
+        }
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class CheckedForm(form):
+            def _post_clean(self):
+                super()._post_clean()
+                if not self.errors and self.instance.assembly_id:
+                    try:
+                        services.check_resolution(self.instance)
+                    except ValidationError as error:
+                        refused(self, error)
+
+        return CheckedForm
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            if form.changed_data:
+                services.resolution_update(
+                    actor=request.user,
+                    resolution=self.current(obj),
+                    **self.changed(form, services.assemblies.RESOLUTION_FIELDS),
+                )
+        else:
+            adopt(
+                obj,
+                services.resolution_propose(
+                    actor=request.user,
+                    assembly=data["assembly"],
+                    kind=data["kind"],
+                    title_ja=data["title_ja"],
+                    title_en=data["title_en"],
+                    text=data["text"],
+                    bylaw_version=data.get("bylaw_version"),
+                    amendment_effective_on=data.get("amendment_effective_on"),
+                ),
+            )
+
+    def save_inline(self, request, form, resolution):
+        data = form.cleaned_data
+        if form.instance.pk:
+            return services.resolution_vote_change(
+                actor=request.user,
+                vote=Vote.objects.get(pk=form.instance.pk),
+                choice=data["choice"],
+            )
+        return services.resolution_vote_cast(
+            actor=request.user,
+            resolution=resolution,
+            membership=data["membership"],
+            choice=data["choice"],
+        )
+
+    @admin.action(description=_("Close the vote and compute the outcome"))
+    def close_vote(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda resolution: services.resolution_close(actor=request.user, resolution=resolution),
+            _("%(count)d votes closed; their outcome is frozen."),
+        )

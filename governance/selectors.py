@@ -3,6 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
@@ -181,3 +182,28 @@ def resolution_tally(resolution: Resolution, bylaws: BylawVersion) -> Tally:
         special=special,
         outcome=outcome,
     )
+
+
+def people_visible_to(user):
+    """
+    Return the users ``user`` may pick as a representative or role holder: the people of the
+    consortia they administer, and people not yet tied to any consortium; never another
+    consortium's people, never superusers.
+    """
+    users = get_user_model().objects.all()
+    if user.is_authenticated and user.is_superuser:
+        return users
+    consortia = consortia_administered_by(user)
+    ours = (
+        Q(governance_roles__consortium__in=consortia)
+        | Q(represented_memberships__consortium__in=consortia)
+        | Q(groups__consortium__in=consortia)
+    )
+    tied = (
+        Q(governance_roles__isnull=False)
+        | Q(represented_memberships__isnull=False)
+        | Q(groups__consortium__isnull=False)
+    )
+    return users.filter(
+        Q(pk__in=users.filter(ours).values("pk")) | ~Q(pk__in=users.filter(tied).values("pk"))
+    ).exclude(is_superuser=True)

@@ -1,0 +1,422 @@
+"""The secretariat's admin: isolation between consortia, and saves that go through services."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from audit.models import Entry
+from governance import services
+from governance.models import (
+    Attendance,
+    BylawVersion,
+    Organization,
+    Resolution,
+    Role,
+    Vote,
+)
+
+from .conftest import ASSEMBLY_DAY, FOUNDED, corporate_number, make_user
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+def build(consortium, clerk, label):
+    """One record of every kind in ``consortium``, made by its clerk through the services."""
+    version = services.bylaw_version_create(
+        actor=clerk, consortium=consortium, title_ja=f"{label}規約", title_en=f"{label} bylaws"
+    )
+    services.bylaw_article_set(
+        actor=clerk, version=version, number=1, title_ja="目的", text_ja="地域の発展を目的とする。"
+    )
+    services.bylaw_version_establish(
+        actor=clerk, version=version, adopted_on=FOUNDED, effective_on=FOUNDED
+    )
+    draft = services.bylaw_version_create(
+        actor=clerk,
+        consortium=consortium,
+        title_ja=f"{label}規約改正案",
+        title_en="Draft",
+        based_on=version,
+    )
+    services.bylaw_article_set(
+        actor=clerk,
+        version=draft,
+        number=1,
+        title_ja="目的",
+        text_ja="地域の持続的な発展を目的とする。",
+    )
+    organization = services.organization_register(
+        actor=clerk,
+        registered_by=consortium,
+        kind="company",
+        name_ja=f"{label}商事",
+        name_en=f"{label} Trading",
+        corporate_number=corporate_number(),
+    )
+    membership = services.membership_admit(
+        actor=clerk,
+        consortium=consortium,
+        organization=organization,
+        member_class="regular",
+        joined_on=FOUNDED,
+    )
+    role = services.role_assign(
+        actor=clerk,
+        consortium=consortium,
+        kind=Role.Kind.CHAIR,
+        user=make_user(f"chair-{label}"),
+        start_on=FOUNDED,
+    )
+    board = services.ethics_board_set(
+        actor=clerk, consortium=consortium, name_ja=f"{label}審査会", name_en="Board"
+    )
+    assembly = services.assembly_create(
+        actor=clerk,
+        consortium=consortium,
+        title_ja=f"{label}総会",
+        held_on=ASSEMBLY_DAY,
+        online=True,
+    )
+    services.attendance_record(
+        actor=clerk, assembly=assembly, membership=membership, status="present"
+    )
+    resolution = services.resolution_propose(
+        actor=clerk, assembly=assembly, kind="budget", title_ja=f"{label}予算"
+    )
+    return SimpleNamespace(
+        consortium=consortium,
+        version=version,
+        draft=draft,
+        organization=organization,
+        membership=membership,
+        role=role,
+        board=board,
+        assembly=assembly,
+        resolution=resolution,
+    )
+
+
+@pytest.fixture
+def world(consortium_a, consortium_b, clerk_a, clerk_b):
+    return SimpleNamespace(
+        a=build(consortium_a, clerk_a, "会津"), b=build(consortium_b, clerk_b, "柏")
+    )
+
+
+MODELS = {
+    "consortium": "consortium",
+    "organization": "organization",
+    "membership": "membership",
+    "role": "role",
+    "ethicsboard": "board",
+    "bylawversion": "version",
+    "generalassembly": "assembly",
+    "resolution": "resolution",
+}
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_clerk_sees_only_their_consortiums_records(client, world, clerk_a, model):
+    login(client, clerk_a)
+    own, other = getattr(world.a, MODELS[model]), getattr(world.b, MODELS[model])
+
+    listing = client.get(reverse(f"admin:governance_{model}_changelist"))
+    assert listing.status_code == 200
+    assert reverse(f"admin:governance_{model}_change", args=[own.pk]) in listing.text
+    assert reverse(f"admin:governance_{model}_change", args=[other.pk]) not in listing.text
+    assert "柏" not in listing.text  # not even in the filters
+
+    assert client.get(reverse(f"admin:governance_{model}_change", args=[own.pk])).status_code == 200
+    assert (
+        client.get(reverse(f"admin:governance_{model}_change", args=[other.pk])).status_code == 404
+    )
+    history = reverse(f"admin:governance_{model}_history", args=[other.pk])
+    assert client.get(history).status_code == 404
+    posted = client.post(reverse(f"admin:governance_{model}_change", args=[other.pk]), {})
+    assert posted.status_code == 404
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_anonymous_visitors_are_sent_to_the_login(client, world, model):
+    own = getattr(world.a, MODELS[model])
+    for url in [
+        reverse(f"admin:governance_{model}_changelist"),
+        reverse(f"admin:governance_{model}_change", args=[own.pk]),
+        reverse(f"admin:governance_{model}_add"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "consortium"])
+def test_the_add_form_offers_only_the_clerks_consortium(client, world, clerk_a, model):
+    login(client, clerk_a)
+    response = client.get(reverse(f"admin:governance_{model}_add"))
+    assert response.status_code == 200
+    assert "柏" not in response.text
+    assert "Kashiwa" not in response.text
+
+
+def test_only_superusers_add_consortia(client, world, clerk_a, superuser):
+    login(client, clerk_a)
+    assert client.get(reverse("admin:governance_consortium_add")).status_code == 403
+    client.logout()
+    login(client, superuser)
+    assert client.get(reverse("admin:governance_consortium_add")).status_code == 200
+    response = client.post(
+        reverse("admin:governance_consortium_add"),
+        {"slug": "tsukuba", "name_ja": "つくば協議会", "name_en": "Tsukuba", "status": "active"},
+    )
+    assert response.status_code == 302
+    assert Entry.objects.filter(action="consortium.created").count() == 1
+
+
+def test_superusers_see_every_consortium(client, world, superuser):
+    login(client, superuser)
+    for record in (world.a.resolution, world.b.resolution):
+        url = reverse("admin:governance_resolution_change", args=[record.pk])
+        assert client.get(url).status_code == 200
+
+
+def test_a_staff_user_of_no_consortium_gets_403(client, world):
+    make_user("stranger", is_staff=True)
+    client.force_login(get_user_model().objects.get(username="stranger"))
+    assert client.get(reverse("admin:governance_resolution_changelist")).status_code == 403
+    url = reverse("admin:governance_bylawversion_compare", args=[world.a.draft.pk])
+    assert client.get(url).status_code == 404
+
+
+def test_guardian_object_permission_grants_administration(client, world):
+    from guardian.shortcuts import assign_perm
+
+    auditor = make_user("delegate", is_staff=True)
+    assign_perm("governance.administer_consortium", auditor, world.b.consortium)
+    login(client, auditor)
+    assert (
+        client.get(
+            reverse("admin:governance_resolution_change", args=[world.b.resolution.pk])
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get(
+            reverse("admin:governance_resolution_change", args=[world.a.resolution.pk])
+        ).status_code
+        == 404
+    )
+
+
+def test_the_comparison_highlights_changes_and_stays_within_the_consortium(client, world, clerk_a):
+    login(client, clerk_a)
+    url = reverse("admin:governance_bylawversion_compare", args=[world.a.draft.pk])
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "<ins>持続的な</ins>" in response.text
+    assert client.get(url, {"with": world.a.version.pk}).status_code == 200
+    assert client.get(url, {"with": world.b.version.pk}).status_code == 404
+    assert client.get(url, {"with": "x"}).status_code == 404
+    other = reverse("admin:governance_bylawversion_compare", args=[world.b.draft.pk])
+    assert client.get(other).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_a_wrong_corporate_number_is_a_field_error_in_the_admin(client, world, clerk_a):
+    login(client, clerk_a)
+    response = client.post(
+        reverse("admin:governance_organization_add"),
+        {
+            "registered_by": world.a.consortium.pk,
+            "kind": "company",
+            "name_ja": "会津誤番号",
+            "name_en": "Wrong",
+            "corporate_number": "1234567890123",
+        },
+    )
+    assert response.status_code == 200
+    assert "check digit" in response.text or "チェックデジット" in response.text
+    assert not Organization.objects.filter(name_en="Wrong").exists()
+
+
+def test_an_overlapping_chair_is_refused_in_the_admin(client, world, clerk_a):
+    login(client, clerk_a)
+    response = client.post(
+        reverse("admin:governance_role_add"),
+        {
+            "consortium": world.a.consortium.pk,
+            "kind": "chair",
+            "user": make_user("pretender").pk,
+            "start_on": "2026-04-01",
+        },
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.text
+    assert Role.objects.filter(kind="chair", consortium=world.a.consortium).count() == 1
+
+
+def test_a_clerk_cannot_attach_records_to_another_consortium(client, world, clerk_a):
+    login(client, clerk_a)
+    response = client.post(
+        reverse("admin:governance_generalassembly_add"),
+        {
+            "consortium": world.b.consortium.pk,
+            "kind": "ordinary",
+            "title_ja": "乗っ取り総会",
+            "held_on": "2026-07-01",
+            "online": "on",
+            **inline_management("attendances", 0),
+            **inline_management("resolutions", 0),
+        },
+    )
+    assert response.status_code == 200
+    assert not world.b.consortium.assemblies.filter(title_ja="乗っ取り総会").exists()
+
+
+def inline_management(prefix, initial, total=None):
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total if total is not None else initial),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def resolution_post(resolution, recorded, new_rows):
+    """The change form's POST data, with ``recorded`` existing votes and ``new_rows`` new ones."""
+    data = {
+        "kind": resolution.kind,
+        "title_ja": resolution.title_ja,
+        "title_en": resolution.title_en,
+        "text": resolution.text,
+        **inline_management("votes", len(recorded)),
+        **inline_management("votes-2", 0, len(new_rows)),
+    }
+    for index, vote in enumerate(recorded):
+        data[f"votes-{index}-id"] = vote.pk
+        data[f"votes-{index}-resolution"] = resolution.pk
+        data[f"votes-{index}-choice"] = vote.choice
+    for index, (membership, choice) in enumerate(new_rows):
+        data[f"votes-2-{index}-resolution"] = resolution.pk
+        data[f"votes-2-{index}-membership"] = membership.pk
+        data[f"votes-2-{index}-choice"] = choice
+    return data
+
+
+def test_votes_are_recorded_through_the_inline_and_closed_by_the_action(client, world, clerk_a):
+    login(client, clerk_a)
+    resolution = world.a.resolution
+    url = reverse("admin:governance_resolution_change", args=[resolution.pk])
+
+    response = client.post(url, resolution_post(resolution, [], [(world.a.membership, "for")]))
+
+    assert response.status_code == 302, response.text
+    assert Vote.objects.get(resolution=resolution).choice == "for"
+    assert Entry.objects.filter(action="vote.cast").count() == 1
+
+    # A second vote by the same member is refused with the reason, and nothing changes.
+    response = client.post(url, resolution_post(resolution, [], [(world.a.membership, "against")]))
+    assert response.status_code == 200
+    assert Vote.objects.filter(resolution=resolution).count() == 1
+
+    changelist = reverse("admin:governance_resolution_changelist")
+    response = client.post(
+        changelist, {"action": "close_vote", "_selected_action": [resolution.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    resolution.refresh_from_db()
+    assert resolution.outcome == Resolution.Outcome.CARRIED
+    assert not resolution.is_open
+
+    # Closed: the form is read-only and a forged POST changes nothing.
+    vote = Vote.objects.get(resolution=resolution)
+    client.post(url, resolution_post(resolution, [vote], []) | {"votes-0-choice": "against"})
+    assert Vote.objects.get(pk=vote.pk).choice == "for"
+
+
+def test_closing_another_consortiums_resolution_by_action_does_nothing(client, world, clerk_a):
+    login(client, clerk_a)
+    client.post(
+        reverse("admin:governance_resolution_changelist"),
+        {"action": "close_vote", "_selected_action": [world.b.resolution.pk]},
+    )
+    world.b.resolution.refresh_from_db()
+    assert world.b.resolution.is_open
+
+
+def test_attendance_is_recorded_through_the_assembly(client, world, clerk_a):
+    login(client, clerk_a)
+    assembly = world.a.assembly
+    late = services.organization_register(
+        actor=clerk_a,
+        registered_by=world.a.consortium,
+        kind="civic_group",
+        name_ja="Code for AIZU",
+        name_en="Code for AIZU",
+    )
+    member = services.membership_admit(
+        actor=clerk_a,
+        consortium=world.a.consortium,
+        organization=late,
+        member_class="observer",
+        joined_on=FOUNDED,
+    )
+    changelist = reverse("admin:governance_generalassembly_changelist")
+    client.post(changelist, {"action": "prepare_attendance", "_selected_action": [assembly.pk]})
+    row = Attendance.objects.get(assembly=assembly, membership=member)
+    assert row.status == "absent"
+
+    existing = list(
+        Attendance.objects.filter(assembly=assembly).order_by("membership__organization__name_ja")
+    )
+    data = {
+        "kind": assembly.kind,
+        "title_ja": assembly.title_ja,
+        "title_en": "",
+        "held_on": assembly.held_on.isoformat(),
+        "place": "",
+        "online": "on",
+        "agenda": "",
+        **inline_management("attendances", len(existing)),
+        **inline_management("resolutions", 1),
+        "resolutions-0-id": world.a.resolution.pk,
+        "resolutions-0-assembly": assembly.pk,
+    }
+    for index, attendance in enumerate(existing):
+        data[f"attendances-{index}-id"] = attendance.pk
+        data[f"attendances-{index}-assembly"] = assembly.pk
+        data[f"attendances-{index}-status"] = attendance.status
+        data[f"attendances-{index}-proxy_holder"] = ""
+    index = existing.index(row)
+    data[f"attendances-{index}-status"] = "proxy"
+
+    refused = client.post(
+        reverse("admin:governance_generalassembly_change", args=[assembly.pk]), data
+    )
+    assert refused.status_code == 200  # a proxy without its holder
+    assert Attendance.objects.get(pk=row.pk).status == "absent"
+
+    data[f"attendances-{index}-proxy_holder"] = "議長"
+    done = client.post(reverse("admin:governance_generalassembly_change", args=[assembly.pk]), data)
+    assert done.status_code == 302, done.text
+    assert Attendance.objects.get(pk=row.pk).status == "proxy"
+
+
+def test_adopted_bylaws_are_read_only_in_the_admin(client, world, clerk_a):
+    login(client, clerk_a)
+    url = reverse("admin:governance_bylawversion_change", args=[world.a.version.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert 'name="title_ja"' not in response.text
+    assert 'name="articles-0-text_ja"' not in response.text
+    client.post(url, {"title_ja": "改ざん", **inline_management("articles", 1)})
+    assert BylawVersion.objects.get(pk=world.a.version.pk).title_ja == "会津規約"
