@@ -391,9 +391,11 @@ class MembershipAdmin(ScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ["left_on"]
-        if obj.left_on:
-            return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
         return ["consortium", "organization", "joined_on", "admission_resolution"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A former membership is history: it can only be read.
+        return super().has_change_permission(request, obj) and (obj is None or not obj.left_on)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -600,13 +602,40 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
         ),
     ]
     ADOPTION = ["number", "status", "adopted_on", "adopted_by", "effective_on", "compare"]
+    actions = ["establish"]
+
+    @admin.action(
+        description=_("Record as the founding bylaws (in force from the established date)")
+    )
+    def establish(self, request, queryset):
+        def call(version):
+            established = version.consortium.established_on
+            if established is None:
+                raise ValidationError(
+                    _(
+                        "Enter the consortium's established date first: the founding bylaws are in "
+                        "force from that day."
+                    )
+                )
+            services.bylaw_version_establish(
+                actor=request.user,
+                version=version,
+                adopted_on=established,
+                effective_on=established,
+            )
+
+        self.run_action(
+            request, queryset, call, _("%(count)d versions recorded as founding bylaws.")
+        )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.ADOPTION
-        if not obj.is_draft:
-            return ["consortium", "title_ja", "title_en", "based_on", *self.ADOPTION, *RULE_FIELDS]
         return ["consortium", "based_on", *self.ADOPTION]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An adopted version is the text the members voted on: it can only be read.
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_draft)
 
     @admin.display(description=_("comparison"))
     def compare(self, obj):
@@ -929,9 +958,11 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and not obj.is_open:
-            return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
         return ["assembly", *self.COMPUTED] if obj else self.COMPUTED
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Closing a vote freezes the resolution: from then on it can only be read.
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_open)
 
     def get_inline_instances(self, request, obj=None):
         request._governance_resolution = obj
@@ -941,7 +972,7 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
 
     @admin.display(description=_("count so far"))
     def live_tally(self, obj):
-        if obj is None or obj.pk is None:
+        if obj is None or obj.pk is None or not obj.is_open:
             return "—"
         bylaws = selectors.bylaw_in_force(obj.assembly.consortium, obj.assembly.held_on)
         if bylaws is None:

@@ -1,5 +1,6 @@
 """The secretariat's admin: isolation between consortia, and saves that go through services."""
 
+import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -337,9 +338,15 @@ def test_votes_are_recorded_through_the_inline_and_closed_by_the_action(client, 
     assert resolution.outcome == Resolution.Outcome.CARRIED
     assert not resolution.is_open
 
-    # Closed: the form is read-only and a forged POST changes nothing.
+    # Closed: the page is read-only and a forged POST is refused.
+    page = client.get(url)
+    assert 'name="votes-0-choice"' not in page.text
+    assert 'name="votes_for"' not in page.text
     vote = Vote.objects.get(resolution=resolution)
-    client.post(url, resolution_post(resolution, [vote], []) | {"votes-0-choice": "against"})
+    forged = client.post(
+        url, resolution_post(resolution, [vote], []) | {"votes-0-choice": "against"}
+    )
+    assert forged.status_code == 403
     assert Vote.objects.get(pk=vote.pk).choice == "for"
 
 
@@ -418,5 +425,94 @@ def test_adopted_bylaws_are_read_only_in_the_admin(client, world, clerk_a):
     assert response.status_code == 200
     assert 'name="title_ja"' not in response.text
     assert 'name="articles-0-text_ja"' not in response.text
-    client.post(url, {"title_ja": "改ざん", **inline_management("articles", 1)})
+    forged = client.post(url, {"title_ja": "改ざん", **inline_management("articles", 1)})
+    assert forged.status_code == 403
     assert BylawVersion.objects.get(pk=world.a.version.pk).title_ja == "会津規約"
+
+
+def version_post(version, articles, extra_rows=()):
+    data = {
+        "title_ja": version.title_ja,
+        "title_en": version.title_en,
+        "quorum_numerator": version.quorum_numerator,
+        "quorum_denominator": version.quorum_denominator,
+        "proxies_counted": "on" if version.proxies_counted else "",
+        "majority_basis": version.majority_basis,
+        "special_majority_numerator": version.special_majority_numerator,
+        "special_majority_denominator": version.special_majority_denominator,
+        "admission_requires_resolution": "on",
+        **inline_management("articles", len(articles), len(articles) + len(extra_rows)),
+    }
+    rows = [
+        {
+            "id": a.pk,
+            "version": version.pk,
+            "number": a.number,
+            "title_ja": a.title_ja,
+            "title_en": a.title_en,
+            "text_ja": a.text_ja,
+            "text_en": a.text_en,
+        }
+        for a in articles
+    ] + list(extra_rows)
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"articles-{index}-{key}"] = value
+    return data
+
+
+def test_a_draft_is_edited_article_by_article_through_the_services(client, world, clerk_a):
+    login(client, clerk_a)
+    draft = world.a.draft
+    url = reverse("admin:governance_bylawversion_change", args=[draft.pk])
+    articles = list(draft.articles.all())
+    new_row = {
+        "version": draft.pk,
+        "number": 2,
+        "title_ja": "秘密保持",
+        "title_en": "",
+        "text_ja": "会員は秘密を守る。",
+        "text_en": "",
+    }
+    data = version_post(draft, articles, [new_row])
+    data["articles-0-text_ja"] = "地域の持続的かつ包摂的な発展を目的とする。"
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.text
+    assert list(draft.articles.values_list("number", flat=True)) == [1, 2]
+    assert draft.articles.get(number=1).text_ja == "地域の持続的かつ包摂的な発展を目的とする。"
+    assert (
+        Entry.objects.filter(
+            action="bylaw.article_set",
+            object_id__in=[str(pk) for pk in draft.articles.values_list("pk", flat=True)],
+        ).count()
+        == 3
+    )
+
+    duplicate = dict(new_row, number=1)
+    refused = client.post(url, version_post(draft, list(draft.articles.all()), [duplicate]))
+    assert refused.status_code == 200
+    assert draft.articles.count() == 2
+
+
+def test_founding_bylaws_are_recorded_by_an_action(client, consortium_a, clerk_a):
+    login(client, clerk_a)
+    version = services.bylaw_version_create(
+        actor=clerk_a, consortium=consortium_a, title_ja="設立規約", title_en="Founding"
+    )
+    services.bylaw_article_set(
+        actor=clerk_a, version=version, number=1, title_ja="名称", text_ja="本会は…と称する。"
+    )
+    changelist = reverse("admin:governance_bylawversion_changelist")
+    action = {"action": "establish", "_selected_action": [version.pk]}
+
+    client.post(changelist, action)
+    assert BylawVersion.objects.get(pk=version.pk).is_draft  # no established date yet
+
+    services.consortium_update(
+        actor=clerk_a, consortium=consortium_a, established_on=datetime.date(2024, 4, 1)
+    )
+    client.post(changelist, action)
+    version.refresh_from_db()
+    assert (version.status, version.effective_on) == ("adopted", datetime.date(2024, 4, 1))
