@@ -964,6 +964,12 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
         # Closing a vote freezes the resolution: from then on it can only be read.
         return super().has_change_permission(request, obj) and (obj is None or obj.is_open)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "bylaw_version":
+            field.queryset = field.queryset.filter(status=BylawVersion.Status.DRAFT)
+        return field
+
     def get_inline_instances(self, request, obj=None):
         request._governance_resolution = obj
         if obj is None:
