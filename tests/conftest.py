@@ -99,16 +99,41 @@ def clerk_b(consortium_b):
     return user
 
 
+def seat_on_ethics_board(user, consortium, expertise: str = "legal"):
+    """Give ``user`` an ethics-board member role in ``consortium`` (creating the board)."""
+    import datetime
+
+    from governance import services
+    from governance.models import EthicsBoard, Role
+
+    if not EthicsBoard.objects.filter(consortium=consortium).exists():
+        services.ethics_board_set(
+            actor=None,
+            consortium=consortium,
+            name_ja=f"{consortium.name_ja} データ倫理審査会",
+            name_en=f"{consortium.name_en} Data Ethics Board",
+        )
+    services.role_assign(
+        actor=None,
+        consortium=consortium,
+        kind=Role.Kind.ETHICS_BOARD_MEMBER,
+        user=user,
+        expertise=expertise,
+        start_on=datetime.date(2024, 1, 1),
+    )
+    return user
+
+
 @pytest.fixture
 def reviewer_a(consortium_a):
-    """An ethics-board member of consortium A (governance gives the board role)."""
-    return make_user("reviewer_a")
+    """An ethics-board member of consortium A (a legal expert, seated since 2024)."""
+    return seat_on_ethics_board(make_user("reviewer_a"), consortium_a)
 
 
 @pytest.fixture
 def reviewer_b(consortium_b):
     """An ethics-board member of consortium B, who must see nothing of A."""
-    return make_user("reviewer_b")
+    return seat_on_ethics_board(make_user("reviewer_b"), consortium_b)
 
 
 @pytest.fixture

@@ -258,7 +258,8 @@ def test_the_database_refuses_two_open_chairs(clerk_a, consortium_a):
         )
 
 
-def test_ethics_board_members_need_an_expertise(clerk_a, consortium_a, reviewer_a):
+def test_ethics_board_members_need_an_expertise(clerk_a, consortium_a):
+    reviewer_a = make_user("expert")
     board = services.ethics_board_set(
         actor=clerk_a,
         consortium=consortium_a,
@@ -299,3 +300,8 @@ def test_ethics_board_members_need_an_expertise(clerk_a, consortium_a, reviewer_
     assert not selectors.is_ethics_board_member(
         reviewer_a, consortium_a, FOUNDED - datetime.timedelta(days=1)
     )
+
+
+def test_the_reviewer_personas_sit_on_their_own_board_only(reviewer_a, reviewer_b, consortium_a):
+    assert selectors.is_ethics_board_member(reviewer_a, consortium_a, ASSEMBLY_DAY)
+    assert not selectors.is_ethics_board_member(reviewer_b, consortium_a, ASSEMBLY_DAY)
