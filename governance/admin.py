@@ -388,6 +388,16 @@ class MembershipAdmin(ScopedAdmin):
         (_("Terms accepted"), {"fields": TERMS_FIELDS}),
     ]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "accepted_bylaw_version":
+            field.queryset = field.queryset.filter(status=BylawVersion.Status.ADOPTED)
+        elif db_field.name == "admission_resolution":
+            field.queryset = field.queryset.filter(
+                kind=Resolution.Kind.ADMISSION, outcome=Resolution.Outcome.CARRIED
+            )
+        return field
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ["left_on"]

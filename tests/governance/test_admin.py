@@ -516,3 +516,46 @@ def test_founding_bylaws_are_recorded_by_an_action(client, consortium_a, clerk_a
     client.post(changelist, action)
     version.refresh_from_db()
     assert (version.status, version.effective_on) == ("adopted", datetime.date(2024, 4, 1))
+
+
+def test_a_late_refusal_rolls_the_whole_save_back_and_says_why(client, world, clerk_a, monkeypatch):
+    """A refusal raised while saving (e.g. after a concurrent change) leaves nothing half-done."""
+    from django.core.exceptions import ValidationError
+
+    from governance.services import assemblies
+
+    login(client, clerk_a)
+    assembly = world.a.assembly
+
+    def refuse(**kwargs):
+        raise ValidationError("A vote of this assembly has been closed meanwhile.")
+
+    monkeypatch.setattr(assemblies, "attendance_record", refuse)
+    monkeypatch.setattr("governance.services.attendance_record", refuse)
+    attendance = Attendance.objects.get(assembly=assembly)
+    data = {
+        "kind": assembly.kind,
+        "title_ja": "改題された総会",
+        "title_en": "",
+        "held_on": assembly.held_on.isoformat(),
+        "place": "",
+        "online": "on",
+        "agenda": "",
+        **inline_management("attendances", 1),
+        "attendances-0-id": attendance.pk,
+        "attendances-0-assembly": assembly.pk,
+        "attendances-0-status": "absent",
+        "attendances-0-proxy_holder": "",
+        **inline_management("resolutions", 1),
+        "resolutions-0-id": world.a.resolution.pk,
+        "resolutions-0-assembly": assembly.pk,
+    }
+    url = reverse("admin:governance_generalassembly_change", args=[assembly.pk])
+
+    response = client.post(url, data, follow=True)
+
+    assert response.status_code == 200
+    assert "closed meanwhile" in response.text
+    assembly.refresh_from_db()
+    assert assembly.title_ja == "会津総会"  # the assembly's own change was rolled back too
+    assert not Entry.objects.filter(action="assembly.updated").exists()
