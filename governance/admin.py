@@ -11,7 +11,7 @@ Another consortium's record answers 404, as if it did not exist.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -156,6 +156,13 @@ class ScopedAdmin(ScopedMixin, admin.ModelAdmin):
             # Another consortium's record and a missing one look the same.
             raise Http404(_("No such record."))
         return obj
+
+    def delete_model(self, request, obj):
+        # No governance record is deleted: members leave, terms end, drafts are superseded.
+        raise PermissionDenied
+
+    def delete_queryset(self, request, queryset):
+        raise PermissionDenied
 
     def current(self, obj):
         """Return ``obj`` as stored (the admin's copy already holds the form's values)."""
@@ -335,6 +342,23 @@ class MembershipStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RoleCurrentFilter(admin.SimpleListFilter):
+    title = _("term")
+    parameter_name = "term"
+
+    def lookups(self, request, model_admin):
+        return [("current", _("serving today")), ("ended", _("ended"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        current = Q(start_on__lte=today) & (Q(end_on__isnull=True) | Q(end_on__gte=today))
+        if self.value() == "current":
+            return queryset.filter(current)
+        if self.value() == "ended":
+            return queryset.filter(end_on__lt=today)
+        return queryset
+
+
 class MembershipForm(forms.ModelForm):
     class Meta:
         model = Membership
@@ -475,7 +499,7 @@ class RoleForm(forms.ModelForm):
 class RoleAdmin(ScopedAdmin):
     form = RoleForm
     list_display = ["kind", "user", "consortium", "organization", "expertise", "start_on", "end_on"]
-    list_filter = [consortium_filter("consortium"), "kind", "expertise"]
+    list_filter = [consortium_filter("consortium"), "kind", "expertise", RoleCurrentFilter]
     search_fields = ["user__username", "user__last_name", "organization__name_ja"]
     fields = [
         "consortium",
@@ -703,6 +727,8 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
 
     def compare_view(self, request, object_id):
         """新旧対照表: this version against another of the same consortium, article by article."""
+        if not object_id.isdigit():
+            raise Http404
         versions = self.get_queryset(request)
         new = get_object_or_404(versions, pk=object_id)
         if not self.has_view_permission(request, new):

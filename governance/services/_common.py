@@ -2,14 +2,18 @@
 
 import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 
 from audit import services as audit
 
+# Who acts: a staff user, an audit Actor (a service, a resident), or None for the system.
+ActorLike = AbstractBaseUser | audit.Actor | None
+
 
 def record(
     *,
-    actor,
+    actor: ActorLike,
     action: str,
     consortium,
     payload: dict,

@@ -18,7 +18,7 @@ from ..models import (
     Resolution,
     Vote,
 )
-from ._common import iso, record, set_fields
+from ._common import ActorLike, iso, record, set_fields
 
 ASSEMBLY_FIELDS = {"kind", "title_ja", "title_en", "held_on", "place", "online", "agenda"}
 RESOLUTION_FIELDS = {
@@ -53,7 +53,7 @@ def _refuse_if_any_closed(assembly: GeneralAssembly) -> None:
 @transaction.atomic
 def assembly_create(
     *,
-    actor,
+    actor: ActorLike,
     consortium: Consortium,
     title_ja: str,
     held_on: datetime.date,
@@ -87,7 +87,7 @@ def assembly_create(
 
 
 @transaction.atomic
-def assembly_update(*, actor, assembly: GeneralAssembly, **fields) -> GeneralAssembly:
+def assembly_update(*, actor: ActorLike, assembly: GeneralAssembly, **fields) -> GeneralAssembly:
     """Change an assembly's details; its date is frozen once a vote has closed."""
     assembly = GeneralAssembly.objects.select_for_update().get(pk=assembly.pk)
     if "held_on" in fields and fields["held_on"] != assembly.held_on:
@@ -125,7 +125,7 @@ def check_attendance(attendance: Attendance) -> None:
 @transaction.atomic
 def attendance_record(
     *,
-    actor,
+    actor: ActorLike,
     assembly: GeneralAssembly,
     membership: Membership,
     status: str,
@@ -166,7 +166,7 @@ def attendance_record(
 
 
 @transaction.atomic
-def attendance_prepare(*, actor, assembly: GeneralAssembly) -> int:
+def attendance_prepare(*, actor: ActorLike, assembly: GeneralAssembly) -> int:
     """
     Start the attendance list: record every member on the assembly date who has no entry yet
     as absent, for the secretariat to mark present or by proxy. Return how many were added.
@@ -237,7 +237,7 @@ def check_resolution(resolution: Resolution) -> None:
 @transaction.atomic
 def resolution_propose(
     *,
-    actor,
+    actor: ActorLike,
     assembly: GeneralAssembly,
     kind: str,
     title_ja: str,
@@ -286,7 +286,7 @@ def _refuse_if_closed(resolution: Resolution) -> None:
 
 
 @transaction.atomic
-def resolution_update(*, actor, resolution: Resolution, **fields) -> Resolution:
+def resolution_update(*, actor: ActorLike, resolution: Resolution, **fields) -> Resolution:
     """Correct an open resolution's kind, titles, text or proposed bylaw version."""
     resolution = Resolution.objects.select_for_update().get(pk=resolution.pk)
     _refuse_if_closed(resolution)
@@ -351,7 +351,7 @@ def check_vote(resolution: Resolution, membership: Membership) -> None:
 
 @transaction.atomic
 def resolution_vote_cast(
-    *, actor, resolution: Resolution, membership: Membership, choice: str
+    *, actor: ActorLike, resolution: Resolution, membership: Membership, choice: str
 ) -> Vote:
     """Record one eligible member's vote (for, against, abstain) on an open resolution."""
     # The lock makes the vote and a concurrent close happen one after the other.
@@ -375,7 +375,7 @@ def resolution_vote_cast(
 
 
 @transaction.atomic
-def resolution_vote_change(*, actor, vote: Vote, choice: str) -> Vote:
+def resolution_vote_change(*, actor: ActorLike, vote: Vote, choice: str) -> Vote:
     """Correct a vote recorded by mistake, while the vote is still open."""
     resolution = Resolution.objects.select_for_update().get(pk=vote.resolution_id)
     _refuse_if_closed(resolution)
@@ -400,7 +400,7 @@ def resolution_vote_change(*, actor, vote: Vote, choice: str) -> Vote:
 
 @transaction.atomic
 def resolution_close(
-    *, actor, resolution: Resolution, today: datetime.date | None = None
+    *, actor: ActorLike, resolution: Resolution, today: datetime.date | None = None
 ) -> Resolution:
     """
     Close the vote: compute the outcome from the bylaws in force on the assembly date, freeze

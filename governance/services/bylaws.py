@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from ..models import BylawArticle, BylawVersion, Consortium
-from ._common import iso, record, set_fields
+from ._common import ActorLike, iso, record, set_fields
 
 RULE_FIELDS = {
     "quorum_numerator",
@@ -37,7 +37,7 @@ def _refuse_unless_draft(version: BylawVersion) -> None:
 @transaction.atomic
 def bylaw_version_create(
     *,
-    actor,
+    actor: ActorLike,
     consortium: Consortium,
     title_ja: str,
     title_en: str,
@@ -92,7 +92,7 @@ def bylaw_version_create(
 
 
 @transaction.atomic
-def bylaw_version_update(*, actor, version: BylawVersion, **fields) -> BylawVersion:
+def bylaw_version_update(*, actor: ActorLike, version: BylawVersion, **fields) -> BylawVersion:
     """Change a draft version's titles or rules."""
     version = BylawVersion.objects.select_for_update().get(pk=version.pk)
     _refuse_unless_draft(version)
@@ -112,7 +112,7 @@ def bylaw_version_update(*, actor, version: BylawVersion, **fields) -> BylawVers
 @transaction.atomic
 def bylaw_version_establish(
     *,
-    actor,
+    actor: ActorLike,
     version: BylawVersion,
     adopted_on: datetime.date,
     effective_on: datetime.date,
@@ -161,7 +161,7 @@ def bylaw_version_establish(
 @transaction.atomic
 def bylaw_article_set(
     *,
-    actor,
+    actor: ActorLike,
     version: BylawVersion,
     number: int,
     title_ja: str,
@@ -212,7 +212,7 @@ def bylaw_article_set(
 
 
 @transaction.atomic
-def bylaw_article_delete(*, actor, article: BylawArticle) -> None:
+def bylaw_article_delete(*, actor: ActorLike, article: BylawArticle) -> None:
     """Remove an article from a draft version."""
     version = BylawVersion.objects.select_for_update().get(pk=article.version_id)
     _refuse_unless_draft(version)

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from ..models import (
     Resolution,
     Role,
 )
-from ._common import iso, record, set_fields
+from ._common import ActorLike, iso, record, set_fields
 
 CONSORTIUM_FIELDS = {"name_ja", "name_en", "area", "vision", "established_on", "status"}
 ORGANIZATION_FIELDS = {"kind", "name_ja", "name_en", "corporate_number"}
@@ -30,7 +30,7 @@ ETHICS_BOARD_FIELDS = {"name_ja", "name_en", "quorum"}
 @transaction.atomic
 def consortium_create(
     *,
-    actor,
+    actor: ActorLike,
     slug: str,
     name_ja: str,
     name_en: str,
@@ -65,7 +65,7 @@ def consortium_create(
 
 
 @transaction.atomic
-def consortium_update(*, actor, consortium: Consortium, **fields) -> Consortium:
+def consortium_update(*, actor: ActorLike, consortium: Consortium, **fields) -> Consortium:
     """Change a consortium's names, area, vision, established date or status."""
     changed = set_fields(consortium, fields, CONSORTIUM_FIELDS)
     consortium.full_clean()
@@ -83,7 +83,7 @@ def consortium_update(*, actor, consortium: Consortium, **fields) -> Consortium:
 @transaction.atomic
 def organization_register(
     *,
-    actor,
+    actor: ActorLike,
     registered_by: Consortium | None,
     kind: str,
     name_ja: str,
@@ -111,7 +111,7 @@ def organization_register(
 
 
 @transaction.atomic
-def organization_update(*, actor, organization: Organization, **fields) -> Organization:
+def organization_update(*, actor: ActorLike, organization: Organization, **fields) -> Organization:
     """Change an organisation's kind, names or corporate number."""
     if "corporate_number" in fields:
         fields["corporate_number"] = fields["corporate_number"].strip()
@@ -191,12 +191,12 @@ def _check_admission(
 @transaction.atomic
 def membership_admit(
     *,
-    actor,
+    actor: ActorLike,
     consortium: Consortium,
     organization: Organization,
     member_class: str,
     joined_on: datetime.date,
-    representative=None,
+    representative: AbstractBaseUser | None = None,
     admission_resolution: Resolution | None = None,
     accepted_bylaw_version: BylawVersion | None = None,
     accepted_confidentiality: bool = False,
@@ -251,7 +251,7 @@ def membership_admit(
 
 
 @transaction.atomic
-def membership_update(*, actor, membership: Membership, **fields) -> Membership:
+def membership_update(*, actor: ActorLike, membership: Membership, **fields) -> Membership:
     """Change a member's class or representative (votes already closed keep their count)."""
     if membership.left_on is not None:
         raise ValidationError(_("This member has left; a former membership cannot be changed."))
@@ -275,7 +275,7 @@ def membership_update(*, actor, membership: Membership, **fields) -> Membership:
 @transaction.atomic
 def membership_terms_accept(
     *,
-    actor,
+    actor: ActorLike,
     membership: Membership,
     bylaw_version: BylawVersion | None,
     confidentiality: bool,
@@ -309,7 +309,9 @@ def membership_terms_accept(
 
 
 @transaction.atomic
-def membership_leave(*, actor, membership: Membership, left_on: datetime.date) -> Membership:
+def membership_leave(
+    *, actor: ActorLike, membership: Membership, left_on: datetime.date
+) -> Membership:
     """End a membership on ``left_on`` (the member may vote at assemblies up to that day)."""
     if membership.left_on is not None:
         raise ValidationError(_("This member has already left."))
@@ -380,10 +382,10 @@ def check_role(role: Role) -> None:
 @transaction.atomic
 def role_assign(
     *,
-    actor,
+    actor: ActorLike,
     consortium: Consortium,
     kind: str,
-    user,
+    user: AbstractBaseUser,
     start_on: datetime.date,
     end_on: datetime.date | None = None,
     organization: Organization | None = None,
@@ -425,7 +427,7 @@ def role_assign(
 
 
 @transaction.atomic
-def role_update(*, actor, role: Role, **fields) -> Role:
+def role_update(*, actor: ActorLike, role: Role, **fields) -> Role:
     """Correct a role's holder, expertise or term, under the same rules as ``role_assign``."""
     Consortium.objects.select_for_update().get(pk=role.consortium_id)
     changed = set_fields(role, fields, ROLE_FIELDS)
@@ -449,7 +451,7 @@ def role_update(*, actor, role: Role, **fields) -> Role:
 
 
 @transaction.atomic
-def role_end(*, actor, role: Role, end_on: datetime.date) -> Role:
+def role_end(*, actor: ActorLike, role: Role, end_on: datetime.date) -> Role:
     """End a role on ``end_on``."""
     if role.end_on is not None and role.end_on <= end_on:
         raise ValidationError({"end_on": _("This term already ends on or before that date.")})
@@ -468,7 +470,7 @@ def role_end(*, actor, role: Role, end_on: datetime.date) -> Role:
 
 @transaction.atomic
 def ethics_board_set(
-    *, actor, consortium: Consortium, name_ja: str, name_en: str, quorum: int = 3
+    *, actor: ActorLike, consortium: Consortium, name_ja: str, name_en: str, quorum: int = 3
 ) -> EthicsBoard:
     """Create or update the consortium's data-ethics board."""
     board = EthicsBoard.objects.filter(consortium=consortium).first()

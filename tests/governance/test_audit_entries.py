@@ -35,9 +35,18 @@ def assert_one_clean_entry(entries, action):
 
 
 def test_every_service_writes_one_entry_without_personal_data(
-    clerk_a, consortium_a, founding_bylaws, add_member
+    clerk_a, consortium_a, founding_bylaws, add_member, monkeypatch
 ):
     steps = []
+    called = set()
+    for name in services.__all__:
+        original = getattr(services, name)
+
+        def spy(*args, _name=name, _original=original, **kwargs):
+            called.add(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(services, name, spy)
 
     def run(action, call):
         result, entries = entries_of(call)
@@ -54,6 +63,18 @@ def test_every_service_writes_one_entry_without_personal_data(
     run(
         "consortium.updated",
         lambda: services.consortium_update(actor=clerk_a, consortium=consortium, vision="住民中心"),
+    )
+    founding = services.bylaw_version_create(
+        actor=clerk_a, consortium=consortium, title_ja="規約", title_en="Bylaws"
+    )
+    services.bylaw_article_set(
+        actor=clerk_a, version=founding, number=1, title_ja="名称", text_ja="本会は…"
+    )
+    run(
+        "bylaw.established",
+        lambda: services.bylaw_version_establish(
+            actor=clerk_a, version=founding, adopted_on=FOUNDED, effective_on=FOUNDED
+        ),
     )
     organization = run(
         "organization.registered",
@@ -235,10 +256,12 @@ def test_every_service_writes_one_entry_without_personal_data(
     )
 
     assert closed.outcome == "carried"
+    writes = {name for name in services.__all__ if not name.startswith("check_")}
+    assert writes - called == set(), "a service without its audit assertion"
     entry = Entry.objects.get(action="resolution.closed")
     assert entry.object_id == str(closed.pk)
     assert entry.consortium_id == consortium_a.pk
-    assert len(steps) == 28
+    assert len(steps) == 29
 
 
 def test_a_refused_change_writes_no_entry(clerk_a, consortium_a):
