@@ -210,10 +210,15 @@ class ScopedInline(ScopedMixin):
 
 
 class FormsetSaver:
-    """Save inline formsets through services: ``save_inline(request, form, change)``."""
+    """Save inline formsets through services: ``save_inline(request, form, parent)``."""
+
+    # The inline models saved through ``save_inline``; other inlines are read-only.
+    saved_inline_models: tuple = ()
 
     def save_formset(self, request, form, formset, change):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if formset.model not in self.saved_inline_models:
+            return
         for inline_form in formset.deleted_forms:
             if inline_form.instance.pk:
                 self.delete_inline(request, inline_form.instance)
@@ -610,6 +615,7 @@ class BylawVersionForm(forms.ModelForm):
 
 @admin.register(BylawVersion)
 class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
+    saved_inline_models = (BylawArticle,)
     form = BylawVersionForm
     inlines = [ArticleInline]
     list_display = ["title_ja", "number", "consortium", "status", "adopted_on", "effective_on"]
@@ -812,6 +818,7 @@ class ResolutionSummaryInline(ScopedInline, admin.TabularInline):
 
 @admin.register(GeneralAssembly)
 class GeneralAssemblyAdmin(FormsetSaver, ScopedAdmin):
+    saved_inline_models = (Attendance,)
     inlines = [AttendanceInline, ResolutionSummaryInline]
     list_display = ["title_ja", "consortium", "held_on", "kind", "place", "online"]
     list_filter = [consortium_filter("consortium"), "kind", "online"]
@@ -940,6 +947,7 @@ class RecordedVoteInline(VoteInline):
 
 @admin.register(Resolution)
 class ResolutionAdmin(FormsetSaver, ScopedAdmin):
+    saved_inline_models = (Vote,)
     consortium_lookup = "assembly__consortium"
     inlines = [RecordedVoteInline, NewVoteInline]
     list_display = ["__str__", "assembly", "kind", "status", "outcome"]

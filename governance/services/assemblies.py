@@ -92,6 +92,16 @@ def assembly_update(*, actor: ActorLike, assembly: GeneralAssembly, **fields) ->
     assembly = GeneralAssembly.objects.select_for_update().get(pk=assembly.pk)
     if "held_on" in fields and fields["held_on"] != assembly.held_on:
         _refuse_if_any_closed(assembly)
+        # Who may vote depends on the date: votes recorded for one date stay with it.
+        if Vote.objects.filter(resolution__assembly=assembly).exists():
+            raise ValidationError(
+                {
+                    "held_on": _(
+                        "Votes have been recorded for this date; the assembly's date can no "
+                        "longer change."
+                    )
+                }
+            )
     changed = set_fields(assembly, fields, ASSEMBLY_FIELDS)
     assembly.full_clean()
     assembly.save()

@@ -255,8 +255,21 @@ def membership_update(*, actor: ActorLike, membership: Membership, **fields) -> 
     """Change a member's class or representative (votes already closed keep their count)."""
     if membership.left_on is not None:
         raise ValidationError(_("This member has left; a former membership cannot be changed."))
+    class_before = membership.member_class
     changed = set_fields(membership, fields, MEMBERSHIP_FIELDS)
     membership.full_clean()
+    if (
+        membership.member_class != class_before
+        and membership.votes.filter(resolution__status=Resolution.Status.OPEN).exists()
+    ):
+        raise ValidationError(
+            {
+                "member_class": _(
+                    "This member has votes on resolutions still open; close those votes before "
+                    "changing its class."
+                )
+            }
+        )
     membership.save()
     record(
         actor=actor,

@@ -279,3 +279,23 @@ def test_no_bylaws_in_force_means_no_vote(consortium_b, clerk_b, superuser):
 
     with pytest.raises(ValidationError, match="No bylaws are in force"):
         services.resolution_close(actor=clerk_b, resolution=resolution, today=ASSEMBLY_DAY)
+
+
+def test_votes_pin_the_assembly_date_and_the_voters_class(
+    add_member, attend, vote, propose, clerk_a, assembly
+):
+    member = add_member()
+    attend(member)
+    resolution = propose()
+
+    services.assembly_update(
+        actor=clerk_a, assembly=assembly, held_on=ASSEMBLY_DAY + datetime.timedelta(days=1)
+    )  # no votes yet: the date may move
+    vote(resolution, member, FOR)
+
+    with pytest.raises(ValidationError, match="date can no longer change"):
+        services.assembly_update(actor=clerk_a, assembly=assembly, held_on=ASSEMBLY_DAY)
+    with pytest.raises(ValidationError, match="close those votes"):
+        services.membership_update(actor=clerk_a, membership=member, member_class="observer")
+    member.refresh_from_db()
+    assert member.member_class == "regular"
