@@ -505,6 +505,7 @@ class RoleAdmin(ScopedAdmin):
     form = RoleForm
     list_display = ["kind", "user", "consortium", "organization", "expertise", "start_on", "end_on"]
     list_filter = [consortium_filter("consortium"), "kind", "expertise", RoleCurrentFilter]
+    list_select_related = ["consortium", "user", "organization"]
     search_fields = ["user__username", "user__last_name", "organization__name_ja"]
     fields = [
         "consortium",
@@ -540,6 +541,7 @@ class RoleAdmin(ScopedAdmin):
 @admin.register(EthicsBoard)
 class EthicsBoardAdmin(ScopedAdmin):
     list_display = ["name_ja", "consortium", "quorum"]
+    list_select_related = ["consortium"]
     list_filter = [consortium_filter("consortium")]
     fields = ["consortium", "name_ja", "name_en", "quorum", "members"]
     readonly_fields = ["members"]
@@ -621,6 +623,7 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
     list_display = ["title_ja", "number", "consortium", "status", "adopted_on", "effective_on"]
     list_filter = [consortium_filter("consortium"), "status"]
     search_fields = ["title_ja", "title_en", "articles__title_ja", "articles__text_ja"]
+    list_select_related = ["consortium"]
     fieldsets = [
         (None, {"fields": ["consortium", "number", "title_ja", "title_en", "based_on"]}),
         (
@@ -822,6 +825,7 @@ class GeneralAssemblyAdmin(FormsetSaver, ScopedAdmin):
     inlines = [AttendanceInline, ResolutionSummaryInline]
     list_display = ["title_ja", "consortium", "held_on", "kind", "place", "online"]
     list_filter = [consortium_filter("consortium"), "kind", "online"]
+    list_select_related = ["consortium"]
     search_fields = ["title_ja", "title_en", "place", "agenda"]
     date_hierarchy = "held_on"
     fields = ["consortium", "kind", "title_ja", "title_en", "held_on", "place", "online", "agenda"]
