@@ -433,8 +433,11 @@ class MembershipAdmin(ScopedAdmin):
         return ["consortium", "organization", "joined_on", "admission_resolution"]
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # A former membership is history: it can only be read.
-        return super().has_change_permission(request, obj) and (obj is None or not obj.left_on)
+        # A former membership is history: it can only be read. Asked of the stored row, as the
+        # form may already have put a leaving date on ``obj``.
+        return super().has_change_permission(request, obj) and (
+            obj is None or Membership.objects.filter(pk=obj.pk, left_on__isnull=True).exists()
+        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -560,3 +560,90 @@ def test_a_late_refusal_rolls_the_whole_save_back_and_says_why(client, world, cl
     assembly.refresh_from_db()
     assert assembly.title_ja == "会津総会"  # the assembly's own change was rolled back too
     assert not Entry.objects.filter(action="assembly.updated").exists()
+
+
+def membership_post(membership, **changes):
+    data = {
+        "member_class": membership.member_class,
+        "representative": membership.representative_id or "",
+        "left_on": "",
+        "accepted_bylaw_version": membership.accepted_bylaw_version_id or "",
+        "accepted_confidentiality": "on" if membership.accepted_confidentiality else "",
+        "accepted_ip_terms": "on" if membership.accepted_ip_terms else "",
+        "terms_accepted_on": membership.terms_accepted_on or "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def test_a_membership_is_changed_through_its_use_cases(client, world, clerk_a):
+    login(client, clerk_a)
+    membership = world.a.membership
+    url = reverse("admin:governance_membership_change", args=[membership.pk])
+    representative = make_user("rep-a")
+
+    response = client.post(
+        url,
+        membership_post(
+            membership,
+            representative=representative.pk,
+            accepted_bylaw_version=world.a.version.pk,
+            accepted_confidentiality="on",
+            accepted_ip_terms="on",
+            terms_accepted_on="2024-04-01",
+        ),
+    )
+    assert response.status_code == 302, response.text
+    membership.refresh_from_db()
+    assert membership.representative == representative
+    assert membership.accepted_bylaw_version == world.a.version
+    assert (
+        Entry.objects.filter(action="membership.updated", object_id=str(membership.pk)).count() == 1
+    )
+    assert Entry.objects.filter(action="membership.terms_accepted").count() == 1
+
+    # Leaving before joining is refused on the form; a real date ends the membership.
+    refused = client.post(url, membership_post(membership, left_on="2024-03-31"))
+    assert refused.status_code == 200
+    assert "errorlist" in refused.text
+    client.post(url, membership_post(membership, left_on="2026-12-31"))
+    membership.refresh_from_db()
+    assert membership.left_on == datetime.date(2026, 12, 31)
+    assert client.get(url).status_code == 200
+    assert 'name="member_class"' not in client.get(url).text  # a former membership is history
+
+
+def test_admission_without_the_required_resolution_is_a_form_error(client, world, clerk_a):
+    login(client, clerk_a)
+    newcomer = services.organization_register(
+        actor=clerk_a,
+        registered_by=world.a.consortium,
+        kind="company",
+        name_ja="新規会津",
+        name_en="New Aizu",
+        corporate_number=corporate_number(),
+    )
+    response = client.post(
+        reverse("admin:governance_membership_add"),
+        {
+            "consortium": world.a.consortium.pk,
+            "organization": newcomer.pk,
+            "member_class": "regular",
+            "joined_on": "2026-07-01",
+        },
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.text
+    assert not newcomer.memberships.exists()
+
+    observer = client.post(
+        reverse("admin:governance_membership_add"),
+        {
+            "consortium": world.a.consortium.pk,
+            "organization": newcomer.pk,
+            "member_class": "observer",
+            "joined_on": "2026-07-01",
+        },
+    )
+    assert observer.status_code == 302
+    assert newcomer.memberships.get().member_class == "observer"
