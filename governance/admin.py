@@ -14,7 +14,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -739,21 +738,17 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
 
     def compare_view(self, request, object_id):
         """新旧対照表: this version against another of the same consortium, article by article."""
-        if not object_id.isdigit():
-            raise Http404
-        versions = self.get_queryset(request)
-        new = get_object_or_404(versions, pk=object_id)
-        if not self.has_view_permission(request, new):
-            raise Http404
-        siblings = versions.filter(consortium_id=new.consortium_id).exclude(pk=new.pk)
-        other_id = request.GET.get("with") or (new.based_on_id or "")
-        old = None
-        if other_id:
-            if not str(other_id).isdigit():
-                raise Http404
-            old = get_object_or_404(siblings, pk=other_id)
-        elif siblings.exists():
+        try:
+            new = selectors.access_bylaw_version(request.user, object_id)
+            other_id = request.GET.get("with") or new.based_on_id
+            old = selectors.access_bylaw_version(request.user, other_id) if other_id else None
+        except BylawVersion.DoesNotExist:
+            raise Http404(_("No such record.")) from None
+        siblings = BylawVersion.objects.filter(consortium_id=new.consortium_id).exclude(pk=new.pk)
+        if old is None:
             old = siblings.filter(number__lt=new.number).order_by("-number").first()
+        elif old.consortium_id != new.consortium_id or old.pk == new.pk:
+            raise Http404(_("No such record."))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

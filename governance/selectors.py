@@ -207,3 +207,15 @@ def people_visible_to(user):
     return users.filter(
         Q(pk__in=users.filter(ours).values("pk")) | ~Q(pk__in=users.filter(tied).values("pk"))
     ).exclude(is_superuser=True)
+
+
+def access_bylaw_version(viewer, version_id) -> BylawVersion:
+    """
+    Return bylaw version ``version_id`` if ``viewer`` administers its consortium; raise
+    BylawVersion.DoesNotExist otherwise, the same for a missing and a forbidden version.
+    """
+    if not str(version_id).isdigit():
+        raise BylawVersion.DoesNotExist
+    return BylawVersion.objects.select_related("consortium").get(
+        pk=int(version_id), consortium__in=consortia_administered_by(viewer)
+    )

@@ -647,3 +647,27 @@ def test_admission_without_the_required_resolution_is_a_form_error(client, world
     )
     assert observer.status_code == 302
     assert newcomer.memberships.get().member_class == "observer"
+
+
+def test_an_amendment_in_force_before_its_adoption_is_a_field_error(client, world, clerk_a):
+    login(client, clerk_a)
+    data = {
+        "assembly": world.a.assembly.pk,
+        "kind": "bylaw_amendment",
+        "title_ja": "規約改正",
+        "title_en": "",
+        "text": "",
+        "bylaw_version": world.a.draft.pk,
+        "amendment_effective_on": "2026-06-19",  # the assembly meets on 2026-06-20
+    }
+    url = reverse("admin:governance_resolution_add")
+
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    assert "2026-06-20" in refused.text
+    assert not Resolution.objects.filter(kind="bylaw_amendment").exists()
+
+    accepted = client.post(url, data | {"amendment_effective_on": "2026-07-01"})
+    assert accepted.status_code == 302
+    assert Resolution.objects.get(kind="bylaw_amendment").number == 2
+    assert Entry.objects.filter(action="resolution.proposed").count() == 3
