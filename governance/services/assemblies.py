@@ -224,15 +224,24 @@ def check_resolution(resolution: Resolution) -> None:
                 % {"date": assembly.held_on.isoformat()}
             }
         )
-    taken = BylawVersion.objects.filter(
-        consortium_id=assembly.consortium_id, effective_on=resolution.amendment_effective_on
+    # Versions take effect in the order they are adopted, so that a later one is never
+    # overtaken by an earlier one whose effective date comes after it.
+    latest = (
+        BylawVersion.objects.filter(
+            consortium_id=assembly.consortium_id,
+            effective_on__gte=resolution.amendment_effective_on,
+        )
+        .order_by("-effective_on")
+        .first()
     )
-    if taken.exists():
+    if latest is not None:
         raise ValidationError(
             {
                 "amendment_effective_on": _(
-                    "Another bylaw version takes effect on that date; choose another date."
+                    "Version %(number)s takes effect on %(date)s; an amendment adopted now must "
+                    "take effect after that day."
                 )
+                % {"number": latest.number, "date": latest.effective_on.isoformat()}
             }
         )
     pending = Resolution.objects.filter(

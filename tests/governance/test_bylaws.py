@@ -215,3 +215,27 @@ def test_a_special_majority_must_lie_between_half_and_whole(amendment_draft, cle
 def test_article_numbers_are_unique_within_a_version(amendment_draft):
     with pytest.raises(IntegrityError), transaction.atomic():
         BylawArticle.objects.create(version=amendment_draft, number=2, title_ja="重複", text_ja="x")
+
+
+def test_an_amendment_takes_effect_after_every_version_already_adopted(
+    add_member, attend, vote, propose, clerk_a, amendment_draft, founding_bylaws
+):
+    member = add_member()
+    attend(member)
+    first = amend(propose, amendment_draft, ASSEMBLY_DAY + datetime.timedelta(days=30))
+    vote(first, member, FOR)
+    close(first, clerk_a)
+    later_draft = services.bylaw_version_create(
+        actor=clerk_a,
+        consortium=founding_bylaws.consortium,
+        title_ja="再改正案",
+        title_en="Second amendment",
+        based_on=amendment_draft,
+    )
+
+    with pytest.raises(ValidationError, match="must take effect after that day"):
+        amend(propose, later_draft, ASSEMBLY_DAY + datetime.timedelta(days=10))
+    with pytest.raises(ValidationError, match="must take effect after that day"):
+        amend(propose, later_draft, ASSEMBLY_DAY + datetime.timedelta(days=30))
+    second = amend(propose, later_draft, ASSEMBLY_DAY + datetime.timedelta(days=31))
+    assert second.amendment_effective_on == ASSEMBLY_DAY + datetime.timedelta(days=31)
