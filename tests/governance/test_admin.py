@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from audit.models import Entry
+from audit.models import PendingEntry
 from governance import services
 from governance.models import (
     Attendance,
@@ -178,7 +178,7 @@ def test_only_superusers_add_consortia(client, world, clerk_a, superuser):
         {"slug": "tsukuba", "name_ja": "つくば協議会", "name_en": "Tsukuba", "status": "active"},
     )
     assert response.status_code == 302
-    assert Entry.objects.filter(action="consortium.created").count() == 1
+    assert PendingEntry.objects.filter(action="consortium.created").count() == 1
 
 
 def test_superusers_see_every_consortium(client, world, superuser):
@@ -323,7 +323,7 @@ def test_votes_are_recorded_through_the_inline_and_closed_by_the_action(client, 
 
     assert response.status_code == 302, response.text
     assert Vote.objects.get(resolution=resolution).choice == "for"
-    assert Entry.objects.filter(action="vote.cast").count() == 1
+    assert PendingEntry.objects.filter(action="vote.cast").count() == 1
 
     # A second vote by the same member is refused with the reason, and nothing changes.
     response = client.post(url, resolution_post(resolution, [], [(world.a.membership, "against")]))
@@ -484,7 +484,7 @@ def test_a_draft_is_edited_article_by_article_through_the_services(client, world
     assert list(draft.articles.values_list("number", flat=True)) == [1, 2]
     assert draft.articles.get(number=1).text_ja == "地域の持続的かつ包摂的な発展を目的とする。"
     assert (
-        Entry.objects.filter(
+        PendingEntry.objects.filter(
             action="bylaw.article_set",
             object_id__in=[str(pk) for pk in draft.articles.values_list("pk", flat=True)],
         ).count()
@@ -559,7 +559,7 @@ def test_a_late_refusal_rolls_the_whole_save_back_and_says_why(client, world, cl
     assert "closed meanwhile" in response.text
     assembly.refresh_from_db()
     assert assembly.title_ja == "会津総会"  # the assembly's own change was rolled back too
-    assert not Entry.objects.filter(action="assembly.updated").exists()
+    assert not PendingEntry.objects.filter(action="assembly.updated").exists()
 
 
 def membership_post(membership, **changes):
@@ -598,9 +598,12 @@ def test_a_membership_is_changed_through_its_use_cases(client, world, clerk_a):
     assert membership.representative == representative
     assert membership.accepted_bylaw_version == world.a.version
     assert (
-        Entry.objects.filter(action="membership.updated", object_id=str(membership.pk)).count() == 1
+        PendingEntry.objects.filter(
+            action="membership.updated", object_id=str(membership.pk)
+        ).count()
+        == 1
     )
-    assert Entry.objects.filter(action="membership.terms_accepted").count() == 1
+    assert PendingEntry.objects.filter(action="membership.terms_accepted").count() == 1
 
     # Leaving before joining is refused on the form; a real date ends the membership.
     refused = client.post(url, membership_post(membership, left_on="2024-03-31"))
@@ -670,4 +673,4 @@ def test_an_amendment_in_force_before_its_adoption_is_a_field_error(client, worl
     accepted = client.post(url, data | {"amendment_effective_on": "2026-07-01"})
     assert accepted.status_code == 302
     assert Resolution.objects.get(kind="bylaw_amendment").number == 2
-    assert Entry.objects.filter(action="resolution.proposed").count() == 3
+    assert PendingEntry.objects.filter(action="resolution.proposed").count() == 3

@@ -1,11 +1,18 @@
-"""Every governance service writes exactly one audit entry, with ids and facts only."""
+"""
+Every governance service writes exactly one audit entry, with ids and facts only.
+
+Inside a test's transaction the entries stay pending (``audit.models.PendingEntry``) until
+``audit.services.seal`` moves them into the chain.
+"""
 
 import datetime
 import json
 
 import pytest
 
-from audit.models import Entry
+from audit import services as audit_services
+from audit.models import Entry, PendingEntry
+from audit.verification import verify_chain
 from governance import services
 from governance.models import Role
 
@@ -18,9 +25,9 @@ PERSONAL = ["会員企業", "Member ", "会津", "Aizu", "山田", "議長", "ch
 
 def entries_of(call):
     """Run ``call`` and return the entries it appended."""
-    before = set(Entry.objects.values_list("pk", flat=True))
+    before = set(PendingEntry.objects.values_list("pk", flat=True))
     result = call()
-    return result, list(Entry.objects.exclude(pk__in=before))
+    return result, list(PendingEntry.objects.exclude(pk__in=before))
 
 
 def assert_one_clean_entry(entries, action):
@@ -258,14 +265,20 @@ def test_every_service_writes_one_entry_without_personal_data(
     assert closed.outcome == "carried"
     writes = {name for name in services.__all__ if not name.startswith("check_")}
     assert writes - called == set(), "a service without its audit assertion"
-    entry = Entry.objects.get(action="resolution.closed")
+    entry = PendingEntry.objects.get(action="resolution.closed")
     assert entry.object_id == str(closed.pk)
     assert entry.consortium_id == consortium_a.pk
     assert len(steps) == 29
 
+    # Every payload seals into the chain and verifies.
+    pending = PendingEntry.objects.count()
+    assert audit_services.seal() == pending
+    assert Entry.objects.filter(action="resolution.closed", object_id=str(closed.pk)).exists()
+    assert verify_chain().ok
+
 
 def test_a_refused_change_writes_no_entry(clerk_a, consortium_a):
-    before = Entry.objects.count()
+    before = PendingEntry.objects.count()
     with pytest.raises(Exception):  # noqa: B017 - the ValidationError itself is tested elsewhere
         services.organization_register(
             actor=clerk_a,
@@ -275,4 +288,4 @@ def test_a_refused_change_writes_no_entry(clerk_a, consortium_a):
             name_en="x",
             corporate_number="1234567890123",
         )
-    assert Entry.objects.count() == before
+    assert PendingEntry.objects.count() == before

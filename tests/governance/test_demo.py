@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from audit.models import Entry
+from audit.models import PendingEntry
 from governance import demo, selectors
 from governance.models import BylawVersion, Membership, Resolution, Role
 
@@ -22,7 +22,7 @@ def seed() -> str:
 
 def test_the_demo_consortium_is_complete_and_seeding_again_changes_nothing():
     first = seed()
-    entries = Entry.objects.count()
+    entries = PendingEntry.objects.count()
     consortium = demo.demo_consortium()
 
     assert "aizu-secretariat" in first and demo.DEMO_PASSWORD in first
@@ -47,12 +47,12 @@ def test_the_demo_consortium_is_complete_and_seeding_again_changes_nothing():
     assert Membership.objects.filter(
         consortium=consortium, admission_resolution__isnull=False
     ).exists()
-    assert Entry.objects.filter(consortium_id=consortium.pk).count() > 50
+    assert PendingEntry.objects.filter(consortium_id=consortium.pk).count() > 50
 
     second = seed()
 
     assert "nothing changed" in second
-    assert Entry.objects.count() == entries
+    assert PendingEntry.objects.count() == entries
     assert BylawVersion.objects.filter(consortium=consortium).count() == 2
 
 
