@@ -51,6 +51,10 @@ def consortium_create(
     )
     consortium.full_clean()
     group, _created = Group.objects.get_or_create(name=f"secretariat: {slug}")
+    if Consortium.objects.filter(secretariat_group=group).exists():
+        raise ValidationError(
+            {"slug": _("The secretariat group for this short name is taken; choose another one.")}
+        )
     consortium.secretariat_group = group
     consortium.save()
     assign_perm("governance.administer_consortium", group, consortium)

@@ -305,3 +305,17 @@ def test_ethics_board_members_need_an_expertise(clerk_a, consortium_a):
 def test_the_reviewer_personas_sit_on_their_own_board_only(reviewer_a, reviewer_b, consortium_a):
     assert selectors.is_ethics_board_member(reviewer_a, consortium_a, ASSEMBLY_DAY)
     assert not selectors.is_ethics_board_member(reviewer_b, consortium_a, ASSEMBLY_DAY)
+
+
+def test_a_consortium_gets_its_own_secretariat_group(clerk_a, consortium_a):
+    from django.contrib.auth.models import Group
+
+    consortium = services.consortium_create(
+        actor=None, slug="tsukuba", name_ja="つくば協議会", name_en="Tsukuba"
+    )
+    assert consortium.secretariat_group.name == "secretariat: tsukuba"
+
+    consortium_a.secretariat_group = Group.objects.create(name="secretariat: taken")
+    consortium_a.save()
+    with pytest.raises(ValidationError, match="group for this short name is taken"):
+        services.consortium_create(actor=None, slug="taken", name_ja="x", name_en="x")
