@@ -924,17 +924,21 @@ class NewVoteInline(VoteInline):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         resolution = getattr(request, "_governance_resolution", None)
         if db_field.name == "membership" and resolution is not None:
-            # Members recorded present or by proxy who have not voted yet; the service
-            # refuses those the bylaws do not let vote, with the reason.
-            attending = (
-                Attendance.objects.filter(assembly_id=resolution.assembly_id)
-                .exclude(status=Attendance.Status.ABSENT)
-                .values("membership")
+            # The members who may still vote: present (or by proxy where proxies count), of a
+            # class the bylaws in force let vote, and not voted yet. The service checks again.
+            assembly = resolution.assembly
+            bylaws = selectors.bylaw_in_force(assembly.consortium, assembly.held_on)
+            statuses = [Attendance.Status.PRESENT]
+            if bylaws is None or bylaws.proxies_counted:
+                statuses.append(Attendance.Status.PROXY)
+            attending = Attendance.objects.filter(assembly=assembly, status__in=statuses).values(
+                "membership"
             )
-            field.queryset = (
-                Membership.objects.filter(pk__in=attending)
-                .exclude(votes__resolution=resolution)
-                .select_related("organization")
+            members = Membership.objects.filter(pk__in=attending)
+            if bylaws is not None:
+                members = members.filter(member_class__in=selectors.voting_classes(bylaws))
+            field.queryset = members.exclude(votes__resolution=resolution).select_related(
+                "organization"
             )
         return field
 

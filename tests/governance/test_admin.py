@@ -674,3 +674,33 @@ def test_an_amendment_in_force_before_its_adoption_is_a_field_error(client, worl
     assert accepted.status_code == 302
     assert Resolution.objects.get(kind="bylaw_amendment").number == 2
     assert PendingEntry.objects.filter(action="resolution.proposed").count() == 3
+
+
+def test_the_vote_form_offers_only_members_who_may_vote(client, world, clerk_a):
+    login(client, clerk_a)
+    observer_org = services.organization_register(
+        actor=clerk_a,
+        registered_by=world.a.consortium,
+        kind="civic_group",
+        name_ja="見学団体",
+        name_en="Watcher",
+    )
+    observer = services.membership_admit(
+        actor=clerk_a,
+        consortium=world.a.consortium,
+        organization=observer_org,
+        member_class="observer",
+        joined_on=FOUNDED,
+    )
+    services.attendance_record(
+        actor=clerk_a, assembly=world.a.assembly, membership=observer, status="present"
+    )
+    url = reverse("admin:governance_resolution_change", args=[world.a.resolution.pk])
+
+    page = client.get(url).text
+
+    assert f'<option value="{world.a.membership.pk}">' in page
+    assert f'<option value="{observer.pk}">' not in page
+    forged = client.post(url, resolution_post(world.a.resolution, [], [(observer, "for")]))
+    assert forged.status_code == 200
+    assert not Vote.objects.filter(membership=observer).exists()
