@@ -679,8 +679,16 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
         return ["consortium", "based_on", *self.ADOPTION]
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # An adopted version is the text the members voted on: it can only be read.
-        return super().has_change_permission(request, obj) and (obj is None or obj.is_draft)
+        # An adopted version, or one members are voting on, is a fixed text: it can only be read.
+        return super().has_change_permission(request, obj) and (
+            obj is None
+            or (
+                obj.is_draft
+                and not Vote.objects.filter(
+                    resolution__bylaw_version=obj, resolution__status=Resolution.Status.OPEN
+                ).exists()
+            )
+        )
 
     @admin.display(description=_("comparison"))
     def compare(self, obj):

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from ..models import BylawArticle, BylawVersion, Consortium
+from ..models import BylawArticle, BylawVersion, Consortium, Resolution, Vote
 from ._common import ActorLike, iso, record, set_fields
 
 RULE_FIELDS = {
@@ -24,6 +24,15 @@ VERSION_FIELDS = {"title_ja", "title_en"} | RULE_FIELDS
 
 
 def _refuse_unless_draft(version: BylawVersion) -> None:
+    # Members vote on a fixed text: once votes are recorded on it, it is frozen like an
+    # adopted one (a rejected draft can be edited again and proposed anew).
+    if Vote.objects.filter(
+        resolution__bylaw_version=version, resolution__status=Resolution.Status.OPEN
+    ).exists():
+        raise ValidationError(
+            _("Members are voting on version %(number)s; its text and rules can no longer change.")
+            % {"number": version.number}
+        )
     if not version.is_draft:
         raise ValidationError(
             _(

@@ -239,3 +239,27 @@ def test_an_amendment_takes_effect_after_every_version_already_adopted(
         amend(propose, later_draft, ASSEMBLY_DAY + datetime.timedelta(days=30))
     second = amend(propose, later_draft, ASSEMBLY_DAY + datetime.timedelta(days=31))
     assert second.amendment_effective_on == ASSEMBLY_DAY + datetime.timedelta(days=31)
+
+
+def test_the_text_under_vote_is_frozen(add_member, attend, vote, propose, clerk_a, amendment_draft):
+    member = add_member()
+    attend(member)
+    resolution = amend(propose, amendment_draft, ASSEMBLY_DAY)
+    services.bylaw_article_set(  # no vote yet: a typo may still be corrected
+        actor=clerk_a,
+        version=amendment_draft,
+        number=3,
+        title_ja="秘密保持",
+        text_ja="会員は秘密を守らなければならない。",
+    )
+    vote(resolution, member, FOR)
+
+    with pytest.raises(ValidationError, match="Members are voting on version 2"):
+        services.bylaw_article_set(
+            actor=clerk_a, version=amendment_draft, number=3, title_ja="秘密保持", text_ja="改変"
+        )
+    with pytest.raises(ValidationError, match="Members are voting on version 2"):
+        services.bylaw_version_update(
+            actor=clerk_a, version=amendment_draft, associates_may_vote=True
+        )
+    assert amendment_draft.articles.get(number=3).text_ja == "会員は秘密を守らなければならない。"
