@@ -704,3 +704,88 @@ def test_the_vote_form_offers_only_members_who_may_vote(client, world, clerk_a):
     forged = client.post(url, resolution_post(world.a.resolution, [], [(observer, "for")]))
     assert forged.status_code == 200
     assert not Vote.objects.filter(membership=observer).exists()
+
+
+def test_each_change_form_saves_through_its_service(client, world, clerk_a):
+    login(client, clerk_a)
+    a = world.a
+
+    def post(model, obj, data):
+        url = reverse(f"admin:governance_{model}_change", args=[obj.pk])
+        response = client.post(url, data)
+        assert response.status_code == 302, response.text
+        return type(obj).objects.get(pk=obj.pk)
+
+    consortium = post(
+        "consortium",
+        a.consortium,
+        {
+            "name_ja": a.consortium.name_ja,
+            "name_en": a.consortium.name_en,
+            "area": "会津若松市",
+            "vision": "",
+            "status": "active",
+        },
+    )
+    assert consortium.area == "会津若松市"
+    organization = post(
+        "organization",
+        a.organization,
+        {
+            "kind": "company",
+            "name_ja": "会津商事株式会社",
+            "name_en": "Aizu Trading",
+            "corporate_number": a.organization.corporate_number,
+        },
+    )
+    assert organization.name_ja == "会津商事株式会社"
+    role = post(
+        "role",
+        a.role,
+        {
+            "kind": "chair",
+            "user": a.role.user_id,
+            "start_on": "2024-04-01",
+            "end_on": "2026-03-31",
+        },
+    )
+    assert role.end_on == datetime.date(2026, 3, 31)
+    board = post("ethicsboard", a.board, {"name_ja": "会津審査会", "name_en": "Board", "quorum": 4})
+    assert board.quorum == 4
+    assert [entry.action for entry in PendingEntry.objects.order_by("-id")[:4]] == [
+        "ethics_board.updated",
+        "role.updated",
+        "organization.updated",
+        "consortium.updated",
+    ]
+
+    # A new chair after the previous term ended, through the add form.
+    successor = make_user("successor")
+    response = client.post(
+        reverse("admin:governance_role_add"),
+        {
+            "consortium": a.consortium.pk,
+            "kind": "chair",
+            "user": successor.pk,
+            "start_on": "2026-04-01",
+        },
+    )
+    assert response.status_code == 302
+    assert Role.objects.get(kind="chair", user=successor).start_on == datetime.date(2026, 4, 1)
+
+    response = client.post(
+        reverse("admin:governance_generalassembly_add"),
+        {
+            "consortium": a.consortium.pk,
+            "kind": "extraordinary",
+            "title_ja": "臨時総会",
+            "held_on": "2026-09-01",
+            "place": "会津若松市役所",
+            "agenda": "",
+            **inline_management("attendances", 0),
+            **inline_management("resolutions", 0),
+        },
+    )
+    assert response.status_code == 302
+    created = PendingEntry.objects.filter(action="assembly.created", consortium_id=a.consortium.pk)
+    assert created.count() == 2
