@@ -1,1 +1,346 @@
-"""Models of the consent app."""
+"""
+Models of the consent app: residents (pseudonymous), data categories, purposes, their notices,
+and the append-only consent records.
+
+What is kept for ever (residents' pseudonymous ids, purposes, notices, consent records, the audit
+log) holds no name and no contact: those live in ``ResidentProfile``, which erasure deletes.
+"""
+
+import base64
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+PSEUDONYMOUS_ID_LENGTH = 24
+
+
+def new_pseudonymous_id() -> str:
+    """Return a random pseudonymous id: 120 bits as 24 lowercase base32 characters."""
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+def localized(obj, field: str, language: str | None = None) -> str:
+    """Return ``obj.<field>_en`` in English (when filled), else ``obj.<field>_ja``."""
+    language = (language or get_language() or "ja")[:2]
+    if language == "en":
+        value = getattr(obj, f"{field}_en", "")
+        if value:
+            return value
+    return getattr(obj, f"{field}_ja")
+
+
+class Resident(models.Model):
+    """
+    住民: a resident, known to everything kept for ever only by a random pseudonymous id.
+
+    The pseudonymous id is the primary key, so that consent records carry it as their foreign
+    key: it is the only resident id that leaves the platform (receipts, the grants API) or
+    enters the audit log, and the bulk consent check looks residents up by it directly.
+    """
+
+    pseudonymous_id = models.CharField(
+        _("pseudonymous id"),
+        primary_key=True,
+        max_length=PSEUDONYMOUS_ID_LENGTH,
+        default=new_pseudonymous_id,
+        editable=False,
+    )
+    # The sign-in account; none for a resident registered on paper by the secretariat, and
+    # none after erasure (the account is deleted with the personal details).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="resident",
+        verbose_name=_("account"),
+    )
+    language = models.CharField(
+        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="ja"
+    )
+    consortia = models.ManyToManyField(
+        "governance.Consortium", related_name="residents", verbose_name=_("consortia")
+    )
+    registered_at = models.DateTimeField(_("registered"), default=timezone.now, editable=False)
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["-registered_at"]
+
+    def __str__(self) -> str:
+        return self.pseudonymous_id
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+
+class ResidentProfile(models.Model):
+    """
+    住民の個人情報: a resident's name and contact details, apart from everything kept for ever,
+    so that erasing them (APPI art. 35, 利用停止・消去) touches nothing else.
+    """
+
+    resident = models.OneToOneField(
+        Resident, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
+    full_name = models.CharField(_("name"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("email address"), blank=True)
+    phone = models.CharField(_("telephone"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("resident's personal details")
+        verbose_name_plural = _("residents' personal details")
+
+    def __str__(self) -> str:
+        return str(_("personal details of %(id)s") % {"id": self.resident_id})
+
+
+class DataCategory(models.Model):
+    """データ項目: a kind of personal data, e.g. walking steps or location history."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    description_ja = models.TextField(_("description (Japanese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    # 要配慮個人情報 (APPI art. 2(3)): health, medical history and the like; needs opt-in
+    # consent even for collection, and is shown as sensitive to residents.
+    sensitive = models.BooleanField(_("special-care-required (要配慮個人情報)"), default=False)
+
+    class Meta:
+        verbose_name = _("data category")
+        verbose_name_plural = _("data categories")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name_ja
+
+    def name(self, language: str | None = None) -> str:
+        return localized(self, "name", language)
+
+
+class Purpose(models.Model):
+    """
+    利用目的: what a consortium asks residents' consent for: which data, why, who controls it,
+    who receives it (第三者提供), and for how long it is kept.
+
+    The terms residents see are frozen in ``Notice`` versions; ``current_notice`` is the one
+    residents are asked to agree to now.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        OPEN = "open", _("open for consent")
+        CLOSED = "closed", _("closed")
+
+    consortium = models.ForeignKey(
+        "governance.Consortium",
+        on_delete=models.PROTECT,
+        related_name="purposes",
+        verbose_name=_("consortium"),
+    )
+    code = models.SlugField(_("code"), max_length=64)
+    title_ja = models.CharField(_("title (Japanese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    explanation_ja = models.TextField(_("plain-language explanation (Japanese)"))
+    explanation_en = models.TextField(_("plain-language explanation (English)"))
+    categories = models.ManyToManyField(
+        DataCategory, related_name="purposes", verbose_name=_("data categories")
+    )
+    controller = models.ForeignKey(
+        "governance.Organization",
+        on_delete=models.PROTECT,
+        related_name="controlled_purposes",
+        verbose_name=_("controller"),
+    )
+    recipients = models.ManyToManyField(
+        "governance.Organization",
+        related_name="received_purposes",
+        blank=True,
+        verbose_name=_("recipients (third-party provision)"),
+    )
+    retention_days = models.PositiveIntegerField(_("retention (days)"))
+    # When set, a consent lapses this many days after it was given, and residents are asked again.
+    consent_valid_days = models.PositiveIntegerField(
+        _("consent valid for (days)"), null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    current_notice = models.OneToOneField(
+        "Notice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("current notice"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
+        ordering = ["consortium", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consortium", "code"], name="consent_purpose_unique_code"
+            ),
+            models.CheckConstraint(
+                condition=Q(retention_days__gte=1), name="consent_purpose_retention_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(consent_valid_days__isnull=True) | Q(consent_valid_days__gte=1),
+                name="consent_purpose_validity_positive",
+            ),
+            # A purpose open for consent always has a notice to agree to.
+            models.CheckConstraint(
+                condition=~Q(status="open") | Q(current_notice__isnull=False),
+                name="consent_purpose_open_has_notice",
+            ),
+        ]
+        indexes = [
+            # The portal's dashboard: the purposes open in a resident's consortia.
+            models.Index(fields=["consortium", "status"], name="consent_purpose_open"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title_ja
+
+    def title(self, language: str | None = None) -> str:
+        return localized(self, "title", language)
+
+    def explanation(self, language: str | None = None) -> str:
+        return localized(self, "explanation", language)
+
+
+class Notice(models.Model):
+    """
+    通知・公表文: one version of a purpose's notice, frozen: the texts residents read and the
+    terms (data, controller, recipients, retention) they agree to. A consent given under one
+    version does not carry over to the next (opt-in: residents are asked again).
+    """
+
+    purpose = models.ForeignKey(
+        Purpose, on_delete=models.PROTECT, related_name="notices", verbose_name=_("purpose")
+    )
+    version = models.PositiveIntegerField(_("version"))
+    text_ja = models.TextField(_("notice (Japanese)"))
+    text_en = models.TextField(_("notice (English)"))
+    # The frozen terms as plain data: categories, sensitivity, controller, recipients, retention.
+    terms = models.JSONField(_("terms"))
+    # SHA-256 over the canonical JSON of version, texts and terms; receipts cite it.
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notice version")
+        verbose_name_plural = _("notice versions")
+        ordering = ["purpose", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "version"], name="consent_notice_unique_version"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="consent_notice_version_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose.code} v{self.version}"
+
+    def text(self, language: str | None = None) -> str:
+        return localized(self, "text", language)
+
+
+class ConsentRecord(models.Model):
+    """
+    同意記録: one decision of one resident on one purpose, under one notice version.
+
+    Append-only: never updated, never deleted. The resident's current state for a purpose is
+    the latest record (highest id); no record means no consent.
+    """
+
+    class Decision(models.TextChoices):
+        GIVEN = "given", _("consent given")
+        WITHDRAWN = "withdrawn", _("consent withdrawn")
+
+    class Method(models.TextChoices):
+        PORTAL = "portal", _("resident portal")
+        PAPER = "paper", _("paper form via the secretariat")
+
+    receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True, editable=False)
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="consent_records")
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="consent_records")
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="consent_records")
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    method = models.CharField(_("how"), max_length=8, choices=Method.choices)
+    # The secretariat's staff member who recorded a paper decision, and the form's reference.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    paper_reference = models.CharField(_("paper form reference"), max_length=64, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(method="paper")
+                | (Q(recorded_by__isnull=False) & ~Q(paper_reference="")),
+                name="consent_record_paper_has_staff_and_form",
+            ),
+            models.CheckConstraint(
+                condition=Q(method="paper") | Q(recorded_by__isnull=True, paper_reference=""),
+                name="consent_record_portal_has_no_staff",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="given") | Q(expires_at__isnull=True),
+                name="consent_record_only_consent_expires",
+            ),
+        ]
+        indexes = [
+            # The consent check (selectors.consent_allows and its bulk form): for one purpose
+            # and many residents, the latest record of each. Covering, so PostgreSQL answers
+            # from the index alone (an index-only scan) without visiting the table.
+            models.Index(
+                fields=["purpose", "resident", "-id"],
+                include=["decision", "notice", "expires_at"],
+                name="consent_record_latest",
+            ),
+            # The portal's history and export, and erasure's "withdraw everything".
+            models.Index(fields=["resident", "-id"], name="consent_record_resident"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.decision} {self.purpose_id}"
+
+    def clean(self) -> None:
+        if self.notice_id and self.purpose_id and self.notice.purpose_id != self.purpose_id:
+            raise ValidationError({"notice": _("The notice belongs to another purpose.")})
+
+    def is_effective(self, at=None) -> bool:
+        """Return True if this record, as the latest one, lets the purpose use the data at ``at``."""
+        at = at or timezone.now()
+        return (
+            self.decision == self.Decision.GIVEN
+            and self.notice_id == self.purpose.current_notice_id
+            and self.purpose.status == Purpose.Status.OPEN
+            and (self.expires_at is None or self.expires_at > at)
+        )

@@ -1,1 +1,299 @@
-"""Selectors of the consent app."""
+"""Reads of the consent app: the consent check, the portal's views of a resident's records."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Max, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from .models import ConsentRecord, Notice, Purpose, Resident
+
+# SQLite limits the number of parameters of one statement.
+SQLITE_CHUNK = 500
+
+
+def _effective(purpose: Purpose, decision: str, notice_id: int, expires_at, at) -> bool:
+    # Opt-in: only a consent given under the notice in force, not expired, on an open purpose.
+    return (
+        decision == ConsentRecord.Decision.GIVEN
+        and notice_id == purpose.current_notice_id
+        and (expires_at is None or expires_at > at)
+    )
+
+
+def consent_allows(purpose: Purpose, resident: Resident | str, *, at=None) -> bool:
+    """Return True if ``purpose`` may use ``resident``'s data now (or at ``at``)."""
+    if purpose.status != Purpose.Status.OPEN:
+        return False
+    resident_id = getattr(resident, "pk", resident)
+    latest = (
+        ConsentRecord.objects.filter(purpose_id=purpose.pk, resident_id=resident_id)
+        .order_by("-id")
+        .values_list("decision", "notice_id", "expires_at")
+        .first()
+    )
+    if latest is None:
+        return False
+    return _effective(purpose, *latest, at or timezone.now())
+
+
+def consent_allows_many(
+    purpose: Purpose, pseudonymous_ids: Iterable[str], *, at=None
+) -> dict[str, bool]:
+    """
+    Return, for each pseudonymous id, whether ``purpose`` may use that resident's data now.
+    Unknown ids are False. One query on PostgreSQL, whatever the number of residents.
+    """
+    ids = list(dict.fromkeys(str(pid) for pid in pseudonymous_ids))
+    answer = dict.fromkeys(ids, False)
+    if not ids or purpose.status != Purpose.Status.OPEN:
+        return answer
+    at = at or timezone.now()
+    for resident_id, decision, notice_id, expires_at in _latest_decisions(purpose.pk, ids):
+        answer[resident_id] = _effective(purpose, decision, notice_id, expires_at, at)
+    return answer
+
+
+def _latest_decisions(purpose_id: int, ids: list[str]):
+    """Yield (resident id, decision, notice id, expiry) of the latest record of each resident."""
+    table = ConsentRecord._meta.db_table
+    if connection.vendor == "postgresql":
+        # An index-only scan of consent_record_latest: one descent per resident, rows already
+        # in (resident, id desc) order for DISTINCT ON.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT ON (resident_id) resident_id, decision, notice_id, expires_at "
+                f"FROM {table} WHERE purpose_id = %s AND resident_id = ANY(%s) "
+                "ORDER BY resident_id, id DESC",
+                [purpose_id, ids],
+            )
+            yield from cursor.fetchall()
+        return
+    for start in range(0, len(ids), SQLITE_CHUNK):
+        chunk = ids[start : start + SQLITE_CHUNK]
+        seen = set()
+        rows = (
+            ConsentRecord.objects.filter(purpose_id=purpose_id, resident_id__in=chunk)
+            .order_by("resident_id", "-id")
+            .values_list("resident_id", "decision", "notice_id", "expires_at")
+        )
+        for row in rows:
+            if row[0] not in seen:
+                seen.add(row[0])
+                yield row
+
+
+# --- The resident portal ---------------------------------------------------------------------
+
+
+def resident_for_user(user) -> Resident | None:
+    """Return the resident whose account ``user`` is, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Resident.objects.filter(user=user, erased_at__isnull=True).first()
+
+
+def purposes_for_resident(resident: Resident) -> QuerySet[Purpose]:
+    """Return the purposes open for consent in the resident's consortia."""
+    return (
+        Purpose.objects.filter(consortium__in=resident.consortia.all(), status=Purpose.Status.OPEN)
+        .select_related("consortium", "controller", "current_notice")
+        .prefetch_related("categories", "recipients")
+        .order_by("consortium__name_ja", "code")
+    )
+
+
+def access_purpose(resident: Resident, purpose_id) -> Purpose:
+    """Return a purpose of the resident's consortia (open or closed, not draft), else 404."""
+    purpose = (
+        Purpose.objects.filter(
+            pk=purpose_id,
+            consortium__in=resident.consortia.all(),
+            status__in=[Purpose.Status.OPEN, Purpose.Status.CLOSED],
+        )
+        .select_related("consortium", "controller", "current_notice")
+        .first()
+    )
+    if purpose is None:
+        raise Http404("no such purpose")
+    return purpose
+
+
+def access_notice(resident: Resident, purpose_id, version) -> Notice:
+    """Return a notice version of a purpose the resident may see, else 404."""
+    purpose = access_purpose(resident, purpose_id)
+    notice = purpose.notices.filter(version=version).first()
+    if notice is None:
+        raise Http404("no such notice")
+    return notice
+
+
+def access_consent_record(resident: Resident, receipt_id) -> ConsentRecord:
+    """Return one of the resident's own records by receipt id; 404 for any other."""
+    record = (
+        ConsentRecord.objects.filter(resident=resident, receipt_id=receipt_id)
+        .select_related("resident", "purpose", "notice")
+        .first()
+    )
+    if record is None:
+        raise Http404("no such record")
+    return record
+
+
+@dataclass
+class PurposeState:
+    """A purpose as the resident's dashboard shows it."""
+
+    purpose: Purpose
+    latest: ConsentRecord | None
+    allowed: bool
+
+    @property
+    def state(self) -> str:
+        """One of: agreed, declined, ask_again (a new notice or an expiry), undecided."""
+        if self.latest is None:
+            return "undecided"
+        if self.allowed:
+            return "agreed"
+        if self.latest.decision == ConsentRecord.Decision.WITHDRAWN:
+            return "declined"
+        return "ask_again"
+
+    @property
+    def sensitive(self) -> bool:
+        return any(category.sensitive for category in self.purpose.categories.all())
+
+
+def dashboard(resident: Resident, *, at=None) -> list[PurposeState]:
+    """Return every purpose open in the resident's consortia with the resident's decision."""
+    at = at or timezone.now()
+    purposes = list(purposes_for_resident(resident))
+    latest_ids = (
+        ConsentRecord.objects.filter(resident=resident, purpose__in=purposes)
+        .values("purpose_id")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    latest = {r.purpose_id: r for r in ConsentRecord.objects.filter(pk__in=list(latest_ids))}
+    states = []
+    for purpose in purposes:
+        record = latest.get(purpose.pk)
+        allowed = record is not None and _effective(
+            purpose, record.decision, record.notice_id, record.expires_at, at
+        )
+        states.append(PurposeState(purpose=purpose, latest=record, allowed=allowed))
+    return states
+
+
+def consent_history(resident: Resident) -> QuerySet[ConsentRecord]:
+    """Return every decision of the resident, newest first."""
+    return (
+        ConsentRecord.objects.filter(resident=resident)
+        .select_related("purpose", "notice", "purpose__consortium")
+        .order_by("-id")
+    )
+
+
+def data_accesses(resident: Resident) -> list:
+    """
+    Return the recorded uses of the resident's data by member services, newest first.
+
+    Services receive data under grants; the grants app records each release and fills this
+    list. Until then there is nothing to show.
+    """
+    return []
+
+
+def resident_export(resident: Resident) -> dict:
+    """Return everything the platform holds about the resident, as plain data (APPI art. 33)."""
+    profile = getattr(resident, "profile", None)
+    user = resident.user
+    return {
+        "pseudonymous_id": resident.pseudonymous_id,
+        "registered_at": resident.registered_at.isoformat(),
+        "language": resident.language,
+        "account": {"email": user.email, "date_joined": user.date_joined.isoformat()}
+        if user
+        else None,
+        "personal_details": {
+            "name": profile.full_name,
+            "email": profile.contact_email,
+            "telephone": profile.phone,
+        }
+        if profile
+        else None,
+        "consortia": [
+            {"slug": c.slug, "name_ja": c.name_ja, "name_en": c.name_en}
+            for c in resident.consortia.order_by("pk")
+        ],
+        "decisions": [
+            {
+                "receipt_id": str(r.receipt_id),
+                "purpose_id": r.purpose_id,
+                "purpose": {"ja": r.purpose.title_ja, "en": r.purpose.title_en},
+                "notice_version": r.notice.version,
+                "notice_sha256": r.notice.sha256,
+                "decision": r.decision,
+                "decided_at": r.decided_at.isoformat(),
+                "method": r.method,
+                "paper_reference": r.paper_reference or None,
+                "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            }
+            for r in consent_history(resident).order_by("id")
+        ],
+        "data_accesses": data_accesses(resident),
+    }
+
+
+# --- The secretariat -------------------------------------------------------------------------
+
+
+def secretariat_consortium_ids(user) -> list[int] | None:
+    """
+    Return the ids of the consortia whose secretariat ``user`` belongs to; None for a superuser
+    (every consortium).
+    """
+    if user.is_superuser:
+        return None
+    if not (user.is_active and user.is_staff):
+        return []
+    from django.apps import apps
+
+    consortium_model = apps.get_model("governance", "Consortium")
+    return list(
+        consortium_model.objects.filter(secretariat_group__user=user).values_list("pk", flat=True)
+    )
+
+
+@dataclass
+class PurposeCounts:
+    opted_in: int
+    opted_out: int
+    ask_again: int
+
+
+def purpose_counts(purpose: Purpose, *, at=None) -> PurposeCounts:
+    """Count residents by their current decision on ``purpose``."""
+    at = at or timezone.now()
+    latest_ids = (
+        ConsentRecord.objects.filter(purpose=purpose)
+        .values("resident_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    counts = PurposeCounts(0, 0, 0)
+    rows = ConsentRecord.objects.filter(pk__in=latest_ids).values_list(
+        "decision", "notice_id", "expires_at"
+    )
+    for decision, notice_id, expires_at in rows.iterator(chunk_size=10_000):
+        if decision == ConsentRecord.Decision.WITHDRAWN:
+            counts.opted_out += 1
+        elif purpose.status == Purpose.Status.OPEN and _effective(
+            purpose, decision, notice_id, expires_at, at
+        ):
+            counts.opted_in += 1
+        else:
+            counts.ask_again += 1
+    return counts

@@ -1,1 +1,421 @@
-"""Services of the consent app."""
+"""
+Every write of the consent app. Each function is atomic, takes keyword-only arguments with the
+actor first, and writes one audit entry naming residents by pseudonymous id only.
+
+Actors: ``Actor.resident(pid)`` for a resident acting in the portal, the staff user for the
+secretariat (paper consents, purposes), None for the system.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.chain import format_time
+from audit.services import Actor, record
+
+from . import notices
+from .models import ConsentRecord, DataCategory, Notice, Purpose, Resident, ResidentProfile
+
+# --- Residents -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def resident_register(
+    *,
+    actor,
+    consortia,
+    user=None,
+    language: str = "ja",
+    full_name: str = "",
+    contact_email: str = "",
+    phone: str = "",
+) -> Resident:
+    """
+    Register a resident of ``consortia`` (one consortium or several), with an account (portal
+    sign-up) or without one (registered on paper by the secretariat). Pass ``actor=None`` for a
+    resident signing up themselves: the entry names them by their new pseudonymous id.
+    """
+    if not hasattr(consortia, "__iter__"):
+        consortia = [consortia]
+    consortia = list(consortia)
+    if not consortia:
+        raise ValidationError(_("Choose the consortium of the area you live in."))
+    resident = Resident(user=user, language=language)
+    resident.full_clean()
+    resident.save(force_insert=True)
+    resident.consortia.set(consortia)
+    profile = ResidentProfile(
+        resident=resident, full_name=full_name, contact_email=contact_email, phone=phone
+    )
+    profile.full_clean()
+    profile.save()
+    for consortium in consortia:
+        record(
+            actor=actor if actor is not None else Actor.resident(resident.pseudonymous_id),
+            action="resident.registered",
+            obj=resident,
+            consortium=consortium,
+            payload={
+                "resident": resident.pseudonymous_id,
+                "with_account": user is not None,
+                "language": language,
+            },
+        )
+    return resident
+
+
+@transaction.atomic
+def resident_set_language(*, actor, resident: Resident, language: str) -> Resident:
+    """Set the language the resident's screens and receipts use."""
+    resident.language = language
+    resident.full_clean()
+    resident.save(update_fields=["language"])
+    record(
+        actor=actor,
+        action="resident.language_set",
+        obj=resident,
+        payload={"resident": resident.pseudonymous_id, "language": language},
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_erase(*, actor, resident: Resident) -> Resident:
+    """
+    Erase a resident's personal details and account, after withdrawing every consent.
+
+    The pseudonymous resident, the consent records and the audit chain stay: they hold no
+    name and no contact, and the chain must stay verifiable.
+    """
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    if resident.is_erased:
+        return resident
+    withdrawn = _withdraw_all(actor=actor, resident=resident)
+    ResidentProfile.objects.filter(resident=resident).delete()
+    user = resident.user
+    resident.user = None
+    resident.erased_at = timezone.now()
+    resident.save(update_fields=["user", "erased_at"])
+    if user is not None:
+        user.delete()
+    for consortium_id in resident.consortia.values_list("pk", flat=True):
+        record(
+            actor=actor,
+            action="resident.erased",
+            obj=resident,
+            consortium=consortium_id,
+            payload={"resident": resident.pseudonymous_id, "consents_withdrawn": len(withdrawn)},
+        )
+    return resident
+
+
+# --- Data categories, purposes, notices ------------------------------------------------------
+
+
+@transaction.atomic
+def data_category_save(*, actor, category: DataCategory) -> DataCategory:
+    """Create or change a data category; open purposes using it get a new notice version."""
+    created = category.pk is None
+    category.full_clean()
+    category.save()
+    record(
+        actor=actor,
+        action="data_category.created" if created else "data_category.changed",
+        obj=category,
+        payload={"code": category.code, "sensitive": category.sensitive},
+    )
+    if not created:
+        for purpose in category.purposes.filter(status=Purpose.Status.OPEN):
+            _renew_notice_if_changed(actor=actor, purpose=purpose)
+    return category
+
+
+@transaction.atomic
+def purpose_save(*, actor, purpose: Purpose, categories, recipients) -> Purpose:
+    """
+    Create or change a purpose. While it is open, a change to what is collected, why, who
+    controls or receives it, or for how long, publishes a new notice version: consents given
+    under the previous one lapse, and residents are asked again.
+    """
+    created = purpose.pk is None
+    if not created:
+        locked = Purpose.objects.select_for_update().get(pk=purpose.pk)
+        if locked.consortium_id != purpose.consortium_id:
+            raise ValidationError({"consortium": _("A purpose cannot move to another consortium.")})
+        purpose.status = locked.status
+        purpose.current_notice_id = locked.current_notice_id
+    if purpose.status == Purpose.Status.CLOSED:
+        raise ValidationError(_("A closed purpose cannot be changed."))
+    purpose.full_clean(exclude=["categories", "recipients"])
+    categories = list(categories)
+    if not categories:
+        raise ValidationError({"categories": _("Choose at least one data category.")})
+    purpose.save()
+    purpose.categories.set(categories)
+    purpose.recipients.set(list(recipients))
+    record(
+        actor=actor,
+        action="purpose.created" if created else "purpose.changed",
+        obj=purpose,
+        consortium=purpose.consortium_id,
+        payload={"code": purpose.code, "status": purpose.status},
+    )
+    if purpose.status == Purpose.Status.OPEN:
+        _renew_notice_if_changed(actor=actor, purpose=purpose)
+    return purpose
+
+
+def _renew_notice_if_changed(*, actor, purpose: Purpose) -> Notice | None:
+    current = purpose.current_notice
+    if current is not None and current.terms == notices.purpose_terms(purpose):
+        return None
+    return notice_version_create(actor=actor, purpose=purpose)
+
+
+@transaction.atomic
+def notice_version_create(*, actor, purpose: Purpose) -> Notice:
+    """
+    Freeze the purpose's present terms into a new notice version and make it current.
+    Consents given under earlier versions no longer count: residents are asked again.
+    """
+    purpose = Purpose.objects.select_for_update().select_related("consortium").get(pk=purpose.pk)
+    if purpose.status == Purpose.Status.CLOSED:
+        raise ValidationError(_("A closed purpose gets no new notice."))
+    last = purpose.notices.order_by("-version").first()
+    version = last.version + 1 if last else 1
+    terms = notices.purpose_terms(purpose)
+    text_ja = notices.notice_text(purpose=purpose, terms=terms, language="ja")
+    text_en = notices.notice_text(purpose=purpose, terms=terms, language="en")
+    notice = Notice(
+        purpose=purpose,
+        version=version,
+        text_ja=text_ja,
+        text_en=text_en,
+        terms=terms,
+        sha256=notices.notice_sha256(
+            purpose_id=purpose.pk, version=version, text_ja=text_ja, text_en=text_en, terms=terms
+        ),
+    )
+    notice.full_clean()
+    notice.save()
+    purpose.current_notice = notice
+    purpose.save(update_fields=["current_notice"])
+    record(
+        actor=actor,
+        action="notice.published",
+        obj=notice,
+        consortium=purpose.consortium_id,
+        payload={"purpose": purpose.pk, "version": version, "sha256": notice.sha256},
+    )
+    return notice
+
+
+@transaction.atomic
+def purpose_publish(*, actor, purpose: Purpose) -> Purpose:
+    """Open a draft purpose for consent, publishing its first (or a renewed) notice."""
+    purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)
+    if purpose.status != Purpose.Status.DRAFT:
+        raise ValidationError(_("Only a draft purpose can be opened for consent."))
+    if not purpose.categories.exists():
+        raise ValidationError(_("Choose at least one data category before opening the purpose."))
+    _renew_notice_if_changed(actor=actor, purpose=purpose)
+    purpose.refresh_from_db(fields=["current_notice"])
+    purpose.status = Purpose.Status.OPEN
+    purpose.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action="purpose.published",
+        obj=purpose,
+        consortium=purpose.consortium_id,
+        payload={"code": purpose.code, "notice_version": purpose.current_notice.version},
+    )
+    return purpose
+
+
+@transaction.atomic
+def purpose_close(*, actor, purpose: Purpose) -> Purpose:
+    """Close a purpose: it asks for no more consent and its data may no longer be used."""
+    purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)
+    if purpose.status != Purpose.Status.OPEN:
+        raise ValidationError(_("Only a purpose open for consent can be closed."))
+    purpose.status = Purpose.Status.CLOSED
+    purpose.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action="purpose.closed",
+        obj=purpose,
+        consortium=purpose.consortium_id,
+        payload={"code": purpose.code},
+    )
+    return purpose
+
+
+# --- Consent decisions -----------------------------------------------------------------------
+
+
+def _latest(resident: Resident, purpose: Purpose) -> ConsentRecord | None:
+    return ConsentRecord.objects.filter(resident=resident, purpose=purpose).order_by("-id").first()
+
+
+def _decide(
+    *,
+    actor,
+    resident: Resident,
+    purpose: Purpose,
+    decision: str,
+    method: str,
+    recorded_by=None,
+    paper_reference: str = "",
+    now=None,
+) -> ConsentRecord:
+    # Decisions of one resident are serialised, so that a double tap records one decision.
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    purpose = Purpose.objects.select_related("current_notice").get(pk=purpose.pk)
+    if resident.is_erased:
+        raise ValidationError(_("This resident's account has been deleted."))
+    if not resident.consortia.filter(pk=purpose.consortium_id).exists():
+        raise ValidationError(_("This purpose belongs to another consortium."))
+    if decision == ConsentRecord.Decision.GIVEN and purpose.status != Purpose.Status.OPEN:
+        raise ValidationError(_("This purpose is not open for consent."))
+    if purpose.current_notice is None:
+        raise ValidationError(_("This purpose has no notice yet."))
+    now = now or timezone.now()
+    latest = _latest(resident, purpose)
+    # Repeating the decision in force changes nothing (a resubmitted form, a double tap).
+    if latest is not None and latest.decision == decision:
+        same_notice = latest.notice_id == purpose.current_notice_id
+        unexpired = latest.expires_at is None or latest.expires_at > now
+        if decision == ConsentRecord.Decision.WITHDRAWN or (same_notice and unexpired):
+            return latest
+    expires_at = None
+    if decision == ConsentRecord.Decision.GIVEN and purpose.consent_valid_days:
+        expires_at = now + timedelta(days=purpose.consent_valid_days)
+    consent = ConsentRecord(
+        resident=resident,
+        purpose=purpose,
+        notice=purpose.current_notice,
+        decision=decision,
+        decided_at=now,
+        method=method,
+        recorded_by=recorded_by,
+        paper_reference=paper_reference,
+        expires_at=expires_at,
+    )
+    consent.full_clean()
+    consent.save(force_insert=True)
+    record(
+        actor=actor,
+        action=f"consent.{decision}",
+        obj=consent,
+        consortium=purpose.consortium_id,
+        payload=decision_payload(consent, purpose.current_notice),
+    )
+    return consent
+
+
+def decision_payload(consent: ConsentRecord, notice: Notice) -> dict:
+    """Return the audit payload of a decision: ids and facts, the resident by pseudonym only."""
+    return {
+        "resident": consent.resident_id,
+        "purpose": consent.purpose_id,
+        "notice_version": notice.version,
+        "notice_sha256": notice.sha256,
+        "method": consent.method,
+        "paper_reference": consent.paper_reference or None,
+        "receipt": str(consent.receipt_id),
+        "expires_at": format_time(consent.expires_at) if consent.expires_at else None,
+    }
+
+
+@transaction.atomic
+def consent_give(*, actor, resident: Resident, purpose: Purpose, now=None) -> ConsentRecord:
+    """Record the resident's consent to ``purpose`` under its current notice (portal)."""
+    return _decide(
+        actor=actor,
+        resident=resident,
+        purpose=purpose,
+        decision=ConsentRecord.Decision.GIVEN,
+        method=ConsentRecord.Method.PORTAL,
+        now=now,
+    )
+
+
+@transaction.atomic
+def consent_withdraw(*, actor, resident: Resident, purpose: Purpose, now=None) -> ConsentRecord:
+    """Record that the resident withdraws (or declines) consent to ``purpose`` (portal)."""
+    return _decide(
+        actor=actor,
+        resident=resident,
+        purpose=purpose,
+        decision=ConsentRecord.Decision.WITHDRAWN,
+        method=ConsentRecord.Method.PORTAL,
+        now=now,
+    )
+
+
+@transaction.atomic
+def consent_record_paper(
+    *,
+    actor,
+    resident: Resident,
+    purpose: Purpose,
+    decision: str,
+    paper_reference: str,
+    now=None,
+) -> ConsentRecord:
+    """
+    Record a decision a resident made on a paper form at the secretariat; ``actor`` is the
+    staff member who records it, named on the record and in the audit entry.
+    """
+    if getattr(actor, "pk", None) is None or not actor.is_staff:
+        raise ValidationError(_("A paper decision is recorded by a member of the secretariat."))
+    paper_reference = (paper_reference or "").strip()
+    if not paper_reference:
+        raise ValidationError({"paper_reference": _("Enter the reference of the paper form.")})
+    if decision not in ConsentRecord.Decision.values:
+        raise ValidationError({"decision": _("Choose whether consent was given or withdrawn.")})
+    return _decide(
+        actor=actor,
+        resident=resident,
+        purpose=purpose,
+        decision=decision,
+        method=ConsentRecord.Method.PAPER,
+        recorded_by=actor,
+        paper_reference=paper_reference,
+        now=now,
+    )
+
+
+def _withdraw_all(*, actor, resident: Resident) -> list[ConsentRecord]:
+    given = (
+        ConsentRecord.objects.filter(resident=resident)
+        .order_by("purpose_id", "-id")
+        .values_list("purpose_id", "decision")
+    )
+    latest: dict[int, str] = {}
+    for purpose_id, decision in given:
+        latest.setdefault(purpose_id, decision)
+    withdrawn = []
+    for purpose in Purpose.objects.filter(
+        pk__in=[pk for pk, decision in latest.items() if decision == ConsentRecord.Decision.GIVEN]
+    ):
+        withdrawn.append(
+            _decide(
+                actor=actor,
+                resident=resident,
+                purpose=purpose,
+                decision=ConsentRecord.Decision.WITHDRAWN,
+                method=ConsentRecord.Method.PORTAL,
+            )
+        )
+    return withdrawn
+
+
+@transaction.atomic
+def consent_withdraw_all(*, actor, resident: Resident) -> list[ConsentRecord]:
+    """Withdraw every consent the resident has given; return the new records."""
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    return _withdraw_all(actor=actor, resident=resident)

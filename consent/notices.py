@@ -1,0 +1,73 @@
+"""
+The frozen content of a purpose's notice: its terms as plain data, its texts in Japanese and
+English, and the SHA-256 that receipts cite.
+"""
+
+import hashlib
+
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from audit.chain import canonical_json
+
+from .models import Purpose
+
+
+def purpose_terms(purpose: Purpose) -> dict:
+    """
+    Return what a resident agrees to for ``purpose``: why (title and explanation), what data
+    (with sensitivity), who controls and who receives it, and for how long. Any change to this
+    makes a new notice version.
+    """
+    categories = sorted(purpose.categories.all(), key=lambda category: category.code)
+    recipients = sorted(purpose.recipients.all(), key=lambda organization: organization.pk)
+    return {
+        "title": {"ja": purpose.title_ja, "en": purpose.title_en},
+        "explanation": {"ja": purpose.explanation_ja, "en": purpose.explanation_en},
+        "categories": [
+            {
+                "code": category.code,
+                "name": {"ja": category.name_ja, "en": category.name_en},
+                "sensitive": category.sensitive,
+            }
+            for category in categories
+        ],
+        "controller": _organization(purpose.controller),
+        "recipients": [_organization(organization) for organization in recipients],
+        "retention_days": purpose.retention_days,
+        "consent_valid_days": purpose.consent_valid_days,
+    }
+
+
+def _organization(organization) -> dict:
+    return {
+        "id": organization.pk,
+        "name": {"ja": organization.name_ja, "en": organization.name_en},
+        "corporate_number": organization.corporate_number,
+    }
+
+
+def notice_text(*, purpose: Purpose, terms: dict, language: str) -> str:
+    """Return the plain-text notice for ``terms`` in ``language``."""
+    with translation.override(language):
+        return render_to_string(
+            "consent/notice.txt",
+            {
+                "purpose": purpose,
+                "consortium": purpose.consortium,
+                "terms": terms,
+                "lang": language,
+                "sensitive": any(category["sensitive"] for category in terms["categories"]),
+            },
+        ).strip()
+
+
+def notice_sha256(*, purpose_id: int, version: int, text_ja: str, text_en: str, terms: dict) -> str:
+    """Return the SHA-256 (hex) of the notice's canonical JSON (RFC 8785)."""
+    document = {
+        "purpose": purpose_id,
+        "version": version,
+        "text": {"ja": text_ja, "en": text_en},
+        "terms": terms,
+    }
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

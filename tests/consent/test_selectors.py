@@ -1,0 +1,82 @@
+import pytest
+
+from consent import selectors, services
+from consent.models import Resident
+
+from .conftest import as_resident, make_purpose
+
+pytestmark = pytest.mark.django_db
+
+
+def _residents(consortium, count):
+    return [services.resident_register(actor=None, consortia=[consortium]) for _ in range(count)]
+
+
+def test_bulk_check_answers_each_resident(purpose, consortium_a, city_a, steps, company_a):
+    agreed, withdrew, silent, old_notice = _residents(consortium_a, 4)
+    other = make_purpose(consortium_a, city_a, [steps], code="other")
+    for resident in (agreed, withdrew, old_notice):
+        services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
+    services.consent_withdraw(actor=as_resident(withdrew), resident=withdrew, purpose=purpose)
+    # Consent to another purpose says nothing about this one.
+    services.consent_give(actor=as_resident(silent), resident=silent, purpose=other)
+    # A new notice version: only those who agree again count.
+    services.purpose_save(actor=None, purpose=purpose, categories=[steps], recipients=[company_a])
+    purpose.refresh_from_db()
+    services.consent_give(actor=as_resident(agreed), resident=agreed, purpose=purpose)
+
+    ids = [r.pseudonymous_id for r in (agreed, withdrew, silent, old_notice)] + ["unknown"]
+    answer = selectors.consent_allows_many(purpose, ids)
+
+    assert answer == {
+        agreed.pseudonymous_id: True,
+        withdrew.pseudonymous_id: False,
+        silent.pseudonymous_id: False,
+        old_notice.pseudonymous_id: False,
+        "unknown": False,
+    }
+    for resident in (agreed, withdrew, silent, old_notice):
+        assert selectors.consent_allows(purpose, resident) == answer[resident.pseudonymous_id]
+
+
+def test_bulk_check_handles_more_ids_than_one_statement_takes(purpose, consortium_a):
+    residents = _residents(consortium_a, 3)
+    for resident in residents[:2]:
+        services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
+    ids = [f"x{index:05d}" for index in range(1200)] + [r.pk for r in residents]
+
+    answer = selectors.consent_allows_many(purpose, ids)
+
+    assert len(answer) == 1203
+    assert [pid for pid, allowed in answer.items() if allowed] == [r.pk for r in residents[:2]]
+
+
+def test_bulk_check_of_a_closed_purpose_is_all_false(purpose, resident):
+    services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
+    services.purpose_close(actor=None, purpose=purpose)
+    purpose.refresh_from_db()
+    assert selectors.consent_allows_many(purpose, [resident.pk]) == {resident.pk: False}
+
+
+def test_purpose_counts(purpose, consortium_a):
+    residents = _residents(consortium_a, 5)
+    for resident in residents[:3]:
+        services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
+    services.consent_withdraw(
+        actor=as_resident(residents[0]), resident=residents[0], purpose=purpose
+    )
+    services.consent_withdraw(
+        actor=as_resident(residents[3]), resident=residents[3], purpose=purpose
+    )
+
+    counts = selectors.purpose_counts(purpose)
+
+    assert (counts.opted_in, counts.opted_out, counts.ask_again) == (2, 2, 0)
+
+
+def test_pseudonymous_ids_are_random_and_unguessable(consortium_a):
+    residents = _residents(consortium_a, 20)
+    ids = {r.pseudonymous_id for r in residents}
+    assert len(ids) == 20
+    assert all(len(pid) == 24 and pid.isalnum() and pid.islower() for pid in ids)
+    assert Resident.objects.count() == 20
