@@ -336,7 +336,7 @@ class ConsentRecord(models.Model):
             raise ValidationError({"notice": _("The notice belongs to another purpose.")})
 
     def is_effective(self, at=None) -> bool:
-        """Return True if this record, as the latest one, lets the purpose use the data at ``at``."""
+        """Return True if this record, as the latest, lets the purpose use the data at ``at``."""
         at = at or timezone.now()
         return (
             self.decision == self.Decision.GIVEN
