@@ -5,4 +5,34 @@ from . import views
 app_name = "consent"
 urlpatterns = [
     path("portal/", views.portal, name="portal"),
+    path("portal/signup/", views.signup, name="signup"),
+    path("portal/signin/", views.signin, name="signin"),
+    path("portal/signout/", views.signout, name="signout"),
+    path("portal/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "portal/password-reset/sent/",
+        views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "portal/password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "portal/password-reset/complete/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("portal/purposes/<int:purpose_id>/", views.purpose_detail, name="purpose"),
+    path("portal/purposes/<int:purpose_id>/notices/<int:version>/", views.notice, name="notice"),
+    path("portal/purposes/<int:purpose_id>/agree/", views.give, name="give"),
+    path("portal/purposes/<int:purpose_id>/decline/", views.withdraw, name="withdraw"),
+    path("portal/withdraw-all/", views.withdraw_all, name="withdraw_all"),
+    path("portal/history/", views.history, name="history"),
+    path("portal/receipts/<uuid:receipt_id>/", views.receipt, name="receipt"),
+    path("portal/accesses/", views.accesses, name="accesses"),
+    path("portal/export/", views.export, name="export"),
+    path("portal/account/", views.account, name="account"),
+    path("portal/account/delete/", views.delete_account, name="delete_account"),
 ]

@@ -1,9 +1,340 @@
-"""Pages of the resident portal."""
+"""
+Pages of the resident portal: phone first, Japanese first, no JavaScript needed.
 
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+Views are thin: they find the signed-in resident, parse the form, call a service or a
+selector, and render or redirect. A resident reaches only their own records: every lookup goes
+through an ``access_*`` selector that answers 404 for anything else.
+"""
+
+import functools
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.services import Actor
+
+from . import identity, receipts, selectors, services
+from .forms import AccountForm, DeleteAccountForm, SignInForm, SignUpForm
+from .models import Purpose
+
+
+def resident_required(view):
+    """Send an anonymous visitor to sign in; answer 404 to an account that is no resident."""
+
+    @functools.wraps(view)
+    @never_cache
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("consent:signin"))
+        resident = selectors.resident_for_user(request.user)
+        if resident is None:
+            raise Http404("not a resident")
+        request.resident = resident
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request) -> Actor:
+    return Actor.resident(request.resident.pseudonymous_id)
+
+
+def _use_language(response, language: str):
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+    )
+    return response
+
+
+# --- Signing up, in and out ------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if selectors.resident_for_user(request.user):
+        return redirect("consent:portal")
+    form = SignUpForm(
+        request.POST or None, initial={"language": translation.get_language() or "ja"}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        identity.sign_up(
+            request,
+            email=data["email"],
+            password=data["password"],
+            consortium=data["consortium"],
+            language=data["language"],
+            full_name=data["full_name"],
+        )
+        response = redirect("consent:portal")
+        _use_language(response, data["language"])
+        messages.success(
+            request,
+            _(
+                "Your account is ready. Nothing has been agreed: read each purpose and decide "
+                "for yourself."
+            ),
+        )
+        return response
+    return render(request, "consent/portal/signup.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signin(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = identity.sign_in(
+            request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
+        if user is not None:
+            resident = selectors.resident_for_user(user)
+            response = redirect(next_url or reverse("consent:portal"))
+            if resident:
+                _use_language(response, resident.language)
+            return response
+        form.add_error(
+            None, _("The email address or the password is not right. Check them and try again.")
+        )
+    return render(request, "consent/portal/signin.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def signout(request):
+    identity.sign_out(request)
+    messages.info(request, _("You have signed out."))
+    return redirect("consent:signin")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "consent/portal/password_reset.html"
+    email_template_name = "consent/registration/password_reset_email.txt"
+    subject_template_name = "consent/registration/password_reset_subject.txt"
+    success_url = reverse_lazy("consent:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "consent/portal/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "consent/portal/password_reset_confirm.html"
+    success_url = reverse_lazy("consent:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "consent/portal/password_reset_complete.html"
+
+
+# --- Deciding --------------------------------------------------------------------------------
 
 
 @require_GET
+@resident_required
 def portal(request):
-    return render(request, "consent/portal_placeholder.html")
+    """The dashboard: every purpose open in the resident's consortia and their decision."""
+    states = selectors.dashboard(request.resident)
+    return render(request, "consent/portal/dashboard.html", {"states": states})
+
+
+@require_GET
+@resident_required
+def purpose_detail(request, purpose_id: int):
+    purpose = selectors.access_purpose(request.resident, purpose_id)
+    state = next(
+        (s for s in selectors.dashboard(request.resident) if s.purpose.pk == purpose.pk), None
+    )
+    history = selectors.consent_history(request.resident).filter(purpose=purpose)
+    return render(
+        request,
+        "consent/portal/purpose.html",
+        {"purpose": purpose, "state": state, "history": history},
+    )
+
+
+@require_GET
+def notice(request, purpose_id: int, version: int):
+    """A notice version's full text: public, as a published notice (公表) is."""
+    found = (
+        Purpose.objects.filter(
+            pk=purpose_id, status__in=[Purpose.Status.OPEN, Purpose.Status.CLOSED]
+        )
+        .select_related("consortium")
+        .first()
+    )
+    if found is None:
+        raise Http404("no such purpose")
+    notice = found.notices.filter(version=version).first()
+    if notice is None:
+        raise Http404("no such notice")
+    return render(request, "consent/portal/notice.html", {"purpose": found, "notice": notice})
+
+
+def _decide(request, purpose_id: int, service, done_message: str):
+    purpose = selectors.access_purpose(request.resident, purpose_id)
+    try:
+        record = service(actor=_actor(request), resident=request.resident, purpose=purpose)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("consent:portal")
+    messages.success(request, done_message % {"purpose": purpose.title()})
+    request.session["last_receipt"] = str(record.receipt_id)
+    return redirect(reverse("consent:portal") + f"#purpose-{purpose.pk}")
+
+
+@require_POST
+@resident_required
+def give(request, purpose_id: int):
+    return _decide(
+        request,
+        purpose_id,
+        services.consent_give,
+        _("You agreed to “%(purpose)s”. Your receipt is in your history."),
+    )
+
+
+@require_POST
+@resident_required
+def withdraw(request, purpose_id: int):
+    return _decide(
+        request,
+        purpose_id,
+        services.consent_withdraw,
+        _("You did not agree to “%(purpose)s”. Its data about you will not be used."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def withdraw_all(request):
+    if request.method == "POST":
+        withdrawn = services.consent_withdraw_all(actor=_actor(request), resident=request.resident)
+        messages.success(
+            request,
+            _("You withdrew every consent (%(count)d). No purpose may use your data now.")
+            % {"count": len(withdrawn)},
+        )
+        return redirect("consent:portal")
+    agreed = [
+        s
+        for s in selectors.dashboard(request.resident)
+        if s.latest and s.latest.decision == "given"
+    ]
+    return render(request, "consent/portal/withdraw_all.html", {"agreed": agreed})
+
+
+# --- Seeing what was decided and used --------------------------------------------------------
+
+
+@require_GET
+@resident_required
+def history(request):
+    records = selectors.consent_history(request.resident)
+    return render(request, "consent/portal/history.html", {"records": records})
+
+
+@require_GET
+@resident_required
+def receipt(request, receipt_id):
+    """Download the signed receipt of one of the resident's own decisions."""
+    record = selectors.access_consent_record(request.resident, receipt_id)
+    document = {
+        "receipt": receipts.receipt_claims(record),
+        "jws": receipts.receipt_jws(record),
+        "verify_with": settings.PLATFORM_URL + reverse("jwks"),
+    }
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="consent-receipt-{record.receipt_id}.json"'
+    )
+    return response
+
+
+@require_GET
+@resident_required
+def accesses(request):
+    return render(
+        request,
+        "consent/portal/accesses.html",
+        {"accesses": selectors.data_accesses(request.resident)},
+    )
+
+
+@require_GET
+@resident_required
+def export(request):
+    """Download everything the platform holds about the resident (APPI art. 33)."""
+    data = selectors.resident_export(request.resident)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="my-data-{request.resident.pseudonymous_id}.json"'
+    )
+    return response
+
+
+# --- The account -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def account(request):
+    form = AccountForm(request.POST or None, initial={"language": request.resident.language})
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        services.resident_set_language(
+            actor=_actor(request), resident=request.resident, language=language
+        )
+        response = redirect("consent:account")
+        _use_language(response, language)
+        messages.success(request, _("Your language is saved."))
+        return response
+    profile = getattr(request.resident, "profile", None)
+    return render(request, "consent/portal/account.html", {"form": form, "profile": profile})
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def delete_account(request):
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.resident_erase(actor=_actor(request), resident=request.resident)
+        identity.sign_out(request)
+        messages.success(
+            request,
+            _(
+                "Your account and personal details are deleted and every consent is withdrawn. "
+                "Thank you for taking part."
+            ),
+        )
+        return redirect("landing")
+    return render(request, "consent/portal/delete_account.html", {"form": form})
