@@ -1,1 +1,480 @@
-"""Admin of the consent app."""
+"""
+The secretariat's consent pages in the Django admin.
+
+A secretariat clerk (a staff user in a consortium's secretariat group) sees and manages the
+purposes, notices, residents and consent records of their own consortia only; a superuser sees
+all. Every change goes through a service, so that it is validated and audited; the consent
+records and notices themselves are read-only, as they are kept for ever.
+"""
+
+import json
+
+from django import forms
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import receipts, selectors, services
+from .forms import PaperConsentForm
+from .models import ConsentRecord, DataCategory, Notice, Purpose, Resident
+
+# Counts this small could single a resident out; they are shown as "fewer than 10".
+SMALL_COUNT = 10
+
+
+def bucket(count: int) -> str:
+    """Return ``count`` as text, or "fewer than 10" when it is that small."""
+    if count < SMALL_COUNT:
+        return gettext("fewer than %(n)d") % {"n": SMALL_COUNT}
+    return f"{count:,}"
+
+
+class SecretariatAdmin(admin.ModelAdmin):
+    """Rights come from secretariat membership: clerks act on their own consortia only."""
+
+    # The lookup from this model to its consortium's id.
+    consortium_lookup = "consortium"
+
+    def consortium_ids(self, request) -> list[int] | None:
+        if not hasattr(request, "_consent_scope"):
+            request._consent_scope = selectors.secretariat_consortium_ids(request.user)
+        return request._consent_scope
+
+    def is_secretariat(self, request) -> bool:
+        scope = self.consortium_ids(request)
+        return request.user.is_active and request.user.is_staff and (scope is None or bool(scope))
+
+    def in_scope(self, request, obj) -> bool:
+        scope = self.consortium_ids(request)
+        if obj is None or scope is None:
+            return True
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        scope = self.consortium_ids(request)
+        if scope is None:
+            return queryset
+        return queryset.filter(**{f"{self.consortium_lookup}__in": scope}).distinct()
+
+    def has_module_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def consortia(self, request):
+        consortium_model = apps.get_model("governance", "Consortium")
+        scope = self.consortium_ids(request)
+        queryset = consortium_model.objects.all()
+        return queryset if scope is None else queryset.filter(pk__in=scope)
+
+
+class ReadOnlySecretariatAdmin(SecretariatAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Data categories -------------------------------------------------------------------------
+
+
+@admin.register(DataCategory)
+class DataCategoryAdmin(SecretariatAdmin):
+    """Categories are shared by every consortium: clerks add them, only superusers change them."""
+
+    list_display = ["code", "name_ja", "name_en", "sensitive"]
+    list_filter = ["sensitive"]
+    search_fields = ["code", "name_ja", "name_en"]
+
+    def get_queryset(self, request):
+        return admin.ModelAdmin.get_queryset(self, request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return self.is_secretariat(request)
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.data_category_save(actor=request.user, category=obj)
+        except ValidationError as error:
+            raise PermissionDenied(" ".join(error.messages)) from error
+
+
+# --- Purposes and notices --------------------------------------------------------------------
+
+
+class NoticeInline(admin.TabularInline):
+    model = Notice
+    fields = ["version", "published_at", "sha256", "link"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-version"]
+
+    @admin.display(description=_("text"))
+    def link(self, obj):
+        url = reverse("consent:notice", args=[obj.purpose_id, obj.version])
+        return format_html('<a href="{}">{}</a>', url, gettext("public page"))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PurposeForm(forms.ModelForm):
+    class Meta:
+        model = Purpose
+        fields = [
+            "consortium",
+            "code",
+            "title_ja",
+            "title_en",
+            "explanation_ja",
+            "explanation_en",
+            "categories",
+            "controller",
+            "recipients",
+            "retention_days",
+            "consent_valid_days",
+        ]
+
+
+@admin.register(Purpose)
+class PurposeAdmin(SecretariatAdmin):
+    form = PurposeForm
+    list_display = ["title_ja", "consortium", "status", "notice_version", "controller"]
+    list_filter = ["status", "consortium"]
+    search_fields = ["code", "title_ja", "title_en"]
+    filter_horizontal = ["categories", "recipients"]
+    readonly_fields = ["status", "notice_version", "counts"]
+    inlines = [NoticeInline]
+    actions = ["publish", "close"]
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": ["consortium", "code", "status", "notice_version"]}),
+            (
+                _("What residents read"),
+                {"fields": ["title_ja", "title_en", "explanation_ja", "explanation_en"]},
+            ),
+            (
+                _("What is collected, who receives it, for how long"),
+                {
+                    "fields": [
+                        "categories",
+                        "controller",
+                        "recipients",
+                        "retention_days",
+                        "consent_valid_days",
+                    ],
+                    "description": _(
+                        "Changing any of these while the purpose is open publishes a new notice "
+                        "version: consents given under the previous one lapse, and residents are "
+                        "asked again."
+                    ),
+                },
+            ),
+        ] + ([(_("Residents' decisions"), {"fields": ["counts"]})] if obj else [])
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "consortium":
+            kwargs["queryset"] = self.consortia(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("consortium")
+        return fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status == Purpose.Status.CLOSED:
+            return False  # a closed purpose is kept as it was
+        return super().has_change_permission(request, obj)
+
+    @admin.display(description=_("notice version"))
+    def notice_version(self, obj):
+        return obj.current_notice.version if obj.current_notice_id else "—"
+
+    @admin.display(description=_("residents (current decision)"))
+    def counts(self, obj):
+        counts = selectors.purpose_counts(obj)
+        rows = [
+            (gettext("opted in"), bucket(counts.opted_in)),
+            (gettext("opted out"), bucket(counts.opted_out)),
+            (gettext("to be asked again (new notice or expired)"), bucket(counts.ask_again)),
+        ]
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its many-to-many fields by the service, in save_related
+
+    def save_related(self, request, form, formsets, change):
+        data = form.cleaned_data
+        services.purpose_save(
+            actor=request.user,
+            purpose=form.instance,
+            categories=data["categories"],
+            recipients=data["recipients"],
+        )
+
+    def _each(self, request, queryset, service, done):
+        for purpose in queryset:
+            try:
+                service(actor=request.user, purpose=purpose)
+            except ValidationError as error:
+                self.message_user(request, f"{purpose}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, done % {"purpose": purpose}, messages.SUCCESS)
+
+    @admin.action(description=_("Open for consent (publish the notice)"))
+    def publish(self, request, queryset):
+        self._each(request, queryset, services.purpose_publish, gettext("%(purpose)s is open."))
+
+    @admin.action(description=_("Close (stop asking and stop all use)"))
+    def close(self, request, queryset):
+        self._each(request, queryset, services.purpose_close, gettext("%(purpose)s is closed."))
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlySecretariatAdmin):
+    consortium_lookup = "purpose__consortium"
+    list_display = ["purpose", "version", "published_at", "sha256"]
+    list_filter = ["purpose__consortium"]
+    fields = ["purpose", "version", "published_at", "sha256", "text_ja", "text_en", "terms"]
+    readonly_fields = fields
+
+
+# --- Consent records and receipts ------------------------------------------------------------
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlySecretariatAdmin):
+    consortium_lookup = "purpose__consortium"
+    list_display = ["decided_at", "resident", "purpose", "decision", "method", "notice_version"]
+    list_filter = ["decision", "method", "purpose__consortium"]
+    list_select_related = ["purpose", "notice"]
+    search_fields = ["=receipt_id", "=resident__pseudonymous_id", "=paper_reference"]
+    search_help_text = _("Search by receipt id, pseudonymous id or paper form reference.")
+    show_full_result_count = False
+    fields = [
+        "receipt_id",
+        "resident",
+        "purpose",
+        "notice",
+        "decision",
+        "decided_at",
+        "method",
+        "recorded_by",
+        "paper_reference",
+        "expires_at",
+        "receipt",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("notice version"))
+    def notice_version(self, obj):
+        return obj.notice.version
+
+    @admin.display(description=_("receipt"))
+    def receipt(self, obj):
+        claims = json.dumps(receipts.receipt_claims(obj), ensure_ascii=False, indent=2)
+        url = reverse("admin:consent_consentrecord_receipt", args=[obj.pk])
+        return format_html(
+            '<pre>{}</pre><p><a href="{}">{}</a></p>',
+            claims,
+            url,
+            gettext("Download the signed receipt"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:record_id>/receipt/",
+                self.admin_site.admin_view(self.receipt_view),
+                name="consent_consentrecord_receipt",
+            )
+        ] + super().get_urls()
+
+    def receipt_view(self, request, record_id: int):
+        record = self.get_queryset(request).filter(pk=record_id).first()
+        if record is None or not self.has_view_permission(request, record):
+            raise Http404("no such record")
+        document = {
+            "receipt": receipts.receipt_claims(record),
+            "jws": receipts.receipt_jws(record),
+            "verify_with": settings.PLATFORM_URL + reverse("jwks"),
+        }
+        response = HttpResponse(
+            json.dumps(document, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="consent-receipt-{record.receipt_id}.json"'
+        )
+        return response
+
+
+# --- Residents -------------------------------------------------------------------------------
+
+
+class RegisterResidentForm(forms.Form):
+    """A resident without a smartphone, registered at the secretariat's counter."""
+
+    consortium = forms.ModelChoiceField(label=_("consortium"), queryset=None)
+    full_name = forms.CharField(label=_("name"), max_length=200)
+    phone = forms.CharField(label=_("telephone"), max_length=32, required=False)
+    contact_email = forms.EmailField(label=_("email address"), required=False)
+    language = forms.ChoiceField(label=_("preferred language"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args, consortia, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consortium"].queryset = consortia
+
+
+@admin.register(Resident)
+class ResidentAdmin(SecretariatAdmin):
+    consortium_lookup = "consortia"
+    list_display = ["pseudonymous_id", "registered_at", "language", "has_account", "erased_at"]
+    list_filter = ["language", "consortia"]
+    # Exact matches only: the counter looks a resident up by id, name or telephone number.
+    search_fields = ["=pseudonymous_id", "=profile__full_name", "=profile__phone"]
+    search_help_text = _("Exact pseudonymous id, name or telephone number.")
+    show_full_result_count = False
+    fields = ["pseudonymous_id", "registered_at", "language", "erased_at", "details", "decisions"]
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # residents change their own details; the counter records paper decisions
+
+    @admin.display(description=_("account"), boolean=True)
+    def has_account(self, obj):
+        return obj.user_id is not None
+
+    @admin.display(description=_("personal details"))
+    def details(self, obj):
+        profile = getattr(obj, "profile", None)
+        if profile is None:
+            return gettext("erased")
+        return format_html(
+            "{}<br>{}<br>{}",
+            profile.full_name or "—",
+            profile.phone or "—",
+            profile.contact_email or "—",
+        )
+
+    @admin.display(description=_("current decisions"))
+    def decisions(self, obj):
+        rows = [(state.purpose.title_ja, state.label) for state in selectors.dashboard(obj)]
+        url = reverse("admin:consent_resident_paper", args=[obj.pk])
+        table = format_html_join("", "<li>{}: {}</li>", rows)
+        return format_html(
+            '<ul>{}</ul><p><a class="button" href="{}">{}</a></p>',
+            table,
+            url,
+            gettext("Record a paper decision"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<str:resident_id>/paper/",
+                self.admin_site.admin_view(self.paper_view),
+                name="consent_resident_paper",
+            ),
+        ] + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = RegisterResidentForm(request.POST or None, consortia=self.consortia(request))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            resident = services.resident_register(
+                actor=request.user,
+                consortia=[data["consortium"]],
+                language=data["language"],
+                full_name=data["full_name"],
+                phone=data["phone"],
+                contact_email=data["contact_email"],
+            )
+            self.message_user(
+                request,
+                gettext("Registered resident %(id)s.") % {"id": resident.pseudonymous_id},
+                messages.SUCCESS,
+            )
+            return redirect("admin:consent_resident_change", resident.pk)
+        return self._form_page(request, form, gettext("Register a resident without a smartphone"))
+
+    def paper_view(self, request, resident_id: str):
+        resident = self.get_queryset(request).filter(pk=resident_id).first()
+        if resident is None or not self.is_secretariat(request):
+            raise Http404("no such resident")
+        scope = self.consortium_ids(request)
+        purposes = Purpose.objects.filter(
+            consortium__in=resident.consortia.all(),
+            status__in=[Purpose.Status.OPEN, Purpose.Status.CLOSED],
+        )
+        if scope is not None:
+            purposes = purposes.filter(consortium__in=scope)
+        form = PaperConsentForm(request.POST or None, purposes=purposes)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.consent_record_paper(
+                    actor=request.user,
+                    resident=resident,
+                    purpose=data["purpose"],
+                    decision=data["decision"],
+                    paper_reference=data["paper_reference"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request, gettext("The paper decision is recorded."), messages.SUCCESS
+                )
+                return redirect("admin:consent_resident_change", resident.pk)
+        return self._form_page(
+            request,
+            form,
+            gettext("Record a paper decision for %(id)s") % {"id": resident.pseudonymous_id},
+            resident=resident,
+        )
+
+    def _form_page(self, request, form, title, **context):
+        return TemplateResponse(
+            request,
+            "admin/consent/form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "form": form,
+                **context,
+            },
+        )

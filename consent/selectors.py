@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import ConsentRecord, Notice, Purpose, Resident
 
@@ -160,6 +161,15 @@ class PurposeState:
         if self.latest.decision == ConsentRecord.Decision.WITHDRAWN:
             return "declined"
         return "ask_again"
+
+    @property
+    def label(self) -> str:
+        return {
+            "agreed": _("agreed"),
+            "declined": _("did not agree or withdrew"),
+            "ask_again": _("to be asked again"),
+            "undecided": _("not decided"),
+        }[self.state]
 
     @property
     def sensitive(self) -> bool:
