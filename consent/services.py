@@ -326,6 +326,7 @@ def decision_payload(consent: ConsentRecord, notice: Notice) -> dict:
         "method": consent.method,
         "paper_reference": consent.paper_reference or None,
         "receipt": str(consent.receipt_id),
+        "decided_at": format_time(consent.decided_at),
         "expires_at": format_time(consent.expires_at) if consent.expires_at else None,
     }
 

@@ -1,0 +1,75 @@
+import io
+
+import pytest
+from django.core.management import call_command
+
+from audit import services as audit_services
+from audit.models import Entry
+from audit.verification import verify_chain
+from consent import demo, selectors
+from consent.models import ConsentRecord, Notice, Purpose, Resident
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_is_idempotent_and_tells_the_demo_logins():
+    out = io.StringIO()
+    demo.seed(stdout=out)
+    counts = (
+        Purpose.objects.count(),
+        Resident.objects.count(),
+        ConsentRecord.objects.count(),
+        Entry.objects.count(),
+    )
+    demo.seed(stdout=io.StringIO())
+
+    assert counts == (
+        Purpose.objects.count(),
+        Resident.objects.count(),
+        ConsentRecord.objects.count(),
+        Entry.objects.count(),
+    )
+    assert demo.DEMO_RESIDENT_EMAIL in out.getvalue()
+    assert Purpose.objects.filter(status="open").count() == 4
+    for notice in Notice.objects.all():
+        assert notice.text_ja and notice.text_en
+
+
+def test_the_demo_histories():
+    demo.seed()
+    hanako = Resident.objects.get(user__username=demo.DEMO_RESIDENT_EMAIL)
+    health = Purpose.objects.get(code="walking-health-points")
+    mobility = Purpose.objects.get(code="on-demand-mobility")
+
+    assert health.current_notice.version == 2
+    versions = list(
+        ConsentRecord.objects.filter(resident=hanako, purpose=health)
+        .order_by("id")
+        .values_list("notice__version", flat=True)
+    )
+    assert versions == [1, 2]  # given, then given again under the new notice
+    assert selectors.consent_allows(health, hanako)
+    assert not selectors.consent_allows(mobility, hanako)  # withdrawn
+    paper = ConsentRecord.objects.filter(method="paper")
+    assert paper.count() == 2 and all(r.recorded_by_id and r.paper_reference for r in paper)
+
+
+def test_generated_residents_are_audited_in_bulk(consortium_a):
+    demo.seed()
+    consortium = demo.demo_consortium()
+    out = io.StringIO()
+    call_command("seed_demo", residents=300, stdout=out)
+    call_command("seed_demo", residents=300, stdout=io.StringIO())  # tops up: nothing to add
+
+    assert demo.generated_count(consortium) == 300
+    generated = Resident.objects.filter(profile__isnull=True)
+    records = ConsentRecord.objects.filter(resident__in=generated)
+    assert records.exists()
+    assert (
+        Entry.objects.filter(
+            action__startswith="consent.", actor_id__in=generated.values("pk")
+        ).count()
+        == records.count()
+    )
+    audit_services.seal()
+    assert verify_chain().ok
