@@ -10,7 +10,15 @@ from . import identity
 from .models import ConsentRecord
 
 
-class SignUpForm(forms.Form):
+class PortalForm(forms.Form):
+    """A form of the resident portal: labels without the colon that reads oddly in Japanese."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SignUpForm(PortalForm):
     email = forms.EmailField(
         label=_("Email address"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -67,7 +75,7 @@ class SignUpForm(forms.Form):
         return data
 
 
-class SignInForm(forms.Form):
+class SignInForm(PortalForm):
     email = forms.EmailField(
         label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
@@ -78,13 +86,13 @@ class SignInForm(forms.Form):
     )
 
 
-class AccountForm(forms.Form):
+class AccountForm(PortalForm):
     language = forms.ChoiceField(
         label=_("Language of screens and receipts"), choices=settings.LANGUAGES
     )
 
 
-class DeleteAccountForm(forms.Form):
+class DeleteAccountForm(PortalForm):
     password = forms.CharField(
         label=_("Your password, to confirm"),
         strip=False,

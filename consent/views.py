@@ -136,6 +136,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "consent/registration/password_reset_subject.txt"
     success_url = reverse_lazy("consent:password_reset_done")
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "label_suffix": ""}
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "consent/portal/password_reset_done.html"
@@ -144,6 +147,9 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "consent/portal/password_reset_confirm.html"
     success_url = reverse_lazy("consent:password_reset_complete")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "label_suffix": ""}
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

@@ -1,0 +1,148 @@
+"""
+The resident portal in headless Chromium (Debian's package, never a downloaded build): sign up,
+opt in, opt out, download a receipt, switch language, at a phone's width, without scripts.
+Screenshots go to var/screenshots/.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import jwt
+import pytest
+from django.conf import settings
+
+from .conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+# test itself are still synchronous.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (/usr/bin/chromium)"),
+]
+
+
+@pytest.fixture(scope="session")
+def portal_server(request):
+    # MEDIA_URL is None (uploads are served only through views that check permission), but
+    # Django's live server wraps a media-files handler that needs a string prefix.
+    if settings.MEDIA_URL is None:
+        settings.MEDIA_URL = "/private-media-not-served/"
+    return request.getfixturevalue("live_server")
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            viewport={"width": 360, "height": 780},
+            locale="ja-JP",
+            accept_downloads=True,
+            java_script_enabled=False,  # the portal must work without JavaScript
+        )
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"consent-{name}.png"), full_page=True)
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, purpose, tmp_path):
+    page.goto(portal_server.url + "/portal/")
+    assert "/portal/signin/" in page.url  # anonymous: sent to sign in
+    page.get_by_role("link", name="アカウントを作成").click()
+
+    page.get_by_label("メールアドレス").fill("kiku@example.jp")
+    page.get_by_label("パスワード", exact=True).fill(PASSWORD)
+    page.get_by_label("パスワード（確認のためもう一度）").fill(PASSWORD)
+    page.get_by_label("お住まいの地域").select_option(label="会津スマートシティ推進協議会")
+    shot(page, "1-signup")
+    page.get_by_role("button", name="アカウントを作成する").click()
+
+    card = page.locator(f"#purpose-{purpose.pk}")
+    assert "未回答" in card.inner_text()
+    assert "要配慮個人情報" in card.inner_text()
+    assert page.locator("input[type=checkbox]:checked").count() == 0  # nothing pre-ticked
+    assert fits_the_screen(page)
+    shot(page, "2-dashboard")
+
+    card.get_by_role("button", name="同意する").click()
+    card = page.locator(f"#purpose-{purpose.pk}")
+    assert "同意しています" in card.inner_text()
+    shot(page, "3-agreed")
+
+    card.get_by_role("button", name="同意をやめる").click()
+    card = page.locator(f"#purpose-{purpose.pk}")
+    assert "同意していません" in card.inner_text()
+
+    page.get_by_role("link", name="履歴と受領書").click()
+    assert fits_the_screen(page)
+    shot(page, "4-history")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="署名付き受領書をダウンロード").first.click()
+    target = tmp_path / "receipt.json"
+    download_info.value.save_as(target)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    jwks = page.request.get(portal_server.url + "/.well-known/jwks.json").json()
+    kid = jwt.get_unverified_header(document["jws"])["kid"]
+    key = next(k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid)
+    claims = jwt.decode(document["jws"], key=key, algorithms=["EdDSA", "ES256"])
+    assert claims["consentStatus"] == "withdrawn"  # the newest decision comes first
+    assert claims["services"][0]["purposes"][0]["purposeId"] == purpose.pk
+
+    page.get_by_role("button", name="English").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "History and receipts"
+    page.get_by_role("link", name="My consents").click()
+    assert "You do not agree" in page.locator(f"#purpose-{purpose.pk}").inner_text()
+    shot(page, "5-english")
+
+    page.set_viewport_size({"width": 320, "height": 700})
+    assert fits_the_screen(page)
+    shot(page, "6-320px")
+
+
+def test_keyboard_users_can_reach_the_decision(portal_server, page, purpose, resident):
+    page.goto(portal_server.url + "/portal/signin/")
+    page.get_by_label("メールアドレス").fill("hanako@example.jp")
+    page.get_by_label("パスワード").fill(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/portal/")
+    # Tab from the top: the skip link comes first, and every control is reachable.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "同意する":
+            break
+    else:
+        pytest.fail("the agree button is not reachable by keyboard")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "同意しています" in page.locator(f"#purpose-{purpose.pk}").inner_text()
