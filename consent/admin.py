@@ -167,7 +167,7 @@ class PurposeForm(forms.ModelForm):
 class PurposeAdmin(SecretariatAdmin):
     form = PurposeForm
     list_display = ["title_ja", "consortium", "status", "notice_version", "controller"]
-    list_filter = ["status", "consortium"]
+    list_filter = ["status", ("consortium", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "title_ja", "title_en"]
     filter_horizontal = ["categories", "recipients"]
     readonly_fields = ["status", "notice_version", "counts"]
@@ -264,7 +264,7 @@ class PurposeAdmin(SecretariatAdmin):
 class NoticeAdmin(ReadOnlySecretariatAdmin):
     consortium_lookup = "purpose__consortium"
     list_display = ["purpose", "version", "published_at", "sha256"]
-    list_filter = ["purpose__consortium"]
+    list_filter = [("purpose", admin.RelatedOnlyFieldListFilter)]
     fields = ["purpose", "version", "published_at", "sha256", "text_ja", "text_en", "terms"]
     readonly_fields = fields
 
@@ -276,7 +276,7 @@ class NoticeAdmin(ReadOnlySecretariatAdmin):
 class ConsentRecordAdmin(ReadOnlySecretariatAdmin):
     consortium_lookup = "purpose__consortium"
     list_display = ["decided_at", "resident", "purpose", "decision", "method", "notice_version"]
-    list_filter = ["decision", "method", "purpose__consortium"]
+    list_filter = ["decision", "method", ("purpose", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["purpose", "notice"]
     search_fields = ["=receipt_id", "=resident__pseudonymous_id", "=paper_reference"]
     search_help_text = _("Search by receipt id, pseudonymous id or paper form reference.")
@@ -360,7 +360,7 @@ class RegisterResidentForm(forms.Form):
 class ResidentAdmin(SecretariatAdmin):
     consortium_lookup = "consortia"
     list_display = ["pseudonymous_id", "registered_at", "language", "has_account", "erased_at"]
-    list_filter = ["language", "consortia"]
+    list_filter = ["language", ("consortia", admin.RelatedOnlyFieldListFilter)]
     # Exact matches only: the counter looks a resident up by id, name or telephone number.
     search_fields = ["=pseudonymous_id", "=profile__full_name", "=profile__phone"]
     search_help_text = _("Exact pseudonymous id, name or telephone number.")

@@ -39,6 +39,7 @@ def test_a_clerk_sees_only_their_consortiums_purposes(clerk_a, purpose, purpose_
     html = listing.content.decode()
     assert reverse("admin:consent_purpose_change", args=[purpose.pk]) in html
     assert reverse("admin:consent_purpose_change", args=[purpose_b.pk]) not in html
+    assert purpose_b.consortium.name_ja not in html  # not even in the filters
 
     foreign = client.get(reverse("admin:consent_purpose_change", args=[purpose_b.pk]))
     assert foreign.status_code == 302  # the admin's answer for an object it cannot find
