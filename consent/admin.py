@@ -14,6 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -370,6 +371,18 @@ class ResidentAdmin(SecretariatAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # residents change their own details; the counter records paper decisions
+
+    def get_search_results(self, request, queryset, search_term):
+        # The whole entry is one exact term: a name has a space in it ("会津 松"), typed
+        # half- or full-width.
+        term = " ".join(search_term.replace("\u3000", " ").split())
+        if not term:
+            return queryset, False
+        names = {term, term.replace(" ", "\u3000"), term.replace(" ", "")}
+        found = queryset.filter(
+            Q(pk=term.lower()) | Q(profile__full_name__in=names) | Q(profile__phone=term)
+        )
+        return found, False
 
     @admin.display(description=_("account"), boolean=True)
     def has_account(self, obj):

@@ -198,3 +198,14 @@ def test_the_secretariat_looks_up_a_receipt(clerk_a, resident, purpose):
     assert page.status_code == 200 and str(record.receipt_id) in page.content.decode()
     download = client.get(reverse("admin:consent_consentrecord_receipt", args=[record.pk]))
     assert json.loads(download.content)["receipt"]["jti"] == str(record.receipt_id)
+
+
+def test_the_counter_finds_a_resident_by_name_telephone_or_id(clerk_a, consortium_a):
+    matsu = services.resident_register(
+        actor=clerk_a, consortia=[consortium_a], full_name="会津 松", phone="0242-11-2222"
+    )
+    other = services.resident_register(actor=clerk_a, consortia=[consortium_a], full_name="会津 竹")
+    client = admin_client(clerk_a)
+    for query in ("会津 松", "会津　松", "0242-11-2222", matsu.pk.upper()):
+        html = client.get(reverse("admin:consent_resident_changelist"), {"q": query}).content
+        assert matsu.pk in html.decode() and other.pk not in html.decode(), query
