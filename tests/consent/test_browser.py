@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from .conftest import PASSWORD
 
@@ -37,12 +38,24 @@ pytestmark = [
 
 
 @pytest.fixture(scope="session")
-def portal_server(request):
+def portal_server(request, django_db_setup, django_db_blocker):
+    # Depends on django_db_setup so that the server stops before the test database is dropped.
     # MEDIA_URL is None (uploads are served only through views that check permission), but
     # Django's live server wraps a media-files handler that needs a string prefix.
     if settings.MEDIA_URL is None:
         settings.MEDIA_URL = "/private-media-not-served/"
-    return request.getfixturevalue("live_server")
+    server = request.getfixturevalue("live_server")
+    yield server
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        server.stop()  # live_server's own stop, after this, finds it stopped
+        # A connection opened while Playwright drives the page (an audit seal after a
+        # decision) can outlive the server; end it, or dropping the test database fails.
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture
