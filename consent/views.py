@@ -203,12 +203,11 @@ def notice(request, purpose_id: int, version: int):
 def _decide(request, purpose_id: int, service, done_message: str):
     purpose = selectors.access_purpose(request.resident, purpose_id)
     try:
-        record = service(actor=_actor(request), resident=request.resident, purpose=purpose)
+        service(actor=_actor(request), resident=request.resident, purpose=purpose)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("consent:portal")
     messages.success(request, done_message % {"purpose": purpose.title()})
-    request.session["last_receipt"] = str(record.receipt_id)
     return redirect(reverse("consent:portal") + f"#purpose-{purpose.pk}")
 
 
