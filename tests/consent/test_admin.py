@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audit.models import Entry
+from audit.models import PendingEntry
 from consent import services
 from consent.admin import bucket
 from consent.models import ConsentRecord, Purpose, Resident
@@ -113,7 +113,7 @@ def test_a_clerk_creates_and_publishes_a_purpose_through_the_services(
     assert response.status_code == 302
     purpose = Purpose.objects.get(code="evacuation")
     assert purpose.status == Purpose.Status.DRAFT
-    assert Entry.objects.filter(action="purpose.created", actor_id=str(clerk_a.pk)).exists()
+    assert PendingEntry.objects.filter(action="purpose.created", actor_id=str(clerk_a.pk)).exists()
 
     client.post(
         reverse("admin:consent_purpose_changelist"),
@@ -182,7 +182,7 @@ def test_the_counter_registers_a_resident_and_records_a_paper_decision(
         clerk_a,
         "AIZU-0001",
     )
-    entry = Entry.objects.get(action="consent.given")
+    entry = PendingEntry.objects.get(action="consent.given")
     assert entry.actor_id == str(clerk_a.pk) and entry.data["resident"] == resident.pk
     assert "会津 松" not in entry.payload
 

@@ -5,7 +5,6 @@ Screenshots go to var/screenshots/.
 """
 
 import json
-import os
 from pathlib import Path
 
 import jwt
@@ -26,9 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-# test itself are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [
     pytest.mark.browser,
@@ -59,8 +55,11 @@ def portal_server(request, django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def page():
+def page(monkeypatch):
     sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # meanwhile are still synchronous. Only for this test: the deployment check refuses it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

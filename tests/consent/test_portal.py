@@ -7,7 +7,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from audit.models import Entry
+from audit.models import PendingEntry
 from consent import services
 from consent.models import ConsentRecord, Resident, ResidentProfile
 
@@ -113,7 +113,7 @@ def test_sign_up_signs_in_and_agrees_to_nothing(client, consortium_a, purpose):
     assert "歩いて健康ポイント" in html and "checked" not in html
     assert "未回答" in html or "まだ決めていません" in html
     assert ConsentRecord.objects.count() == 0
-    registered = Entry.objects.get(action="resident.registered")
+    registered = PendingEntry.objects.get(action="resident.registered")
     assert registered.actor_id == resident.pseudonymous_id
     assert "ume" not in registered.payload
 
@@ -202,7 +202,7 @@ def test_opt_in_and_out_are_one_post_each(purpose, resident):
     client.post(reverse("consent:withdraw", args=[purpose.pk]))
     assert ConsentRecord.objects.latest("id").decision == "withdrawn"
     actions = list(
-        Entry.objects.filter(action__startswith="consent.").values_list("action", "actor_id")
+        PendingEntry.objects.filter(action__startswith="consent.").values_list("action", "actor_id")
     )
     assert actions == [
         ("consent.given", resident.pseudonymous_id),
@@ -256,7 +256,7 @@ def test_language_preference(resident):
     resident.refresh_from_db()
     assert resident.language == "en"
     assert "My consents" in client.get(reverse("consent:portal")).content.decode()
-    assert Entry.objects.filter(action="resident.language_set").count() == 1
+    assert PendingEntry.objects.filter(action="resident.language_set").count() == 1
 
 
 def test_account_deletion_needs_the_password(purpose, resident, given):

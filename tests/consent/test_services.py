@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audit import services as audit_services
-from audit.models import Entry
+from audit.models import PendingEntry
 from audit.verification import verify_chain
 from consent import selectors, services
 from consent.models import ConsentRecord, Notice, Purpose, ResidentProfile
@@ -48,7 +48,7 @@ def test_repeating_the_decision_in_force_adds_nothing(purpose, resident):
 
     assert again.pk == first.pk
     assert ConsentRecord.objects.count() == 1
-    assert Entry.objects.filter(action="consent.given").count() == 1
+    assert PendingEntry.objects.filter(action="consent.given").count() == 1
 
 
 def test_a_changed_purpose_publishes_a_new_notice_and_asks_again(
@@ -155,7 +155,7 @@ def test_paper_consent_names_the_staff_member_and_the_form(purpose, resident, cl
     assert consent.method == ConsentRecord.Method.PAPER
     assert consent.recorded_by == clerk_a
     assert consent.paper_reference == "AIZU-2026-0042"
-    entry = Entry.objects.get(action="consent.given")
+    entry = PendingEntry.objects.get(action="consent.given")
     assert (entry.actor_type, entry.actor_id) == ("user", str(clerk_a.pk))
     assert entry.data["paper_reference"] == "AIZU-2026-0042"
     assert selectors.consent_allows(purpose, resident)
@@ -208,7 +208,7 @@ def test_erasure_removes_personal_details_and_keeps_the_chain(purpose, resident)
     assert not get_user_model().objects.filter(pk=user_id).exists()
     assert not selectors.consent_allows(purpose, resident)
     assert ConsentRecord.objects.filter(resident=resident).count() == 2  # kept, withdrawn last
-    assert Entry.objects.filter(action="resident.erased").count() == 1
+    assert PendingEntry.objects.filter(action="resident.erased").count() == 1
     audit_services.seal()
     assert verify_chain().ok
     with pytest.raises(ValidationError):
@@ -224,14 +224,14 @@ def test_every_decision_is_audited_with_the_pseudonymous_id_only(purpose, reside
     )
     services.resident_erase(actor=actor, resident=resident)
 
-    decisions = Entry.objects.filter(action__startswith="consent.")
+    decisions = PendingEntry.objects.filter(action__startswith="consent.")
     assert decisions.count() == ConsentRecord.objects.count() == 4
     for entry in decisions:
         assert entry.data["resident"] == resident.pseudonymous_id
         assert entry.consortium_id == purpose.consortium_id
-    portal = Entry.objects.filter(action="consent.given", actor_type="resident").get()
+    portal = PendingEntry.objects.filter(action="consent.given", actor_type="resident").get()
     assert portal.actor_id == resident.pseudonymous_id
-    everything = " ".join(e.payload + e.actor_id + e.object_id for e in Entry.objects.all())
+    everything = " ".join(e.payload + e.actor_id + e.object_id for e in PendingEntry.objects.all())
     for personal in ("hanako", "example.jp", "会津 花子"):
         assert personal not in everything
     audit_services.seal()
