@@ -168,6 +168,7 @@ class PurposeForm(forms.ModelForm):
 class PurposeAdmin(SecretariatAdmin):
     form = PurposeForm
     list_display = ["title_ja", "consortium", "status", "notice_version", "controller"]
+    list_select_related = ["consortium", "controller", "current_notice"]
     list_filter = ["status", ("consortium", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "title_ja", "title_en"]
     filter_horizontal = ["categories", "recipients"]
@@ -278,7 +279,7 @@ class ConsentRecordAdmin(ReadOnlySecretariatAdmin):
     consortium_lookup = "purpose__consortium"
     list_display = ["decided_at", "resident", "purpose", "decision", "method", "notice_version"]
     list_filter = ["decision", "method", ("purpose", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["purpose", "notice"]
+    list_select_related = ["resident", "purpose", "notice"]
     search_fields = ["=receipt_id", "=resident__pseudonymous_id", "=paper_reference"]
     search_help_text = _("Search by receipt id, pseudonymous id or paper form reference.")
     show_full_result_count = False
