@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.services import Actor, EntrySpec, object_label, record_many
 from config.progress import progress_bar
+from governance.demo import DEMO_SLUG
 
 from . import services
 from .models import (
@@ -32,7 +33,8 @@ from .models import (
     new_pseudonymous_id,
 )
 
-DEMO_CONSORTIUM_SLUG = "aizu-demo"
+# The consortium that governance's demo creates, with these organisations among its members.
+DEMO_CONSORTIUM_SLUG = DEMO_SLUG
 DEMO_RESIDENT_EMAIL = "resident@example.jp"
 DEMO_RESIDENT_PASSWORD = "aizu-resident-2026"
 DEMO_CLERK_USERNAME = "consent-clerk"
@@ -59,10 +61,14 @@ CATEGORIES = [
 ORGANIZATIONS = [
     # name ja, name en, kind
     ("会津若松市", "Aizuwakamatsu City", "municipality"),
-    ("会津ヘルスポイント株式会社", "Aizu Health Points Co., Ltd.", "company"),
-    ("会津オンデマンド交通株式会社", "Aizu On-Demand Transit Co., Ltd.", "company"),
-    ("会津大学", "University of Aizu", "university"),
-    ("NPO法人あいづ見守りネット", "Aizu Watch-over Network (NPO)", "npo"),
+    ("会津ヘルスケア株式会社", "Aizu Healthcare Inc.", "company"),
+    ("会津モビリティ株式会社", "Aizu Mobility Inc.", "company"),
+    (
+        "国立大学法人 会津先端科学大学",
+        "Aizu Institute of Advanced Science (National University Corporation)",
+        "university",
+    ),
+    ("特定非営利活動法人 会津まちづくりネット", "Aizu Community Design Network (NPO)", "npo"),
     ("会津若松市社会福祉協議会", "Aizuwakamatsu Social Welfare Council", "civic_group"),
 ]
 
@@ -82,11 +88,11 @@ PURPOSES = [
         ),
         "categories": ["walking-steps", "health-checkup"],
         "controller": "会津若松市",
-        "recipients": ["会津ヘルスポイント株式会社"],
+        "recipients": ["会津ヘルスケア株式会社"],
         "retention_days": 1095,
         "consent_valid_days": None,
         # Version 2 adds the university as a recipient: residents are asked again.
-        "recipients_v2": ["会津ヘルスポイント株式会社", "会津大学"],
+        "recipients_v2": ["会津ヘルスケア株式会社", "国立大学法人 会津先端科学大学"],
     },
     {
         "code": "on-demand-mobility",
@@ -102,7 +108,7 @@ PURPOSES = [
         ),
         "categories": ["trip-history", "age-band"],
         "controller": "会津若松市",
-        "recipients": ["会津オンデマンド交通株式会社"],
+        "recipients": ["会津モビリティ株式会社"],
         "retention_days": 730,
         "consent_valid_days": 365,
     },
@@ -121,7 +127,7 @@ PURPOSES = [
         ),
         "categories": ["ble-detections", "household"],
         "controller": "会津若松市",
-        "recipients": ["NPO法人あいづ見守りネット"],
+        "recipients": ["特定非営利活動法人 会津まちづくりネット"],
         "retention_days": 90,
         "consent_valid_days": None,
     },
