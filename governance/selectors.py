@@ -192,7 +192,7 @@ def people_visible_to(user):
     """
     users = get_user_model().objects.all()
     if user.is_authenticated and user.is_superuser:
-        return users
+        return users.exclude(resident__isnull=False)
     consortia = consortia_administered_by(user)
     ours = (
         Q(governance_roles__consortium__in=consortia)
@@ -204,9 +204,15 @@ def people_visible_to(user):
         | Q(represented_memberships__isnull=False)
         | Q(groups__consortium__isnull=False)
     )
-    return users.filter(
-        Q(pk__in=users.filter(ours).values("pk")) | ~Q(pk__in=users.filter(tied).values("pk"))
-    ).exclude(is_superuser=True)
+    # Residents' portal accounts (the consent app's ``resident`` relation) are never offered:
+    # their names and e-mail addresses are not the secretariat's to browse.
+    return (
+        users.filter(
+            Q(pk__in=users.filter(ours).values("pk")) | ~Q(pk__in=users.filter(tied).values("pk"))
+        )
+        .exclude(is_superuser=True)
+        .exclude(resident__isnull=False)
+    )
 
 
 def access_bylaw_version(viewer, version_id) -> BylawVersion:
