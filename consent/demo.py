@@ -35,7 +35,9 @@ from .models import (
     new_pseudonymous_id,
 )
 
-DEMO_CONSORTIUM_SLUG = "aizu-demo"
+# The governance demo makes the demo consortium (GOVERNANCE_DEMO_SLUG); this stand-in is made
+# only when this app is seeded alone, so that it still works.
+STANDALONE_CONSORTIUM_SLUG = "aizu-demo"
 DEMO_RESIDENT_EMAIL = "resident@example.jp"
 DEMO_RESIDENT_PASSWORD = "aizu-resident-2026"
 DEMO_CLERK_USERNAME = "consent-clerk"
@@ -176,7 +178,7 @@ def demo_consortium():
     consortium = consortium_model.objects.filter(slug=GOVERNANCE_DEMO_SLUG).first()
     if consortium is None:
         consortium, _ = consortium_model.objects.get_or_create(
-            slug=DEMO_CONSORTIUM_SLUG,
+            slug=STANDALONE_CONSORTIUM_SLUG,
             defaults={
                 "name_ja": "会津若松スマートシティ推進協議会",
                 "name_en": "Aizuwakamatsu Smart City Council",
