@@ -23,6 +23,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from governance.selectors import organizations_visible_to
+
 from . import receipts, selectors, services
 from .forms import PaperConsentForm
 from .models import ConsentRecord, DataCategory, Notice, Purpose, Resident
@@ -205,7 +207,14 @@ class PurposeAdmin(SecretariatAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "consortium":
             kwargs["queryset"] = self.consortia(request)
+        elif db_field.name == "controller":
+            kwargs["queryset"] = organizations_visible_to(request.user).order_by("name_ja")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "recipients":
+            kwargs["queryset"] = organizations_visible_to(request.user).order_by("name_ja")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

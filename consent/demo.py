@@ -20,7 +20,9 @@ from django.utils import timezone
 
 from audit.services import Actor, EntrySpec, object_label, record_many
 from config.progress import progress_bar
-from governance.demo import DEMO_SLUG
+from governance import services as governance_services
+from governance.demo import DEMO_SLUG as GOVERNANCE_DEMO_SLUG
+from governance.validators import corporate_number_check_digit
 
 from . import services
 from .models import (
@@ -33,8 +35,9 @@ from .models import (
     new_pseudonymous_id,
 )
 
-# The consortium that governance's demo creates, with these organisations among its members.
-DEMO_CONSORTIUM_SLUG = DEMO_SLUG
+# The governance demo makes the demo consortium (GOVERNANCE_DEMO_SLUG); this stand-in is made
+# only when this app is seeded alone, so that it still works.
+STANDALONE_CONSORTIUM_SLUG = "aizu-demo"
 DEMO_RESIDENT_EMAIL = "resident@example.jp"
 DEMO_RESIDENT_PASSWORD = "aizu-resident-2026"
 DEMO_CLERK_USERNAME = "consent-clerk"
@@ -58,18 +61,26 @@ CATEGORIES = [
     ("home-area", "住所（町丁目まで）", "Home area (down to the block)", False),
 ]
 
+# The governance demo's member organisations where it has them (found by name), registered
+# here through governance's service otherwise.
 ORGANIZATIONS = [
-    # name ja, name en, kind
-    ("会津若松市", "Aizuwakamatsu City", "municipality"),
-    ("会津ヘルスケア株式会社", "Aizu Healthcare Inc.", "company"),
-    ("会津モビリティ株式会社", "Aizu Mobility Inc.", "company"),
+    # name ja, name en, kind, corporate number without its check digit ("" for a civic group)
+    ("会津若松市", "Aizuwakamatsu City", "municipality", "000020072028"),
+    ("会津ヘルスケア株式会社", "Aizu Healthcare Inc.", "company", "380001020004"),
+    ("会津モビリティ株式会社", "Aizu Mobility Inc.", "company", "380001020001"),
     (
         "国立大学法人 会津先端科学大学",
         "Aizu Institute of Advanced Science (National University Corporation)",
         "university",
+        "380005012345",
     ),
-    ("特定非営利活動法人 会津まちづくりネット", "Aizu Community Design Network (NPO)", "npo"),
-    ("会津若松市社会福祉協議会", "Aizuwakamatsu Social Welfare Council", "civic_group"),
+    (
+        "特定非営利活動法人 会津まちづくりネット",
+        "Aizu Community Design Network (NPO)",
+        "npo",
+        "380005030001",
+    ),
+    ("会津若松市社会福祉協議会", "Aizuwakamatsu Social Welfare Council", "civic_group", ""),
 ]
 
 PURPOSES = [
@@ -159,31 +170,43 @@ def _write(stdout, text: str) -> None:
 
 
 def demo_consortium():
-    """Return the demo consortium (governance's demo creates it; made here if it has not)."""
+    """
+    Return the governance demo's consortium; when it has not been made (this app seeded
+    alone), get or create a stand-in by the slug ``aizu-demo``.
+    """
     consortium_model = apps.get_model("governance", "Consortium")
-    consortium, _ = consortium_model.objects.get_or_create(
-        slug=DEMO_CONSORTIUM_SLUG,
-        defaults={
-            "name_ja": "会津若松スマートシティ推進協議会",
-            "name_en": "Aizuwakamatsu Smart City Council",
-            "area": "福島県会津若松市",
-        },
-    )
+    consortium = consortium_model.objects.filter(slug=GOVERNANCE_DEMO_SLUG).first()
+    if consortium is None:
+        consortium, _ = consortium_model.objects.get_or_create(
+            slug=STANDALONE_CONSORTIUM_SLUG,
+            defaults={
+                "name_ja": "会津若松スマートシティ推進協議会",
+                "name_en": "Aizuwakamatsu Smart City Council",
+                "area": "福島県会津若松市",
+            },
+        )
     if consortium.secretariat_group_id is None:
         consortium.secretariat_group, _ = Group.objects.get_or_create(
-            name=f"secretariat: {DEMO_CONSORTIUM_SLUG}"
+            name=f"secretariat: {consortium.slug}"
         )
         consortium.save(update_fields=["secretariat_group"])
     return consortium
 
 
-def _organization(name_ja: str):
+def _organization(name_ja: str, consortium):
     organization_model = apps.get_model("governance", "Organization")
     found = organization_model.objects.filter(name_ja=name_ja).order_by("pk").first()
     if found:
         return found
-    name_en, kind = next((en, kind) for ja, en, kind in ORGANIZATIONS if ja == name_ja)
-    return organization_model.objects.create(name_ja=name_ja, name_en=name_en, kind=kind)
+    name_en, kind, base = next(row[1:] for row in ORGANIZATIONS if row[0] == name_ja)
+    return governance_services.organization_register(
+        actor=None,
+        registered_by=consortium,
+        kind=kind,
+        name_ja=name_ja,
+        name_en=name_en,
+        corporate_number=f"{corporate_number_check_digit(base)}{base}" if base else "",
+    )
 
 
 def _clerk(consortium):
@@ -222,7 +245,7 @@ def _seed_purposes(consortium) -> dict[str, Purpose]:
                 actor=None,
                 purpose=Purpose(
                     consortium=consortium,
-                    controller=_organization(spec["controller"]),
+                    controller=_organization(spec["controller"], consortium),
                     **{
                         key: spec[key]
                         for key in (
@@ -237,7 +260,7 @@ def _seed_purposes(consortium) -> dict[str, Purpose]:
                     },
                 ),
                 categories=[categories[code] for code in spec["categories"]],
-                recipients=[_organization(name) for name in spec["recipients"]],
+                recipients=[_organization(name, consortium) for name in spec["recipients"]],
             )
             purpose = services.purpose_publish(actor=None, purpose=purpose)
         purposes[spec["code"]] = purpose
@@ -280,7 +303,7 @@ def _seed_demo_residents(consortium, purposes: dict[str, Purpose], clerk) -> boo
         actor=clerk,
         purpose=health,
         categories=list(health.categories.all()),
-        recipients=[_organization(name) for name in spec["recipients_v2"]],
+        recipients=[_organization(name, consortium) for name in spec["recipients_v2"]],
     )
     health.refresh_from_db()
     services.consent_give(actor=me, resident=hanako, purpose=health, now=now - timedelta(days=5))

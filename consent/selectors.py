@@ -9,6 +9,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from governance.selectors import consortia_administered_by
+
 from .models import ConsentRecord, Notice, Purpose, Resident
 
 # SQLite limits the number of parameters of one statement.
@@ -262,19 +264,12 @@ def resident_export(resident: Resident) -> dict:
 
 def secretariat_consortium_ids(user) -> list[int] | None:
     """
-    Return the ids of the consortia whose secretariat ``user`` belongs to; None for a superuser
-    (every consortium).
+    Return the ids of the consortia whose consent records ``user`` administers (governance's
+    rule: their secretariat, or an object permission); None for a superuser (every one).
     """
-    if user.is_superuser:
+    if user.is_active and user.is_superuser:
         return None
-    if not (user.is_active and user.is_staff):
-        return []
-    from django.apps import apps
-
-    consortium_model = apps.get_model("governance", "Consortium")
-    return list(
-        consortium_model.objects.filter(secretariat_group__user=user).values_list("pk", flat=True)
-    )
+    return list(consortia_administered_by(user).values_list("pk", flat=True))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from audit.models import PendingEntry
 from consent import services
 from consent.admin import bucket
 from consent.models import ConsentRecord, Purpose, Resident
+from governance.models import Organization
 
 from .conftest import as_resident, make_purpose, make_resident
 
@@ -87,6 +88,14 @@ def test_a_staff_user_of_no_secretariat_sees_no_consent_pages(purpose, django_us
 def test_a_clerk_creates_and_publishes_a_purpose_through_the_services(
     clerk_a, consortium_a, consortium_b, city_a, company_a, steps
 ):
+    # The organisations A registered are the choices; one registered by B is not.
+    Organization.objects.filter(pk__in=[city_a.pk, company_a.pk]).update(registered_by=consortium_a)
+    org_b = Organization.objects.create(
+        kind="company",
+        name_ja="柏の葉データ株式会社",
+        name_en="Kashiwa Data",
+        registered_by=consortium_b,
+    )
     client = admin_client(clerk_a)
     form = {
         "consortium": consortium_a.pk,
@@ -108,6 +117,10 @@ def test_a_clerk_creates_and_publishes_a_purpose_through_the_services(
         reverse("admin:consent_purpose_add"), {**form, "consortium": consortium_b.pk}
     )
     assert refused.status_code == 200 and "consortium" in refused.context["adminform"].form.errors
+
+    refused = client.post(reverse("admin:consent_purpose_add"), {**form, "recipients": [org_b.pk]})
+    assert refused.status_code == 200 and "recipients" in refused.context["adminform"].form.errors
+    assert "柏の葉データ" not in client.get(reverse("admin:consent_purpose_add")).content.decode()
 
     response = client.post(reverse("admin:consent_purpose_add"), form)
     assert response.status_code == 302

@@ -8,6 +8,7 @@ from audit.models import Entry, PendingEntry
 from audit.verification import verify_chain
 from consent import demo, selectors
 from consent.models import ConsentRecord, Notice, Purpose, Resident
+from governance.demo import DEMO_SLUG as GOVERNANCE_DEMO_SLUG
 
 pytestmark = pytest.mark.django_db
 
@@ -59,13 +60,17 @@ def test_the_demo_histories():
     assert paper.count() == 2 and all(r.recorded_by_id and r.paper_reference for r in paper)
 
 
-def test_generated_residents_are_audited_in_bulk(consortium_a):
-    demo.seed()
-    consortium = demo.demo_consortium()
-    out = io.StringIO()
-    call_command("seed_demo", residents=300, stdout=out)
+def test_seed_demo_uses_the_governance_demo_and_adds_residents_in_bulk(consortium_a):
+    call_command("seed_demo", residents=300, stdout=io.StringIO())
     call_command("seed_demo", residents=300, stdout=io.StringIO())  # tops up: nothing to add
 
+    consortium = demo.demo_consortium()
+    assert consortium.slug == GOVERNANCE_DEMO_SLUG  # one demo consortium, governance's
+    assert set(Purpose.objects.values_list("consortium", flat=True)) == {consortium.pk}
+    health = Purpose.objects.get(code="walking-health-points")
+    assert health.recipients.filter(memberships__consortium=consortium).count() == 2
+    paper = ConsentRecord.objects.filter(method="paper").first()
+    assert paper.recorded_by.groups.filter(pk=consortium.secretariat_group_id).exists()
     assert demo.generated_count(consortium) == 300
     generated = Resident.objects.filter(profile__isnull=True)
     records = ConsentRecord.objects.filter(resident__in=generated)
