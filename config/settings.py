@@ -207,7 +207,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded files (ethics-review attachments) live outside the web root and are served only
 # through views that check permission.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "private"))
-MEDIA_URL = None
+# Required by Django's static-file handlers (and its live test server) to differ from STATIC_URL;
+# no URL pattern serves it: files under MEDIA_ROOT go out only through permission-checked views.
+MEDIA_URL = "/private-files/"
 
 # Any request body above this is refused with 413 before it is read.
 MAX_REQUEST_BODY = int(os.environ.get("MAX_REQUEST_BODY", str(12 * 1024 * 1024)))

@@ -130,3 +130,12 @@ def test_the_admin_login_page_has_the_language_switch_too(client):
 
     assert 'action="/i18n/setlang/"' in html
     assert "スマートシティ" in html
+
+
+def test_uploaded_files_are_not_served_by_url(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "attachment.pdf").write_bytes(b"%PDF-1.7 confidential")
+
+    response = client.get(f"{settings.MEDIA_URL}attachment.pdf")
+
+    assert response.status_code == 404

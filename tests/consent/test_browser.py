@@ -36,10 +36,6 @@ pytestmark = [
 @pytest.fixture(scope="session")
 def portal_server(request, django_db_setup, django_db_blocker):
     # Depends on django_db_setup so that the server stops before the test database is dropped.
-    # MEDIA_URL is None (uploads are served only through views that check permission), but
-    # Django's live server wraps a media-files handler that needs a string prefix.
-    if settings.MEDIA_URL is None:
-        settings.MEDIA_URL = "/private-media-not-served/"
     server = request.getfixturevalue("live_server")
     yield server
     connection = connections["default"]
