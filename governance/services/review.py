@@ -529,7 +529,7 @@ def comment_add(
         action="ticket.commented",
         obj=ticket,
         consortium=ticket.consortium,
-        payload={"comment_id": comment.pk, "kind": kind, "visibility": visibility},
+        payload={"remark_id": comment.pk, "kind": kind, "visibility": visibility},
     )
     if visibility == ReviewComment.Visibility.REQUESTER and kind != ReviewComment.Kind.ANSWER:
         _notify_requester(ticket, "comment")
