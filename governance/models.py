@@ -1231,3 +1231,47 @@ class ReviewVote(models.Model):
             raise ValidationError(
                 {"conditions": _("Only an approval with conditions has conditions.")}
             )
+
+
+def attachment_path(instance: "ReviewAttachment", filename: str) -> str:
+    # A random name: the uploader's file name is shown, never used on disk.
+    import uuid
+
+    extension = instance.EXTENSIONS[instance.content_type]
+    return f"review/{instance.ticket_id}/{uuid.uuid4().hex}{extension}"
+
+
+class ReviewAttachment(models.Model):
+    """添付資料: a PDF or image filed with a ticket, kept outside the web root."""
+
+    EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+    ticket = models.ForeignKey(
+        ReviewTicket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    round = models.PositiveSmallIntegerField(_("round"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=32, choices=[(k, k) for k in EXTENSIONS])
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["ticket", "uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -41,8 +41,10 @@ from .membership import (
 )
 from .review import (
     TransitionError,
+    attachment_add,
     comment_add,
     conflict_declare,
+    reminders_send,
     review_vote_cast,
     reviewer_assign,
     ticket_approve,
@@ -105,4 +107,6 @@ __all__ = [
     "ticket_suspend",
     "ticket_update",
     "TransitionError",
+    "attachment_add",
+    "reminders_send",
 ]

@@ -18,6 +18,7 @@ Suspending, resuming and closing send ``signals.ticket_status_changed`` after th
 """
 
 import datetime
+import hashlib
 import logging
 
 from django.conf import settings
@@ -33,6 +34,7 @@ from ..models import (
     EthicsBoard,
     Organization,
     ReviewAssignment,
+    ReviewAttachment,
     ReviewComment,
     ReviewRound,
     ReviewTicket,
@@ -61,6 +63,8 @@ SERVICES = [
     "ticket_submit",
     "ticket_suspend",
     "ticket_update",
+    "attachment_add",
+    "reminders_send",
 ]
 
 State = ReviewTicket.State
@@ -759,3 +763,129 @@ def ticket_close(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTicket:
     )
     _announce(ticket, old, State.CLOSED)
     return ticket
+
+
+# --- Attachments and reminders -------------------------------------------------------------
+
+# The file's first bytes decide its type; the name and the browser's claim are not trusted.
+SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """Return the attachment type ``head`` (the file's first bytes) shows, or None."""
+    for signature, content_type in SIGNATURES.items():
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+@transaction.atomic
+def attachment_add(*, actor: ActorLike, ticket: ReviewTicket, upload) -> ReviewAttachment:
+    """
+    Attach a PDF, PNG or JPEG to the request while the requester may edit it; the type is
+    checked by content and the size against settings.MAX_UPLOAD_SIZE.
+    """
+    ticket = _lock(ticket)
+    _require_requester(actor, ticket)
+    _require_state(ticket, ReviewTicket.EDITABLE_STATES, _("given attachments"))
+    if upload.size > settings.MAX_UPLOAD_SIZE:
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(mb)s MB; attach a smaller one.")
+                % {"mb": settings.MAX_UPLOAD_SIZE // (1024 * 1024) or 1}
+            }
+        )
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(16))
+    if content_type is None:
+        raise ValidationError({"file": _("Attach a PDF, PNG or JPEG file.")})
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = ReviewAttachment(
+        ticket=ticket,
+        round=ticket.round,
+        uploaded_by=actor if _is_user(actor) else None,
+        original_name=(upload.name or "file")[-200:],
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+    )
+    attachment.file.save("upload", upload, save=False)
+    try:
+        attachment.save()
+    except Exception:
+        # The file is written before its row: do not leave it behind.
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    record(
+        actor=actor,
+        action="ticket.attachment_added",
+        obj=ticket,
+        consortium=ticket.consortium,
+        payload={
+            "attachment_id": attachment.pk,
+            "content_type": content_type,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+        },
+    )
+    return attachment
+
+
+@transaction.atomic
+def reminders_send(*, today: datetime.date | None = None) -> int:
+    """
+    Remind the reviewers who have not voted, two days before their round is due (the system;
+    run daily by django-q). Return how many reminders were sent; each round is reminded once.
+    """
+    today = today or timezone.localdate()
+    sent = 0
+    for review_round in selectors.rounds_due_for_reminder(today).select_for_update(of=("self",)):
+        ticket = review_round.ticket
+        pending = list(selectors.reviewers_yet_to_vote(ticket))
+        addresses = sorted({a.reviewer.email for a in pending if a.reviewer.email})
+        review_round.reminded_at = timezone.now()
+        review_round.save(update_fields=["reminded_at"])
+        record(
+            actor=None,
+            action="ticket.reminded",
+            obj=ticket,
+            consortium=ticket.consortium,
+            payload={
+                "round": review_round.number,
+                "due_on": iso(review_round.due_on),
+                "reviewer_ids": sorted(a.reviewer_id for a in pending),
+            },
+        )
+        if not addresses:
+            continue
+        ticket_id, title, due_on = ticket.pk, ticket.title, review_round.due_on
+
+        def send(addresses=addresses, ticket_id=ticket_id, title=title, due_on=due_on):
+            # One mail per reviewer: reviewers do not learn who else has not voted.
+            with translation.override(settings.LANGUAGE_CODE):
+                for address in addresses:
+                    send_mail(
+                        subject=_("Reminder: your vote on review #%(id)s is due on %(date)s")
+                        % {"id": ticket_id, "date": due_on.isoformat()},
+                        message=_(
+                            'The data-ethics review "%(title)s" (#%(id)s) is due on %(date)s '
+                            "and your vote is not yet recorded. Please sign in to the review "
+                            "pages."
+                        )
+                        % {"title": title, "id": ticket_id, "date": due_on.isoformat()},
+                        from_email=None,
+                        recipient_list=[address],
+                        fail_silently=True,
+                    )
+
+        transaction.on_commit(send)
+        sent += len(addresses)
+    return sent

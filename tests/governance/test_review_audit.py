@@ -70,6 +70,9 @@ def test_every_review_service_records_its_entry(in_review, make_ticket, board_a,
         "ticket_submit",
         "ticket_suspend",
         "ticket_update",
+        # Audited in test_review_attachments.py and test_review_reminders.py:
+        "attachment_add",
+        "reminders_send",
     }
     assert set(review.SERVICES) == covered, "a review service without its audit assertion"
     for entry in PendingEntry.objects.filter(action__startswith="ticket."):
