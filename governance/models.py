@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .validators import validate_corporate_number
 
@@ -823,14 +824,14 @@ class ReviewTicket(models.Model):
     """
 
     class State(models.TextChoices):
-        DRAFT = "draft", _("draft")
-        SUBMITTED = "submitted", _("submitted")
-        IN_REVIEW = "in_review", _("in review")
-        CHANGES_REQUESTED = "changes_requested", _("changes requested")
-        APPROVED = "approved", _("approved")
-        REJECTED = "rejected", _("rejected")
-        SUSPENDED = "suspended", _("suspended")
-        CLOSED = "closed", _("closed")
+        DRAFT = "draft", pgettext_lazy("ticket state", "draft")
+        SUBMITTED = "submitted", pgettext_lazy("ticket state", "submitted")
+        IN_REVIEW = "in_review", pgettext_lazy("ticket state", "in review")
+        CHANGES_REQUESTED = "changes_requested", pgettext_lazy("ticket state", "changes requested")
+        APPROVED = "approved", pgettext_lazy("ticket state", "approved")
+        REJECTED = "rejected", pgettext_lazy("ticket state", "rejected")
+        SUSPENDED = "suspended", pgettext_lazy("ticket state", "suspended")
+        CLOSED = "closed", pgettext_lazy("ticket state", "closed")
 
     class LegalBasis(models.TextChoices):
         # APPI art. 27: third-party provision needs the person's prior consent.

@@ -27,6 +27,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .. import selectors
 from ..models import (
@@ -270,7 +271,7 @@ def ticket_update(
     """Change the request while it is a draft or the board has asked for changes."""
     ticket = _lock(ticket)
     _require_requester(actor, ticket)
-    _require_state(ticket, ReviewTicket.EDITABLE_STATES, _("edited"))
+    _require_state(ticket, ReviewTicket.EDITABLE_STATES, pgettext("ticket action", "edited"))
     changed = set_fields(ticket, fields, REQUEST_SCALARS)
     ticket.full_clean()
     ticket.save()
@@ -312,7 +313,7 @@ def ticket_submit(
     """Submit a draft to the board: round 1 begins, due after the board's review days."""
     ticket = _lock(ticket)
     _require_requester(actor, ticket)
-    _require_state(ticket, {State.DRAFT}, _("submitted"))
+    _require_state(ticket, {State.DRAFT}, pgettext("ticket action", "submitted"))
     review_round = _open_round(ticket, today or timezone.localdate())
     ticket.state = State.SUBMITTED
     ticket.save()
@@ -333,7 +334,7 @@ def ticket_resubmit(
     """Send a revised request back to the board: a new round, with the same reviewers."""
     ticket = _lock(ticket)
     _require_requester(actor, ticket)
-    _require_state(ticket, {State.CHANGES_REQUESTED}, _("resubmitted"))
+    _require_state(ticket, {State.CHANGES_REQUESTED}, pgettext("ticket action", "resubmitted"))
     review_round = _open_round(ticket, today or timezone.localdate())
     ticket.state = State.IN_REVIEW
     ticket.save()
@@ -395,7 +396,9 @@ def reviewer_assign(*, actor: ActorLike, ticket: ReviewTicket, reviewer) -> Revi
     ticket = _lock(ticket)
     _require_secretariat(actor, ticket.consortium)
     _require_state(
-        ticket, {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED}, _("assigned reviewers")
+        ticket,
+        {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED},
+        pgettext("ticket action", "assigned reviewers"),
     )
     role = (
         selectors.roles_on(ticket.consortium, timezone.localdate(), Role.Kind.ETHICS_BOARD_MEMBER)
@@ -430,7 +433,7 @@ def ticket_review_start(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTick
     """Open the board's review of a submitted ticket (secretariat), its quorum assigned."""
     ticket = _lock(ticket)
     _require_secretariat(actor, ticket.consortium)
-    _require_state(ticket, {State.SUBMITTED}, _("put in review"))
+    _require_state(ticket, {State.SUBMITTED}, pgettext("ticket action", "put in review"))
     board = _board(ticket.consortium)
     participants = ticket.assignments.filter(recusal="").count()
     if participants < board.quorum:
@@ -469,7 +472,9 @@ def conflict_declare(
     if assignment.conflict_declared_at:
         raise ValidationError(_("You have already declared your conflicts for this ticket."))
     _require_state(
-        ticket, {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED}, _("declared on")
+        ticket,
+        {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED},
+        pgettext("ticket action", "declared on"),
     )
     assignment.conflict_declared_at = timezone.now()
     assignment.has_conflict = bool(has_conflict)
@@ -516,7 +521,9 @@ def comment_add(
                 _("Only reviewers who declared no conflict and the secretariat comment.")
             )
     _require_state(
-        ticket, {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED}, _("commented on")
+        ticket,
+        {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED},
+        pgettext("ticket action", "commented on"),
     )
     comment = ReviewComment(
         ticket=ticket,
@@ -559,7 +566,7 @@ def review_vote_cast(
         raise ValidationError(_("Declare your conflicts of interest before you vote."))
     if assignment.is_recused:
         raise ValidationError(_("You are recused from this ticket and cannot vote."))
-    _require_state(ticket, {State.IN_REVIEW}, _("voted on"))
+    _require_state(ticket, {State.IN_REVIEW}, pgettext("ticket action", "voted on"))
     if ReviewVote.objects.filter(assignment=assignment, round=ticket.round).exists():
         raise ValidationError(_("You have already voted in this round."))
     vote = ReviewVote(
@@ -619,7 +626,7 @@ def ticket_approve(
     ticket = _lock(ticket)
     if actor is not None:
         raise PermissionDenied(_("Only the board's decision rule approves a ticket."))
-    _require_state(ticket, {State.IN_REVIEW}, _("approved"))
+    _require_state(ticket, {State.IN_REVIEW}, pgettext("ticket action", "approved"))
     if valid_until < valid_from:
         raise ValidationError({"valid_until": _("The term cannot end before it starts.")})
     ticket.state = State.APPROVED
@@ -650,7 +657,7 @@ def ticket_reject(*, actor: ActorLike, ticket: ReviewTicket, veto: bool = False)
     ticket = _lock(ticket)
     if actor is not None:
         raise PermissionDenied(_("Only the board's decision rule rejects a ticket."))
-    _require_state(ticket, {State.IN_REVIEW}, _("rejected"))
+    _require_state(ticket, {State.IN_REVIEW}, pgettext("ticket action", "rejected"))
     ticket.state = State.REJECTED
     ticket.decided_at = timezone.now()
     ticket.save()
@@ -672,7 +679,7 @@ def ticket_request_changes(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewT
     ticket = _lock(ticket)
     if actor is not None:
         raise PermissionDenied(_("Only the board's decision rule asks for changes."))
-    _require_state(ticket, {State.IN_REVIEW}, _("sent back for changes"))
+    _require_state(ticket, {State.IN_REVIEW}, pgettext("ticket action", "sent back for changes"))
     ticket.state = State.CHANGES_REQUESTED
     ticket.save()
     _close_round(ticket, State.CHANGES_REQUESTED)
@@ -695,7 +702,7 @@ def ticket_suspend(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTicket:
     """Suspend an approved ticket (secretariat): its grants stop until it is resumed."""
     ticket = _lock(ticket)
     _require_secretariat(actor, ticket.consortium)
-    _require_state(ticket, {State.APPROVED}, _("suspended"))
+    _require_state(ticket, {State.APPROVED}, pgettext("ticket action", "suspended"))
     ticket.state = State.SUSPENDED
     ticket.save()
     record(
@@ -717,7 +724,7 @@ def ticket_resume(
     """Resume a suspended ticket (secretariat), within its term."""
     ticket = _lock(ticket)
     _require_secretariat(actor, ticket.consortium)
-    _require_state(ticket, {State.SUSPENDED}, _("resumed"))
+    _require_state(ticket, {State.SUSPENDED}, pgettext("ticket action", "resumed"))
     if (today or timezone.localdate()) > ticket.valid_until:
         raise TransitionError(
             _("The approval's term ended on %(date)s: the requester files a new request.")
@@ -750,7 +757,7 @@ def ticket_close(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTicket:
     )
     if not is_secretariat:
         _require_requester(actor, ticket)
-    _require_state(ticket, set(State.values) - {State.CLOSED}, _("closed"))
+    _require_state(ticket, set(State.values) - {State.CLOSED}, pgettext("ticket action", "closed"))
     old = ticket.state
     ticket.state = State.CLOSED
     ticket.save()
@@ -791,7 +798,9 @@ def attachment_add(*, actor: ActorLike, ticket: ReviewTicket, upload) -> ReviewA
     """
     ticket = _lock(ticket)
     _require_requester(actor, ticket)
-    _require_state(ticket, ReviewTicket.EDITABLE_STATES, _("given attachments"))
+    _require_state(
+        ticket, ReviewTicket.EDITABLE_STATES, pgettext("ticket action", "given attachments")
+    )
     if upload.size > settings.MAX_UPLOAD_SIZE:
         raise ValidationError(
             {
