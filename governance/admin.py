@@ -542,10 +542,20 @@ class RoleAdmin(ScopedAdmin):
 
 @admin.register(EthicsBoard)
 class EthicsBoardAdmin(ScopedAdmin):
-    list_display = ["name_ja", "consortium", "quorum"]
+    list_display = ["name_ja", "consortium", "quorum", "legal_veto", "security_veto"]
     list_select_related = ["consortium"]
     list_filter = [consortium_filter("consortium")]
-    fields = ["consortium", "name_ja", "name_en", "quorum", "members"]
+    fields = [
+        "consortium",
+        "name_ja",
+        "name_en",
+        "quorum",
+        "legal_veto",
+        "security_veto",
+        "review_days",
+        "approval_term_days",
+        "members",
+    ]
     readonly_fields = ["members"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -578,6 +588,10 @@ class EthicsBoardAdmin(ScopedAdmin):
                 name_ja=data["name_ja"],
                 name_en=data["name_en"],
                 quorum=data["quorum"],
+                legal_veto=data["legal_veto"],
+                security_veto=data["security_veto"],
+                review_days=data["review_days"],
+                approval_term_days=data["approval_term_days"],
             ),
         )
 

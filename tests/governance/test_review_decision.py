@@ -210,3 +210,32 @@ def test_every_condition_is_carried_into_the_approval(in_review, board_a):
     ticket = ReviewTicket.objects.get(pk=ticket.pk)
     assert ticket.state == State.APPROVED
     assert ticket.conditions == "条件A\n条件B"
+
+
+def test_the_secretariat_configures_the_veto_through_the_service(consortium_a, clerk_a, board_a):
+    from audit.models import PendingEntry as Pending
+
+    board = services.ethics_board_set(
+        actor=clerk_a,
+        consortium=consortium_a,
+        name_ja=board_a.name_ja,
+        name_en=board_a.name_en,
+        quorum=3,
+        legal_veto=True,
+        review_days=21,
+    )
+    assert (board.legal_veto, board.security_veto, board.review_days) == (True, False, 21)
+    entry = Pending.objects.filter(action="ethics_board.updated").latest("pk")
+    assert '"legal_veto":true' in entry.payload
+    with pytest.raises(TypeError):
+        services.ethics_board_set(
+            actor=clerk_a, consortium=consortium_a, name_ja="x", name_en="x", chair_veto=True
+        )
+
+
+def test_the_board_admin_shows_the_review_rules(client, clerk_a, board_a):
+    client.force_login(clerk_a)
+    response = client.get(f"/admin/governance/ethicsboard/{board_a.pk}/change/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="legal_veto"' in body and 'name="approval_term_days"' in body
