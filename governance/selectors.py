@@ -390,6 +390,27 @@ def may_see_full_ticket(viewer, ticket: ReviewTicket) -> bool:
     return bool(assignment and assignment.conflict_declared_at and not assignment.is_recused)
 
 
+def sees_board_side(viewer, ticket: ReviewTicket) -> bool:
+    """
+    Return True if ``viewer`` may read the board's side of ``ticket`` (board-only comments,
+    who voted how): the secretariat, and assigned reviewers who declared no conflict and are
+    not recused. Never a requester's representative sitting on the board on their own ticket.
+    """
+    roles = getattr(ticket, "viewer_roles", None) or ticket_roles(viewer, ticket)
+    if SECRETARIAT in roles:
+        return True
+    if BOARD not in roles or REQUESTER in roles:
+        return False
+    assignment = ticket_assignment(viewer, ticket)
+    return bool(assignment and assignment.conflict_declared_at and not assignment.is_recused)
+
+
+def sees_decision_votes(viewer, ticket: ReviewTicket) -> bool:
+    """Return True if ``viewer`` may see who voted how in the decision record."""
+    roles = getattr(ticket, "viewer_roles", None) or ticket_roles(viewer, ticket)
+    return SECRETARIAT in roles or (BOARD in roles and REQUESTER not in roles)
+
+
 def ticket_snapshot(ticket: ReviewTicket) -> dict:
     """Return the request's fields as plain data (relations as sorted ids), for a round."""
     data = {}

@@ -313,7 +313,7 @@ def ticket_detail(request, ticket):
     roles = ticket.viewer_roles
     full = selectors.may_see_full_ticket(request.user, ticket)
     assignment = selectors.ticket_assignment(request.user, ticket)
-    is_board_side = bool(roles & {selectors.BOARD, selectors.SECRETARIAT}) and full
+    is_board_side = selectors.sees_board_side(request.user, ticket)
     comments = ReviewComment.objects.filter(ticket=ticket).select_related("author")
     if not is_board_side:
         # Board-only comments are the board's; the requester sees what is addressed to them.
@@ -481,7 +481,7 @@ def decision(request, ticket):
     """Who voted how (or was recused), the conditions, the term, and the audit entries."""
     if ticket.decided_at is None:
         raise Http404("not decided")
-    is_board_side = bool(ticket.viewer_roles & {selectors.BOARD, selectors.SECRETARIAT})
+    is_board_side = selectors.sees_decision_votes(request.user, ticket)
     # Seal first so that the decision's entries have their sequence numbers.
     audit_services.seal()
     entries = Entry.objects.filter(

@@ -514,9 +514,7 @@ def comment_add(
             raise PermissionDenied(_("Only the requester answers the board's questions."))
         visibility = ReviewComment.Visibility.REQUESTER
     else:
-        if not selectors.may_see_full_ticket(actor, ticket) or not (
-            roles & {selectors.BOARD, selectors.SECRETARIAT}
-        ):
+        if not selectors.sees_board_side(actor, ticket):
             raise PermissionDenied(
                 _("Only reviewers who declared no conflict and the secretariat comment.")
             )

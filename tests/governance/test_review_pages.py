@@ -364,3 +364,23 @@ def test_pages_are_japanese_by_default(client, rep_a, reviewed):
     body = response.content.decode()
     assert '<html lang="ja">' in body
     assert "申請内容" in body and "The request" not in body
+
+
+def test_a_board_member_representing_the_requester_sees_only_the_requester_side(
+    client, reviewed, board_a, requester_a
+):
+    # The resident representative also represents the requesting company (recused).
+    membership = requester_a.memberships.get()
+    membership.representative = board_a.resident
+    membership.save()
+    client.force_login(board_a.resident)
+    body = client.get(reverse("governance:ticket", args=[reviewed.pk])).content.decode()
+    assert SECRET in body and TO_REQUESTER in body
+    assert BOARD_ONLY not in body
+    assert 'name="text"' in body and 'value="answer"' in body  # answers, never board comments
+    response = client.post(
+        reverse("governance:comment", args=[reviewed.pk]),
+        {"text": "内部コメント", "kind": "comment", "visibility": "board"},
+    )
+    assert response.status_code == 302
+    assert not reviewed.comments.filter(text="内部コメント").exists()
