@@ -384,3 +384,17 @@ def test_a_board_member_representing_the_requester_sees_only_the_requester_side(
     )
     assert response.status_code == 302
     assert not reviewed.comments.filter(text="内部コメント").exists()
+
+
+def test_the_admin_lists_the_consortiums_tickets_only(client, people, reviewed, make_ticket):
+    draft = make_ticket(title="下書きの申請")
+    client.force_login(people["clerk_a"])
+    response = client.get("/admin/governance/reviewticket/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert reviewed.title in body and draft.title not in body
+    assert reverse("governance:ticket", args=[reviewed.pk]) in body
+    assert client.get(f"/admin/governance/reviewticket/{reviewed.pk}/change/").status_code == 200
+    client.force_login(people["clerk_b"])
+    assert reviewed.title not in client.get("/admin/governance/reviewticket/").content.decode()
+    assert client.get(f"/admin/governance/reviewticket/{reviewed.pk}/change/").status_code == 404
