@@ -1,1 +1,8 @@
-"""Tasks of the governance app."""
+"""Background work of the governance app, run by django-q2."""
+
+from . import services
+
+
+def send_review_reminders() -> int:
+    """Remind reviewers who have not voted two days before their round is due."""
+    return services.reminders_send()

@@ -750,8 +750,19 @@ def test_each_change_form_saves_through_its_service(client, world, clerk_a):
         },
     )
     assert role.end_on == datetime.date(2026, 3, 31)
-    board = post("ethicsboard", a.board, {"name_ja": "会津審査会", "name_en": "Board", "quorum": 4})
-    assert board.quorum == 4
+    board = post(
+        "ethicsboard",
+        a.board,
+        {
+            "name_ja": "会津審査会",
+            "name_en": "Board",
+            "quorum": 4,
+            "security_veto": "on",
+            "review_days": 21,
+            "approval_term_days": 365,
+        },
+    )
+    assert (board.quorum, board.security_veto, board.legal_veto) == (4, True, False)
     assert [entry.action for entry in PendingEntry.objects.order_by("-id")[:4]] == [
         "ethics_board.updated",
         "role.updated",

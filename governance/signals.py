@@ -1,0 +1,11 @@
+"""
+Signals the governance app sends for other apps to hear (governance imports none of them).
+
+``ticket_status_changed``: sent after the commit that suspends, resumes or closes a review
+ticket, with ``ticket``, ``old`` and ``new`` (ReviewTicket.State values). The grants app
+connects to it to suspend or revoke the grants the ticket allowed.
+"""
+
+from django.dispatch import Signal
+
+ticket_status_changed = Signal()
