@@ -151,8 +151,15 @@ def test_the_attachment(client, people, reviewed, who):
         assert "attachment" in response["Content-Disposition"]
 
 
-def test_attachments_are_not_under_the_web_root(settings):
-    assert settings.MEDIA_URL is None
+def test_attachments_are_not_under_the_web_root(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    stored = tmp_path / "review" / "attachment.pdf"
+    stored.parent.mkdir()
+    stored.write_bytes(b"%PDF-1.7 confidential")
+
+    for static_dir in [settings.STATIC_ROOT, *settings.STATICFILES_DIRS]:
+        assert not stored.is_relative_to(static_dir)
+    assert client.get(f"{settings.MEDIA_URL}review/attachment.pdf").status_code == 404
 
 
 @pytest.mark.parametrize("who", TICKET_PAGE)
