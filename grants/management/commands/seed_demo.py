@@ -27,6 +27,8 @@ class Command(BaseCommand):
         # Each app seeds its own records through its own services, in dependency order.
         governance_demo.seed(stdout=self.stdout)
         consent_demo.seed(residents=residents, stdout=self.stdout)
+        # The ethics review's tickets name consent's purposes, so they come after them.
+        governance_demo.seed_review(stdout=self.stdout)
         grants_demo.seed(stdout=self.stdout)
         # A public key in the JWKS and a signed checkpoint, so that a newcomer can verify at once.
         audit_services.signing_key_ensure()
