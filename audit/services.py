@@ -141,18 +141,15 @@ def record(
     return entry
 
 
-PENDING_COLUMNS = [
-    field.column for field in PendingEntry._meta.concrete_fields if not field.primary_key
-]
+# The fields an entry has before its seal, which the sealer copies into the chain as they are.
+PENDING_FIELDS = [field for field in PendingEntry._meta.concrete_fields if not field.primary_key]
+PENDING_COLUMNS = [field.column for field in PENDING_FIELDS]
 
 
 def _insert_pending(entry: PendingEntry) -> None:
     # One plain INSERT, as cheap as the caller's own: this runs in every state change.
-    values = [
-        field.get_db_prep_save(getattr(entry, field.attname), connection)
-        for field in PendingEntry._meta.concrete_fields
-        if not field.primary_key
-    ]
+    values = [field.get_db_prep_save(getattr(entry, field.attname), connection)
+              for field in PENDING_FIELDS]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {PendingEntry._meta.db_table} ({', '.join(PENDING_COLUMNS)}) "
@@ -199,7 +196,7 @@ def _seal_quietly() -> None:
 def _seal_batch(batch_size: int) -> int:
     """Seal up to ``batch_size`` pending entries; the caller holds the sealing lock."""
     chain_table, pending_table = Entry._meta.db_table, PendingEntry._meta.db_table
-    columns = "time, actor_type, actor_id, action, object_type, object_id, consortium_id, payload"
+    columns = ", ".join(PENDING_COLUMNS)
     postgres = connection.vendor == "postgresql"
     nested = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
@@ -254,7 +251,7 @@ def _seal_batch(batch_size: int) -> int:
         # The database copies the fields itself, so the chain holds exactly the bytes (and the
         # time, to the microsecond) that were hashed.
         if postgres:
-            moved = ", ".join("m." + column for column in columns.split(", "))
+            moved = ", ".join("m." + column for column in PENDING_COLUMNS)
             cursor.execute(
                 f"WITH moved AS (DELETE FROM {pending_table} WHERE id = ANY(%s::bigint[]) "
                 "RETURNING *) "
