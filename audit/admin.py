@@ -1,9 +1,16 @@
 """The audit log in the admin: read-only for everyone, superusers included."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Checkpoint, Entry, PendingEntry, SigningKey
+from . import reports, selectors, services
+from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -93,3 +100,193 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     @admin.display(description=_("public key (JWK)"))
     def public_jwk(self, obj):
         return obj.jwk
+
+
+def _may_use_reports(request) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff) and any(
+        kind.consortia_for(user) is reports.ALL or list(kind.consortia_for(user))
+        for kind in reports.kinds()
+    )
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """
+    報告書: the reports a clerk may see (each kind's access rule), their state and progress, a
+    request form, and the download of finished files. Nothing here is edited by hand.
+    """
+
+    change_list_template = "admin/audit/report/change_list.html"
+    list_display = [
+        "id",
+        "kind_label",
+        "consortium_id",
+        "language",
+        "state_and_progress",
+        "requested_by",
+        "requested_at",
+        "download",
+    ]
+    list_filter = ["state"]
+    fields = [
+        "kind",
+        "parameters",
+        "language",
+        "consortium_id",
+        "requested_by",
+        "requested_at",
+        "state",
+        "progress",
+        "failure_reason",
+        "attempts",
+        "finished_at",
+        "size",
+        "sha256",
+        "after_seq",
+        "audit_seq",
+        "download",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(reports.visible_filter(request.user))
+            .select_related("requested_by")
+        )
+
+    def has_module_permission(self, request) -> bool:
+        return _may_use_reports(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is not None:
+            return reports.can_access(request.user, obj.kind, obj.consortium_id)
+        return _may_use_reports(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # requested through the request form, which queues the task
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("kind"))
+    def kind_label(self, obj):
+        try:
+            return reports.get(obj.kind).label
+        except reports.ReportError:
+            return obj.kind
+
+    @admin.display(description=_("state"))
+    def state_and_progress(self, obj):
+        if obj.state == Report.State.RUNNING:
+            return f"{obj.get_state_display()} ({obj.progress}%)"
+        if obj.state == Report.State.FAILED:
+            return f"{obj.get_state_display()}: {obj.failure_reason}"
+        return obj.get_state_display()
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        if obj.state != Report.State.DONE:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:audit_report_download", args=[obj.pk]),
+            _("Download PDF"),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "refresh": self.get_queryset(request)
+            .filter(state__in=[Report.State.QUEUED, Report.State.RUNNING])
+            .exists(),
+            "may_request": _may_use_reports(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "request/",
+                self.admin_site.admin_view(self.request_view),
+                name="audit_report_request",
+            ),
+            path(
+                "<int:report_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="audit_report_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def request_view(self, request):
+        """Choose a kind, fill in its parameters, queue the report."""
+        if not _may_use_reports(request):
+            raise Http404
+        user = request.user
+        available = [
+            kind
+            for kind in reports.kinds()
+            if kind.consortia_for(user) is reports.ALL or list(kind.consortia_for(user))
+        ]
+        chosen = request.POST.get("kind") or request.GET.get("kind")
+        kind = next((k for k in available if k.kind == chosen), None)
+        form = None
+        if kind:
+            if request.method == "POST":
+                form = kind.form_class(request.POST, user=user)
+                if form.is_valid():
+                    parameters, consortium_id = form.parameters()
+                    try:
+                        report = services.report_request(
+                            actor=user,
+                            kind=kind.kind,
+                            parameters=parameters,
+                            consortium_id=consortium_id,
+                            language=form.cleaned_data["language"],
+                        )
+                    except PermissionDenied:
+                        raise Http404 from None
+                    self.message_user(
+                        request,
+                        _("Report no. %(id)d is queued; this list shows its progress.")
+                        % {"id": report.pk},
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:audit_report_changelist")
+            else:
+                form = kind.form_class(user=user)
+        elif chosen:
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Request a report"),
+            "kinds": available,
+            "kind": kind,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/audit/report/request.html", context)
+
+    def download_view(self, request, report_id: int):
+        """Serve a finished report's PDF to someone allowed to see it; 404 for anyone else."""
+        try:
+            report = selectors.access_report(request.user, report_id)
+        except Report.DoesNotExist:
+            raise Http404 from None
+        if report.state != Report.State.DONE or not report.file_path:
+            raise Http404
+        path_ = services.report_file(report)
+        if not path_.is_file():
+            raise Http404
+        return FileResponse(
+            open(path_, "rb"),
+            as_attachment=True,
+            filename=f"report-{report.pk}-{report.kind}.pdf",
+            content_type="application/pdf",
+        )

@@ -8,6 +8,9 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit log")
 
     def ready(self) -> None:
+        from .report_kinds import register
         from .schedules import ensure_schedules
+
+        register()
 
         post_migrate.connect(ensure_schedules, sender=self)

@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -163,3 +164,64 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint @{self.seq}"
+
+
+class Report(models.Model):
+    """
+    報告書: a PDF report built in the background by a django-q2 task.
+
+    The file lives under MEDIA_ROOT (outside the web root) and is served only through a
+    permission check. Its SHA-256 is recorded in the chain (``report.generated``), so anyone
+    holding the PDF can check that this platform produced it.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=64)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=8, default="ja")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # A plain id, not a foreign key: the audit app depends on no other app.
+    consortium_id = models.PositiveBigIntegerField(_("consortium"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    failure_reason = models.CharField(_("reason for failure"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    # Touched by every progress step: a running report whose heartbeat stops has lost its worker.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    file_path = models.CharField(_("file"), max_length=300, blank=True, editable=False)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    # The chain head when the PDF was made (printed in it) and the seq of its own entry.
+    after_seq = models.PositiveBigIntegerField(_("recorded after entry"), null=True, blank=True)
+    audit_seq = models.PositiveBigIntegerField(_("audit entry"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            # The admin's list: a consortium's reports, newest first.
+            models.Index(fields=["consortium_id", "-requested_at"], name="audit_report_consortium"),
+            # The reaper: running or queued reports whose worker went quiet.
+            models.Index(fields=["state", "updated_at"], name="audit_report_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="audit_report_progress"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.get_state_display()})"

@@ -24,3 +24,12 @@ def ensure_schedules(**kwargs) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="audit: fail reports whose worker died",
+        defaults={
+            "func": "audit.tasks.reap_stale_reports",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 5,
+            "repeats": -1,
+        },
+    )

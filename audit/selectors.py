@@ -7,7 +7,8 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Checkpoint, Entry, PendingEntry, SigningKey
+from . import reports
+from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 READ_CHUNK = 20_000
 
@@ -99,3 +100,32 @@ def signing_keys_published() -> QuerySet[SigningKey]:
 def jwks() -> dict:
     """Return the JWK Set (RFC 7517) of published keys."""
     return {"keys": [key.jwk for key in signing_keys_published()]}
+
+
+def report_entry_by_sha256(digest: str) -> Entry | None:
+    """
+    Return the sealed ``report.generated`` entry recording a file with SHA-256 ``digest``.
+
+    The chain, not the report table, is the authority: a report row can be edited, its entry
+    cannot. The payload is canonical JSON, so the member's text is exact.
+    """
+    from .forms import SHA256_RE
+
+    if not SHA256_RE.match(digest):
+        return None
+    # The (action, seq) index narrows the scan to report entries.
+    return (
+        Entry.objects.filter(action="report.generated", payload__contains=f'"sha256":"{digest}"')
+        .order_by("seq")
+        .first()
+    )
+
+
+def reports_visible_to(user) -> QuerySet[Report]:
+    """Return the reports ``user`` may see (the kinds' access rules), newest first."""
+    return Report.objects.filter(reports.visible_filter(user)).order_by("-requested_at", "-id")
+
+
+def access_report(user, report_id) -> Report:
+    """Return the report if ``user`` may see it; Report.DoesNotExist for missing and forbidden."""
+    return reports_visible_to(user).get(pk=report_id)

@@ -17,18 +17,27 @@ transparency-log sequencers such as Trillian and Tessera):
    checkpoints) seal first as well.
 """
 
+import datetime
 import logging
+import os
+import shutil
+import tempfile
+import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from . import chain, keys, notes, selectors
-from .models import Checkpoint, Entry, PendingEntry, SigningKey
+from . import chain, keys, notes, reports, selectors
+from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 logger = logging.getLogger(__name__)
 
@@ -462,3 +471,231 @@ def sign_jwt(claims: dict, *, typ: str, algorithm: str = keys.EDDSA) -> str:
     return jwt.encode(
         claims, key.private_key(), algorithm=algorithm, headers={"kid": key.kid, "typ": typ}
     )
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+REPORTS_DIR = "reports"
+# A report whose worker has been silent this long has lost it for good: django-q2 re-delivers a
+# task once its ``retry`` period is over, at most ``max_attempts`` times.
+MAX_REPORT_ATTEMPTS = 3
+
+
+def reports_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / REPORTS_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def report_file(report: Report) -> Path:
+    """Return the path of a finished report's PDF."""
+    return Path(settings.MEDIA_ROOT) / report.file_path
+
+
+@transaction.atomic
+def report_request(
+    *,
+    actor,
+    kind: str,
+    parameters: dict,
+    consortium_id: int | None,
+    language: str = "ja",
+    enqueue: bool = True,
+) -> Report:
+    """
+    Queue a report of ``kind``; return it (state queued). The task starts after the commit.
+
+    ``actor`` is the requesting user (checked against the kind's access rule) or None for the
+    system (management commands, which build it at once: ``enqueue=False``).
+    """
+    if actor is not None and not reports.can_access(actor, kind, consortium_id):
+        raise PermissionDenied("not allowed to request this report")
+    reports.get(kind)  # unknown kinds are refused before anything is stored
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": f"unsupported language {language!r}"})
+    report = Report(
+        kind=kind,
+        parameters=parameters,
+        language=language,
+        requested_by=actor if actor is not None else None,
+        consortium_id=consortium_id,
+    )
+    report.full_clean()
+    report.save()
+    record(
+        actor=actor,
+        action="report.requested",
+        obj=report,
+        consortium=consortium_id,
+        payload={"kind": kind, "language": language},
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_report(report.pk))
+    return report
+
+
+def _enqueue_report(report_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("audit.tasks.build_report", report_id, task_name=f"report {report_id}")
+
+
+def _report_set_progress(report_id: int, percent: int) -> None:
+    # Not an audited state change: a heartbeat the user watches and the reaper reads.
+    Report.objects.filter(pk=report_id, state=Report.State.RUNNING).update(
+        progress=max(0, min(100, int(percent))), updated_at=timezone.now()
+    )
+
+
+def _remove_partial_files(report_id: int) -> None:
+    """Remove what a killed worker left of this report: a partial PDF, a working folder."""
+    for leftover in reports_dir().glob(f".{report_id}-*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def report_build(*, report_id: int, progress: Callable[[int], None] | None = None) -> Report:
+    """
+    Build the report's PDF (run by the django-q2 task); return the report, done or failed.
+
+    The PDF is written to a hidden ``.part`` file and renamed into place only when complete;
+    the report becomes done (with its ``report.generated`` entry) only after that rename. A
+    worker killed on the way leaves a report that is still running and a ``.part`` file: the
+    task's next delivery removes the file and starts again, and after ``MAX_REPORT_ATTEMPTS``
+    deliveries (or when ``report_reap_stale`` finds it silent) the report is marked failed.
+    """
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.state in (Report.State.DONE, Report.State.FAILED):
+            return report
+        if report.attempts >= MAX_REPORT_ATTEMPTS:
+            return _report_fail(
+                report,
+                _("the worker building this report stopped %(count)d times")
+                % {"count": report.attempts},
+            )
+        report.attempts += 1
+        report.state = Report.State.RUNNING
+        report.progress = 0
+        report.save(update_fields=["attempts", "state", "progress", "updated_at"])
+    _remove_partial_files(report.pk)
+
+    def _progress(percent: int) -> None:
+        _report_set_progress(report.pk, percent)
+        if progress:
+            progress(percent)
+
+    directory = reports_dir()
+    partial = directory / f".{report.pk}-{uuid.uuid4().hex}.part"
+    try:
+        with (
+            tempfile.TemporaryDirectory(dir=directory, prefix=f".{report.pk}-") as workdir,
+            translation.override(report.language),
+        ):
+            kind = reports.get(report.kind)
+            document = kind.build(
+                report,
+                progress=lambda p: _progress(min(int(p), 90)),
+                workdir=Path(workdir),
+            )
+            seal()
+            head = selectors.chain_head()
+            after_seq = head.seq if head else 0
+            reports.render_pdf(
+                document,
+                footer={
+                    "after_seq": after_seq,
+                    "report_id": report.pk,
+                    "url": settings.PLATFORM_URL + reverse("audit:report-verify"),
+                },
+                target=partial,
+            )
+        digest = reports.file_sha256(partial)
+        size = partial.stat().st_size
+        final = directory / f"{report.pk}-{digest[:16]}.pdf"
+        os.replace(partial, final)  # atomic: the file appears complete or not at all
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, reports.ReportError):
+            reason = str(exc)
+        else:
+            logger.exception("building report %s failed", report.pk)
+            with translation.override(report.language):
+                reason = _("internal error while building the report (%(error)s)") % {
+                    "error": type(exc).__name__
+                }
+        with transaction.atomic():
+            report = Report.objects.select_for_update().get(pk=report.pk)
+            return _report_fail(report, reason)
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        report.state = Report.State.DONE
+        report.progress = 100
+        report.finished_at = timezone.now()
+        report.file_path = str(final.relative_to(Path(settings.MEDIA_ROOT)))
+        report.size = size
+        report.sha256 = digest
+        report.after_seq = after_seq
+        report.full_clean()
+        report.save()
+        record(
+            actor=None,
+            action="report.generated",
+            obj=report,
+            consortium=report.consortium_id,
+            payload={
+                "kind": report.kind,
+                "sha256": digest,
+                "size": size,
+                "after_seq": after_seq,
+            },
+        )
+    seal()
+    entry = Entry.objects.filter(
+        action="report.generated", object_type="audit.report", object_id=str(report.pk)
+    ).first()
+    if entry:
+        Report.objects.filter(pk=report.pk).update(audit_seq=entry.seq)
+        report.audit_seq = entry.seq
+    return report
+
+
+def _report_fail(report: Report, reason: str) -> Report:
+    """Mark ``report`` failed with ``reason``; the caller holds its row lock."""
+    report.state = Report.State.FAILED
+    report.failure_reason = str(reason)[:300]
+    report.finished_at = timezone.now()
+    report.save(update_fields=["state", "failure_reason", "finished_at", "updated_at"])
+    record(
+        actor=None,
+        action="report.failed",
+        obj=report,
+        consortium=report.consortium_id,
+        payload={"kind": report.kind, "attempts": report.attempts},
+    )
+    _remove_partial_files(report.pk)
+    return report
+
+
+def report_reap_stale(*, now=None) -> int:
+    """
+    Mark failed the reports whose worker went silent (no progress for longer than django-q2
+    would take to re-deliver the task every time); return how many.
+    """
+    now = now or timezone.now()
+    silent_for = datetime.timedelta(
+        seconds=settings.Q_CLUSTER.get("retry", 660) * MAX_REPORT_ATTEMPTS
+    )
+    reaped = 0
+    for report_id in Report.objects.filter(
+        state__in=[Report.State.QUEUED, Report.State.RUNNING], updated_at__lt=now - silent_for
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            report = Report.objects.select_for_update().get(pk=report_id)
+            if report.state in (Report.State.QUEUED, Report.State.RUNNING):
+                with translation.override(report.language):
+                    _report_fail(report, _("no worker finished this report in time"))
+                reaped += 1
+    return reaped

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, views
 
 app_name = "audit"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
         api.CheckpointLatestView.as_view(),
         name="checkpoint-latest",
     ),
+    path("reports/verify", views.report_verify, name="report-verify"),
 ]
