@@ -61,9 +61,7 @@ def main() -> None:
     print(f"entries in the period:           {entries:>12,}")
     print(f"PDF size:                        {report.size / 1e6:>12,.1f} MB")
     print(f"audit report (verify + sums + export + PDF): {report_seconds:8.2f} s")
-    print(
-        f"export to JSON Lines alone ({manifest['entries']:,} entries): {export_seconds:8.2f} s"
-    )
+    print(f"export to JSON Lines alone ({manifest['entries']:,} entries): {export_seconds:8.2f} s")
     print(f"ratio report / export:           {report_seconds / export_seconds:>12.2f}")
     print(f"aim: under 60 s -> {'met' if report_seconds < 60 else 'NOT met'}")
 

@@ -11,3 +11,7 @@ class GovernanceConfig(AppConfig):
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)
+
+        from .reports import register
+
+        register()

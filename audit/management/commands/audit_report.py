@@ -48,8 +48,14 @@ class Command(BaseCommand):
             data[name] = value
         form = kind.form_class(data=data, user=None)
         if not form.is_valid():
+
+            def option(name: str) -> str:
+                if name == "__all__":
+                    return ""
+                return f"--{name}" if name in ("start", "end", "language") else f"--param {name}"
+
             problems = "; ".join(
-                f"{'--' + name if name != '__all__' else ''} {' '.join(errors)}".strip()
+                f"{option(name)}: {' '.join(errors)}".lstrip(": ")
                 for name, errors in form.errors.items()
             )
             raise CommandError(problems)
