@@ -320,6 +320,11 @@ def test_a_worker_killed_mid_render_leaves_nothing_visible_and_the_retry_finishe
     client.force_login(superuser)
     download = reverse("admin:audit_report_download", args=[report.pk])
     assert client.get(download).status_code == 404
+    # The list shows how far it got, offers no download, and refreshes itself.
+    listing = client.get(reverse("admin:audit_report_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    page = listing.content.decode()
+    assert "(40%)" in page and download not in page
+    assert 'http-equiv="refresh"' in page
 
     # django-q2 delivers the task again: the partial file goes, the report is built.
     register_kind(report_kinds, simple_document)
