@@ -82,6 +82,8 @@ def build(report, *, progress, workdir):
         progress(40 * walked // max(head_seq, 1))
 
     verdict = verify_chain(progress=verified)
+    if not verdict.ok:
+        services.verification_failure_record(verdict=verdict)
 
     # The period is the run of sequence numbers from its first entry to its last: entries are
     # sealed in the order their transactions committed, so the few whose time stamps straddle

@@ -473,6 +473,29 @@ def sign_jwt(claims: dict, *, typ: str, algorithm: str = keys.EDDSA) -> str:
     )
 
 
+# --- Verification ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def verification_failure_record(*, actor=None, verdict) -> PendingEntry:
+    """
+    Record that a verification of the chain failed (``audit.verification_failed``), naming the
+    first bad sequence number and the kind of fault: an exceptional event every later audit
+    report lists.
+    """
+    first = verdict.first
+    return record(
+        actor=actor,
+        action="audit.verification_failed",
+        payload={
+            "first_bad_seq": first.seq if first else None,
+            "fault": first.kind if first else None,
+            "problems": len(verdict.problems),
+            "head_seq": verdict.head_seq,
+        },
+    )
+
+
 # --- Reports ---------------------------------------------------------------------------------
 
 REPORTS_DIR = "reports"

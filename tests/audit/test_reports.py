@@ -123,6 +123,31 @@ def test_a_broken_chain_is_reported_with_its_first_bad_entry(db, tmp_path):
     text = pdf_text(data)
     assert "The chain does NOT hold." in text
     assert "First bad entry: 2 (hash_mismatch)" in text
+    # The failure is itself recorded, and the next report lists it as an exceptional event.
+    failed = Entry.objects.get(action="audit.verification_failed")
+    assert failed.data == {
+        "first_bad_seq": 2,
+        "fault": "hash_mismatch",
+        "problems": 1,
+        "head_seq": failed.data["head_seq"],
+    }
+    text = pdf_text(make_audit_report(tmp_path, language="en")[0])
+    assert f"{failed.seq} " in text and "audit.verification_failed" in text
+
+
+def test_audit_verify_records_a_failed_verification_unless_read_only(db):
+    from tests.audit.helpers import raw_sql
+
+    build_chain(3)
+    with raw_sql() as cursor:
+        cursor.execute("UPDATE audit_entry SET action = 'test.forged' WHERE seq = 3")
+    with pytest.raises(SystemExit):
+        call_command("audit_verify", "--no-seal", stdout=StringIO())
+    assert not PendingEntry.objects.filter(action="audit.verification_failed").exists()
+    with pytest.raises(SystemExit):
+        call_command("audit_verify", stdout=StringIO())
+    entry = PendingEntry.objects.get(action="audit.verification_failed")
+    assert entry.data["first_bad_seq"] == 3 and entry.data["fault"] == "hash_mismatch"
 
 
 @pytest.mark.parametrize(

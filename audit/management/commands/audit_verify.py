@@ -41,4 +41,6 @@ class Command(BaseCommand):
             for problem in verdict.problems[1:]:
                 self.stdout.write(f"  also seq {problem.seq}: {problem.kind}: {problem.detail}")
         if not verdict.ok:
+            if not options["no_seal"]:  # a read-only check (a replica) writes nothing
+                services.verification_failure_record(verdict=verdict)
             raise SystemExit(1)
