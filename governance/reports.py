@@ -249,3 +249,103 @@ def register() -> None:
             build=build_bylaws,
         )
     )
+    register_decision_letter()
+
+
+# --- The ethics board's decision letter (審査結果通知書) ---------------------------------------
+
+LETTER = "governance.decision_letter"
+DECIDED_STATES = ("approved", "rejected", "suspended", "closed")
+
+
+class DecisionLetterForm(reports.ReportParametersForm):
+    ticket = forms.ModelChoiceField(label=gettext_lazy("review ticket"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import ReviewTicket
+
+        self.fields["ticket"].queryset = _scoped(
+            ReviewTicket.objects.filter(decided_at__isnull=False, state__in=DECIDED_STATES)
+            .select_related("consortium")
+            .order_by("-decided_at"),
+            self.user,
+        )
+
+    def parameters(self):
+        ticket = self.cleaned_data["ticket"]
+        return {"ticket": ticket.pk}, ticket.consortium_id
+
+
+def build_decision_letter(report, *, progress, workdir):
+    from audit import selectors as audit_selectors
+
+    from .models import ReviewAssignment, ReviewTicket, ReviewVote
+
+    ticket = _fetch(ReviewTicket, report, "ticket")
+    if ticket.decided_at is None or ticket.state not in DECIDED_STATES:
+        raise reports.ReportError(_("This request has not been decided yet."))
+    # The votes of the deciding round; a recused member is named as recused, never counted.
+    votes = {
+        vote.assignment_id: vote
+        for vote in ReviewVote.objects.filter(ticket=ticket, round=ticket.round)
+    }
+    members = []
+    for assignment in (
+        ReviewAssignment.objects.filter(ticket=ticket)
+        .select_related("reviewer", "role")
+        .order_by("role__expertise", "reviewer__username")
+    ):
+        vote = votes.get(assignment.pk)
+        members.append(
+            {
+                "name": assignment.reviewer.get_full_name() or assignment.reviewer.get_username(),
+                "expertise": assignment.role.get_expertise_display(),
+                "recused": bool(assignment.recusal),
+                "recusal": assignment.get_recusal_display() if assignment.recusal else "",
+                "vote": vote.get_choice_display() if vote else _("no vote"),
+                "conditions": vote.conditions if vote else "",
+            }
+        )
+    progress(50)
+    entries = [
+        {"seq": entry.seq, "action": entry.action, "time": entry.time}
+        for entry in audit_selectors.entries_for_object(
+            object_type=ReviewTicket._meta.label_lower, object_id=ticket.pk
+        )
+    ]
+    chair = selectors.roles_on(ticket.consortium, ticket.decided_at.date(), Role.Kind.CHAIR).first()
+    return reports.Document(
+        template="governance/reports/decision_letter.html",
+        title=_("Decision of the data ethics board"),
+        context={
+            "consortium": localized(ticket.consortium, "name"),
+            "ticket": ticket,
+            "requester": localized(ticket.requester, "name") if ticket.requester_id else "",
+            "purpose": localized(ticket.purpose, "title")
+            if ticket.purpose_id
+            else ticket.proposed_purpose_title,
+            "categories": [localized(c, "name") for c in ticket.categories.all()],
+            "recipients": [localized(o, "name") for o in ticket.recipients.all()],
+            "state": ticket.get_state_display(),
+            "legal_basis": ticket.get_legal_basis_display() if ticket.legal_basis else "",
+            "anonymisation": ticket.get_anonymisation_display() if ticket.anonymisation else "",
+            "members": members,
+            "entries": entries,
+            "chair": (chair.user.get_full_name() or chair.user.get_username())
+            if chair and chair.user
+            else "",
+        },
+    )
+
+
+def register_decision_letter() -> None:
+    reports.register(
+        reports.ReportKind(
+            kind=LETTER,
+            label=gettext_lazy("Decision letter of the data ethics board"),
+            consortia_for=consortia_for,
+            form_class=DecisionLetterForm,
+            build=build_decision_letter,
+        )
+    )
