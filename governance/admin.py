@@ -35,6 +35,7 @@ from .models import (
     Role,
     Vote,
 )
+from .people import person_name
 from .services.bylaws import RULE_FIELDS
 
 
@@ -572,10 +573,7 @@ class EthicsBoardAdmin(ScopedAdmin):
         return format_html_join(
             "",
             "<div>{} — {}</div>",
-            (
-                (role.user.get_full_name() or role.user, role.get_expertise_display())
-                for role in roles
-            ),
+            ((person_name(role.user), role.get_expertise_display()) for role in roles),
         )
 
     def save_model(self, request, obj, form, change):

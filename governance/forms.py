@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .models import PIA_LEVELS, Organization, ReviewComment, ReviewTicket, ReviewVote
+from .people import person_name
 
 LEVEL_CHOICES = [
     ("low", _("low")),
@@ -172,9 +173,7 @@ class AssignForm(forms.Form):
         self.fields["reviewer"].queryset = get_user_model().objects.filter(
             pk__in=board.values("user")
         )
-        self.fields["reviewer"].label_from_instance = lambda user: (
-            user.get_full_name() or user.get_username()
-        )
+        self.fields["reviewer"].label_from_instance = lambda user: person_name(user)
 
 
 class AttachmentForm(forms.Form):

@@ -14,6 +14,7 @@ from audit import reports
 
 from . import selectors
 from .models import Attendance, BylawVersion, GeneralAssembly, Resolution, Role, Vote
+from .people import person_name
 
 MINUTES = "governance.minutes"
 BYLAWS = "governance.bylaws"
@@ -199,9 +200,7 @@ def build_minutes(report, *, progress, workdir):
             "absent": counts[Attendance.Status.ABSENT],
             "bylaws": _bylaws_summary(in_force),
             "resolutions": items,
-            "chair": (chair.user.get_full_name() or chair.user.get_username())
-            if chair and chair.user
-            else "",
+            "chair": person_name(chair.user) if chair and chair.user else "",
         },
     )
 
@@ -299,7 +298,7 @@ def build_decision_letter(report, *, progress, workdir):
         vote = votes.get(assignment.pk)
         members.append(
             {
-                "name": assignment.reviewer.get_full_name() or assignment.reviewer.get_username(),
+                "name": person_name(assignment.reviewer),
                 "expertise": assignment.role.get_expertise_display(),
                 "recused": bool(assignment.recusal),
                 "recusal": assignment.get_recusal_display() if assignment.recusal else "",
@@ -332,9 +331,7 @@ def build_decision_letter(report, *, progress, workdir):
             "anonymisation": ticket.get_anonymisation_display() if ticket.anonymisation else "",
             "members": members,
             "entries": entries,
-            "chair": (chair.user.get_full_name() or chair.user.get_username())
-            if chair and chair.user
-            else "",
+            "chair": person_name(chair.user) if chair and chair.user else "",
         },
     )
 

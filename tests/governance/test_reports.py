@@ -221,6 +221,8 @@ def test_the_decision_letter_of_an_approved_request(decided_ticket, tmp_path):
     data = build(tmp_path, "governance.decision_letter", "ja", ticket=decided_ticket.pk)
     text = pdf_text(data)
     assert "審査結果通知書" in text and "条件付き承認" in text
+    # Names as Japanese documents write them: family name first.
+    assert "佐藤 健" in text and "健 佐藤" not in text
     assert "IPAexGothic" in pdf_fonts(data)
 
 
