@@ -377,3 +377,46 @@ class ConsentRecord(models.Model):
             and self.purpose.status == Purpose.Status.OPEN
             and (self.expires_at is None or self.expires_at > at)
         )
+
+
+class DataAccess(models.Model):
+    """
+    データ利用記録: one release of a resident's data to a member service under a grant.
+
+    Written in bulk by the grants API's consent check, one row per resident allowed, so that the
+    resident sees under "who used my data" which service used which purpose and when. The audit
+    log holds one entry per batch that commits to its rows by SHA-256 (``batch_sha256``), not
+    one entry per resident.
+    """
+
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        related_name="data_accesses",
+        verbose_name=_("resident"),
+        db_constraint=True,
+    )
+    purpose = models.ForeignKey(
+        Purpose, on_delete=models.PROTECT, related_name="+", verbose_name=_("purpose")
+    )
+    organization = models.ForeignKey(
+        "governance.Organization",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+    )
+    service_name = models.CharField(_("service"), max_length=200)
+    grant_jti = models.CharField(_("grant id"), max_length=64)
+    batch_sha256 = models.CharField(_("batch SHA-256"), max_length=64)
+    accessed_at = models.DateTimeField(_("when"))
+
+    class Meta:
+        verbose_name = _("data access")
+        verbose_name_plural = _("data accesses")
+        indexes = [
+            # The portal's "who used my data", newest first.
+            models.Index(fields=["resident", "-accessed_at"], name="consent_access_resident"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.grant_jti} {self.accessed_at:%Y-%m-%d %H:%M}"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from governance.selectors import consortia_administered_by
 
-from .models import ConsentRecord, Notice, Purpose, Resident
+from .models import ConsentRecord, DataAccess, Notice, Purpose, Resident
 
 # SQLite limits the number of parameters of one statement.
 SQLITE_CHUNK = 500
@@ -208,14 +208,16 @@ def consent_history(resident: Resident) -> QuerySet[ConsentRecord]:
     )
 
 
-def data_accesses(resident: Resident) -> list:
+def data_accesses(resident: Resident, *, limit: int = 200) -> list:
     """
-    Return the recorded uses of the resident's data by member services, newest first.
-
-    Services receive data under grants; the grants app records each release and fills this
-    list. Until then there is nothing to show.
+    Return the newest recorded uses of the resident's data by member services (at most
+    ``limit``), newest first, with their purpose and organisation.
     """
-    return []
+    return list(
+        DataAccess.objects.filter(resident=resident)
+        .select_related("purpose", "organization")
+        .order_by("-accessed_at", "-id")[:limit]
+    )
 
 
 def resident_export(resident: Resident) -> dict:

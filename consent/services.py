@@ -6,6 +6,7 @@ Actors: ``Actor.resident(pid)`` for a resident acting in the portal, the staff u
 secretariat (paper consents, purposes), None for the system.
 """
 
+import hashlib
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,15 @@ from audit.chain import format_time
 from audit.services import Actor, record
 
 from . import notices
-from .models import ConsentRecord, DataCategory, Notice, Purpose, Resident, ResidentProfile
+from .models import (
+    ConsentRecord,
+    DataAccess,
+    DataCategory,
+    Notice,
+    Purpose,
+    Resident,
+    ResidentProfile,
+)
 
 # --- Residents -------------------------------------------------------------------------------
 
@@ -420,3 +429,70 @@ def consent_withdraw_all(*, actor, resident: Resident) -> list[ConsentRecord]:
     """Withdraw every consent the resident has given; return the new records."""
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
     return _withdraw_all(actor=actor, resident=resident)
+
+
+# --- Data accesses (written by the grants API) -------------------------------------------------
+
+
+def data_access_batch_digest(*, grant_jti: str, accessed_at, pseudonymous_ids) -> str:
+    """
+    Return the hex SHA-256 that commits to one batch of accesses: the UTF-8 bytes of the grant
+    id, the time (audit time format) and the sorted pseudonymous ids, each line ending in "\\n".
+    """
+    lines = [grant_jti, format_time(accessed_at), *sorted(pseudonymous_ids)]
+    return hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).hexdigest()
+
+
+@transaction.atomic
+def data_access_record_batch(
+    *,
+    actor,
+    purpose: Purpose,
+    organization,
+    service_name: str,
+    grant_jti: str,
+    pseudonymous_ids,
+    accessed_at=None,
+) -> str:
+    """
+    Record that ``service_name`` of ``organization`` received the data of these residents under
+    the grant ``grant_jti``; one row per resident, one audit entry for the batch. Return the
+    batch's SHA-256 (see ``data_access_batch_digest``); the empty batch writes nothing.
+    """
+    ids = sorted(set(pseudonymous_ids))
+    accessed_at = accessed_at or timezone.now()
+    digest = data_access_batch_digest(
+        grant_jti=grant_jti, accessed_at=accessed_at, pseudonymous_ids=ids
+    )
+    if not ids:
+        return digest
+    DataAccess.objects.bulk_create(
+        [
+            DataAccess(
+                resident_id=pid,
+                purpose=purpose,
+                organization=organization,
+                service_name=service_name,
+                grant_jti=grant_jti,
+                batch_sha256=digest,
+                accessed_at=accessed_at,
+            )
+            for pid in ids
+        ],
+        batch_size=2000,
+    )
+    record(
+        actor=actor,
+        action="data.accessed",
+        object_type="grants.grant",
+        object_id=grant_jti,
+        consortium=purpose.consortium_id,
+        payload={
+            "purpose": purpose.pk,
+            "organization": organization.pk,
+            "residents": len(ids),
+            "batch_sha256": digest,
+            "time": format_time(accessed_at),
+        },
+    )
+    return digest

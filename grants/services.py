@@ -1,1 +1,436 @@
-"""Services of the grants app."""
+"""
+Every write of the grants app: services and their credentials, grants and their status, and
+the consent check that records each release of data. Each function is atomic, takes
+keyword-only arguments with the actor first, and writes its audit entry.
+"""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+import jwt
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import keys
+from audit.chain import format_time
+from audit.models import SigningKey
+from audit.services import Actor, record, sign_jwt, signing_key_revoke
+from consent import selectors as consent_selectors
+from consent import services as consent_services
+
+from .models import (
+    Grant,
+    GrantEvent,
+    Service,
+    ServiceCredential,
+    WebhookDelivery,
+    hash_secret,
+    issuer_for,
+)
+
+GRANT_TYP = "grant+jwt"
+DEFAULT_OVERLAP = timedelta(hours=24)
+MAX_CHECK = 10_000
+
+
+# --- Services and credentials ----------------------------------------------------------------
+
+
+@transaction.atomic
+def service_register(
+    *, actor, consortium, organization, name: str, webhook_url: str = ""
+) -> Service:
+    """Register a member organisation's service in ``consortium``."""
+    from governance import selectors as governance_selectors
+
+    members = governance_selectors.members_on(consortium, timezone.localdate())
+    if not members.filter(organization=organization).exists():
+        raise ValidationError(
+            {"organization": _("Only a current member organisation can register a service.")}
+        )
+    service = Service(
+        consortium=consortium, organization=organization, name=name, webhook_url=webhook_url
+    )
+    service.full_clean()
+    service.save()
+    record(
+        actor=actor,
+        action="service.registered",
+        obj=service,
+        consortium=consortium,
+        payload={"organization": organization.pk},
+    )
+    return service
+
+
+@transaction.atomic
+def service_update(*, actor, service: Service, name: str, webhook_url: str, is_active: bool):
+    """Change a service's name, webhook URL or whether it may call the API at all."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    changed = sorted(
+        field
+        for field, value in (("name", name), ("webhook_url", webhook_url), ("is_active", is_active))
+        if getattr(service, field) != value
+    )
+    service.name, service.webhook_url, service.is_active = name, webhook_url, is_active
+    service.full_clean()
+    service.save()
+    if changed:
+        record(
+            actor=actor,
+            action="service.updated",
+            obj=service,
+            consortium=service.consortium_id,
+            payload={"changed": changed, "is_active": is_active},
+        )
+    return service
+
+
+@transaction.atomic
+def credential_issue(
+    *, actor, service: Service, overlap: timedelta = DEFAULT_OVERLAP
+) -> tuple[ServiceCredential, str]:
+    """
+    Issue a new client credential and return it with its secret, which is shown only now.
+    Credentials already valid keep working for ``overlap`` (zero ends them at once), so that a
+    service can roll the new secret out without downtime.
+    """
+    now = timezone.now()
+    secret = secrets.token_urlsafe(32)  # 256 bits
+    previous = list(service.credentials.select_for_update().filter(revoked_at__isnull=True))
+    ended = []
+    for old in previous:
+        if old.expires_at is None or old.expires_at > now + overlap:
+            old.expires_at = now + overlap
+            old.save(update_fields=["expires_at"])
+            ended.append(old.client_id)
+    credential = ServiceCredential(service=service, secret_sha256=hash_secret(secret))
+    credential.save()
+    record(
+        actor=actor,
+        action="credential.issued",
+        obj=credential,
+        consortium=service.consortium_id,
+        payload={
+            "service": service.pk,
+            "client_id": credential.client_id,
+            "previous_until": format_time(now + overlap) if ended else None,
+            "previous": ended,
+        },
+    )
+    return credential, secret
+
+
+@transaction.atomic
+def credential_revoke(*, actor, credential: ServiceCredential) -> ServiceCredential:
+    """End a credential now (a leaked secret)."""
+    credential = ServiceCredential.objects.select_for_update().get(pk=credential.pk)
+    if credential.revoked_at is None:
+        credential.revoked_at = timezone.now()
+        credential.save(update_fields=["revoked_at"])
+        record(
+            actor=actor,
+            action="credential.revoked",
+            obj=credential,
+            consortium=credential.service.consortium_id,
+            payload={"service": credential.service_id, "client_id": credential.client_id},
+        )
+    return credential
+
+
+# --- Grants ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def grant_issue(
+    *,
+    actor,
+    service: Service,
+    purpose,
+    audience: list,
+    expires_at,
+    not_before=None,
+    conditions: list | None = None,
+    ticket_id: int | None = None,
+    algorithm: str = keys.EDDSA,
+) -> Grant:
+    """
+    Issue a grant to ``service`` for ``purpose``: sign it with the platform's active key for
+    ``algorithm`` and store it active. ``audience`` names the data holders (organisations).
+    """
+    now = timezone.now().replace(microsecond=0)
+    not_before = (not_before or now).replace(microsecond=0)
+    expires_at = expires_at.replace(microsecond=0)
+    if purpose.consortium_id != service.consortium_id:
+        raise ValidationError({"purpose": _("The purpose belongs to another consortium.")})
+    if expires_at <= max(now, not_before):
+        raise ValidationError({"expires_at": _("A grant must expire after it becomes valid.")})
+    if not audience:
+        raise ValidationError({"audience": _("Name at least one data holder.")})
+    if algorithm not in keys.ALGORITHMS:
+        raise ValidationError({"algorithm": _("Unsupported signing algorithm.")})
+    categories = sorted(purpose.categories.values_list("code", flat=True))
+    aud = [f"organization:{org.pk}" for org in audience]
+    jti = str(uuid.uuid4())
+    claims = {
+        "iss": issuer_for(service.consortium),
+        "sub": service.subject,
+        "aud": aud,
+        "iat": int(now.timestamp()),
+        "nbf": int(not_before.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": jti,
+        "purpose": purpose.pk,
+        "purpose_code": purpose.code,
+        "data_categories": categories,
+        "ticket": ticket_id,
+        "conditions": list(conditions or []),
+    }
+    token = sign_jwt(claims, typ=GRANT_TYP, algorithm=algorithm)
+    kid = jwt.get_unverified_header(token)["kid"]
+    grant = Grant(
+        jti=jti,
+        consortium=service.consortium,
+        service=service,
+        purpose=purpose,
+        ticket_id=ticket_id,
+        audience=aud,
+        categories=categories,
+        conditions=claims["conditions"],
+        issued_at=now,
+        not_before=not_before,
+        expires_at=expires_at,
+        kid=kid,
+        algorithm=algorithm,
+        token=token,
+    )
+    grant.full_clean()
+    grant.save()
+    record(
+        actor=actor,
+        action="grant.issued",
+        obj=grant,
+        consortium=service.consortium_id,
+        payload={
+            "jti": jti,
+            "service": service.pk,
+            "purpose": purpose.pk,
+            "ticket": ticket_id,
+            "kid": kid,
+            "nbf": format_time(not_before),
+            "exp": format_time(expires_at),
+        },
+    )
+    return grant
+
+
+def _change_status(
+    *, actor, grant: Grant, status: str, reason: str, action: str, only_from: tuple = ()
+) -> Grant:
+    grant = Grant.objects.select_related("service").select_for_update(of=("self",)).get(pk=grant.pk)
+    if grant.status in (Grant.Status.REVOKED, Grant.Status.EXPIRED):
+        raise ValidationError(_("A revoked or expired grant cannot change any more."))
+    if only_from and grant.status not in only_from:
+        raise ValidationError(_("Only a suspended grant can be reinstated."))
+    if grant.status == status:
+        return grant
+    now = timezone.now()
+    grant.status = status
+    grant.status_reason = reason
+    grant.status_changed_at = now
+    grant.save(update_fields=["status", "status_reason", "status_changed_at"])
+    event = GrantEvent.objects.create(grant=grant, status=status, reason=reason, at=now)
+    record(
+        actor=actor,
+        action=action,
+        obj=grant,
+        consortium=grant.consortium_id,
+        payload={"jti": grant.jti, "reason": reason or None, "event": event.pk},
+    )
+    if grant.service.webhook_url:
+        from . import tasks
+
+        transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
+    return grant
+
+
+@transaction.atomic
+def grant_suspend(*, actor, grant: Grant, reason: str = Grant.Reason.TICKET_SUSPENDED) -> Grant:
+    """Suspend an active grant (its ticket is suspended): no data flows until reinstated."""
+    return _change_status(
+        actor=actor,
+        grant=grant,
+        status=Grant.Status.SUSPENDED,
+        reason=reason,
+        action="grant.suspended",
+    )
+
+
+@transaction.atomic
+def grant_reinstate(*, actor, grant: Grant) -> Grant:
+    """Make a suspended grant active again."""
+    return _change_status(
+        actor=actor,
+        grant=grant,
+        status=Grant.Status.ACTIVE,
+        reason="",
+        action="grant.reinstated",
+        only_from=(Grant.Status.SUSPENDED,),
+    )
+
+
+@transaction.atomic
+def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
+    """Revoke a grant for good, with one of ``Grant.Reason``."""
+    if reason not in Grant.Reason.values:
+        raise ValidationError({"reason": _("Choose a reason for the revocation.")})
+    return _change_status(
+        actor=actor,
+        grant=grant,
+        status=Grant.Status.REVOKED,
+        reason=reason,
+        action="grant.revoked",
+    )
+
+
+@transaction.atomic
+def signing_key_compromised(*, actor, kid: str) -> int:
+    """Revoke the key ``kid`` and every grant it signed that is not already revoked."""
+    key = SigningKey.objects.get(kid=kid)
+    signing_key_revoke(actor=actor, key=key, reason="compromised")
+    count = 0
+    for grant in Grant.objects.filter(kid=kid).exclude(
+        status__in=[Grant.Status.REVOKED, Grant.Status.EXPIRED]
+    ):
+        grant_revoke(actor=actor, grant=grant, reason=Grant.Reason.KEY_COMPROMISED)
+        count += 1
+    return count
+
+
+# --- The consent check -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def grant_check(*, service: Service, grant: Grant, pseudonymous_ids: list[str]) -> dict:
+    """
+    Answer, for each resident, whether data may flow to ``service`` under ``grant`` now: the
+    grant is active and the resident's current consent covers its purpose. Record every
+    positive answer as an access the resident sees, with one audit entry for the batch.
+    """
+    now = timezone.now()
+    ids = list(dict.fromkeys(pseudonymous_ids))
+    if not grant.is_active(now):
+        return {"grant_active": False, "results": dict.fromkeys(ids, False), "batch": None}
+    results = consent_selectors.consent_allows_many(grant.purpose, ids, at=now)
+    allowed = [pid for pid, ok in results.items() if ok]
+    digest = consent_services.data_access_record_batch(
+        actor=Actor.service(service.pk),
+        purpose=grant.purpose,
+        organization=service.organization,
+        service_name=service.name,
+        grant_jti=grant.jti,
+        pseudonymous_ids=allowed,
+        accessed_at=now,
+    )
+    return {"grant_active": True, "results": results, "batch": digest if allowed else None}
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+def webhook_body(event: GrantEvent) -> bytes:
+    """Return the signed body of a push: a JWS over the event (typ ``grant-event+jwt``)."""
+    grant = event.grant
+    claims = {
+        "iss": issuer_for(grant.consortium),
+        "aud": grant.service.subject,
+        "iat": int(timezone.now().timestamp()),
+        "event": event.pk,
+        "jti": grant.jti,
+        "status": event.status,
+        "reason": event.reason,
+        "at": format_time(event.at),
+    }
+    return sign_jwt(claims, typ="grant-event+jwt").encode()
+
+
+def webhook_deliver(*, event_id: int, attempt: int, post) -> bool:
+    """
+    Push event ``event_id`` to its service's webhook with ``post(url, body) -> status``, and
+    record the attempt (kept in the admin's delivery history). Return True on a 2xx answer.
+    """
+    event = GrantEvent.objects.select_related("grant__service", "grant__consortium").get(
+        pk=event_id
+    )
+    service = event.grant.service
+    if not service.webhook_url:
+        return True
+    status_code, error = None, ""
+    try:
+        status_code = post(service.webhook_url, webhook_body(event))
+    except OSError as exc:  # connection refused, timeout, DNS
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    delivered = status_code is not None and 200 <= status_code < 300
+    with transaction.atomic():
+        WebhookDelivery.objects.create(
+            event=event,
+            service=service,
+            url=service.webhook_url,
+            attempt=attempt,
+            at=timezone.now(),
+            status_code=status_code,
+            error=error,
+            delivered=delivered,
+        )
+        record(
+            actor=None,
+            action="webhook.delivered" if delivered else "webhook.failed",
+            object_type="grants.grantevent",
+            object_id=str(event.pk),
+            consortium=event.grant.consortium_id,
+            payload={
+                "service": service.pk,
+                "jti": event.grant.jti,
+                "attempt": attempt,
+                "status_code": status_code,
+            },
+        )
+    return delivered
+
+
+# --- Key rotation ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def signing_key_rotate(
+    *, actor, algorithm: str = keys.EDDSA
+) -> tuple[SigningKey, SigningKey | None]:
+    """
+    Make a new active key for ``algorithm`` and return it with the key it retired. The retired
+    key stays in the JWKS until the last grant it signed expires; a key that also signed
+    checkpoints (which never expire) stays published for ever.
+    """
+    from audit.models import Checkpoint
+    from audit.services import signing_key_create, signing_key_set_publish_until
+
+    previous = SigningKey.objects.filter(
+        algorithm=algorithm, status=SigningKey.Status.ACTIVE
+    ).first()
+    key = signing_key_create(actor=actor, algorithm=algorithm)
+    if previous is not None:
+        previous.refresh_from_db()
+        signed_checkpoints = Checkpoint.objects.filter(key=previous).exists()
+        last_expiry = (
+            Grant.objects.filter(kid=previous.kid)
+            .order_by("-expires_at")
+            .values_list("expires_at", flat=True)
+            .first()
+        )
+        if not signed_checkpoints:
+            signing_key_set_publish_until(
+                actor=actor, key=previous, until=last_expiry or timezone.now()
+            )
+    return key, previous

@@ -1,1 +1,63 @@
-"""Tasks of the grants app."""
+"""
+Tasks of the grants app: pushing grant status changes to the services' webhooks.
+
+The body of each push is a JWS (``application/jwt``, typ ``grant-event+jwt``) signed by the
+platform's key, so that a service verifies it against the JWKS before believing it. A failed
+push is tried again with exponential backoff (1, 2, 4, 8... minutes) up to ``MAX_ATTEMPTS``.
+"""
+
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.utils import timezone
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = timedelta(minutes=1)
+TIMEOUT = 10  # seconds
+
+
+def enqueue_delivery(event_id: int, attempt: int = 1) -> None:
+    """Queue the push of ``event_id``; run from ``transaction.on_commit``."""
+    from django_q.tasks import async_task
+
+    async_task("grants.tasks.deliver", event_id, attempt)
+
+
+def schedule_retry(event_id: int, attempt: int) -> None:
+    from django_q.models import Schedule
+
+    delay = BACKOFF_BASE * (2 ** (attempt - 2))
+    Schedule.objects.create(
+        func="grants.tasks.deliver",
+        args=f"{event_id},{attempt}",
+        schedule_type=Schedule.ONCE,
+        next_run=timezone.now() + delay,
+        repeats=1,
+        name=f"grants webhook {event_id} attempt {attempt}",
+    )
+
+
+def post(url: str, body: bytes) -> int:
+    """POST ``body`` as application/jwt; return the HTTP status (raise on network errors)."""
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/jwt", "User-Agent": "smartcity-grants-webhook"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def deliver(event_id: int, attempt: int = 1) -> bool:
+    """Push one event to its service's webhook; on failure schedule the next attempt."""
+    from . import services
+
+    delivered = services.webhook_deliver(event_id=event_id, attempt=attempt, post=post)
+    if not delivered and attempt < MAX_ATTEMPTS:
+        schedule_retry(event_id, attempt + 1)
+    return delivered

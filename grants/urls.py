@@ -1,2 +1,10 @@
+from django.urls import path
+
+from . import api
+
 app_name = "grants"
-urlpatterns: list = []
+urlpatterns = [
+    path("api/v1/introspect", api.IntrospectView.as_view(), name="introspect"),
+    path("api/v1/grants/<str:jti>/check", api.GrantCheckView.as_view(), name="check"),
+    path("api/v1/revocations", api.RevocationsView.as_view(), name="revocations"),
+]

@@ -1,0 +1,37 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from audit import keys
+from audit.models import SigningKey
+from grants import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Rotate the platform's signing key: a new key signs from now on and the old one stays "
+        "in the JWKS until the last grant it signed expires. With --compromised KID, revoke that "
+        "key and every grant it signed instead."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--algorithm", choices=keys.ALGORITHMS, default=keys.EDDSA)
+        parser.add_argument("--compromised", metavar="KID", help="the key id of a leaked key")
+
+    def handle(self, *args, **options):
+        kid = options["compromised"]
+        if kid:
+            key = SigningKey.objects.filter(kid=kid).first()
+            if key is None:
+                raise CommandError(f"No signing key has the id {kid!r}.")
+            was_active = key.status == SigningKey.Status.ACTIVE
+            revoked = services.signing_key_compromised(actor=None, kid=kid)
+            self.stdout.write(f"Key {kid} revoked; {revoked} grant(s) it signed revoked.")
+            if was_active:
+                new, _ = services.signing_key_rotate(actor=None, algorithm=key.algorithm)
+                self.stdout.write(f"New {new.algorithm} key {new.kid} signs from now on.")
+            return
+        new, previous = services.signing_key_rotate(actor=None, algorithm=options["algorithm"])
+        self.stdout.write(f"New {new.algorithm} key {new.kid} signs from now on.")
+        if previous is not None:
+            previous.refresh_from_db()
+            until = previous.publish_until.isoformat() if previous.publish_until else "for ever"
+            self.stdout.write(f"Retired key {previous.kid} stays in the JWKS until {until}.")
