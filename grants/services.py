@@ -4,9 +4,9 @@ the consent check that records each release of data. Each function is atomic, ta
 keyword-only arguments with the actor first, and writes its audit entry.
 """
 
+import datetime
 import secrets
 import uuid
-from datetime import timedelta
 
 import jwt
 from django.core.exceptions import ValidationError
@@ -32,7 +32,7 @@ from .models import (
 )
 
 GRANT_TYP = "grant+jwt"
-DEFAULT_OVERLAP = timedelta(hours=24)
+DEFAULT_OVERLAP = datetime.timedelta(hours=24)
 MAX_CHECK = 10_000
 
 
@@ -91,7 +91,7 @@ def service_update(*, actor, service: Service, name: str, webhook_url: str, is_a
 
 @transaction.atomic
 def credential_issue(
-    *, actor, service: Service, overlap: timedelta = DEFAULT_OVERLAP
+    *, actor, service: Service, overlap: datetime.timedelta = DEFAULT_OVERLAP
 ) -> tuple[ServiceCredential, str]:
     """
     Issue a new client credential and return it with its secret, which is shown only now.
@@ -144,36 +144,77 @@ def credential_revoke(*, actor, credential: ServiceCredential) -> ServiceCredent
 # --- Grants ----------------------------------------------------------------------------------
 
 
+def _term_bounds(ticket) -> tuple:
+    """Return the approval's term as aware datetimes: start of its first day, end of its last."""
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(ticket.valid_from, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(
+        ticket.valid_until + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+    )
+    return start, end
+
+
 @transaction.atomic
 def grant_issue(
     *,
     actor,
     service: Service,
-    purpose,
-    audience: list,
-    expires_at,
+    ticket,
+    expires_at=None,
     not_before=None,
-    conditions: list | None = None,
-    ticket_id: int | None = None,
     algorithm: str = keys.EDDSA,
 ) -> Grant:
     """
-    Issue a grant to ``service`` for ``purpose``: sign it with the platform's active key for
-    ``algorithm`` and store it active. ``audience`` names the data holders (organisations).
+    Issue a grant to ``service`` for its organisation's approved review ticket: sign it with the
+    platform's active key for ``algorithm`` and store it active. The grant's purpose, data
+    categories and conditions are the ticket's; its audience is the purpose's controller and the
+    ticket's recipients (the data holders); it ends with the approval's term at the latest.
     """
+    from governance import selectors as governance_selectors
+    from governance.models import ReviewTicket
+
     now = timezone.now().replace(microsecond=0)
-    not_before = (not_before or now).replace(microsecond=0)
-    expires_at = expires_at.replace(microsecond=0)
-    if purpose.consortium_id != service.consortium_id:
-        raise ValidationError({"purpose": _("The purpose belongs to another consortium.")})
+    try:
+        ticket = governance_selectors.ticket_approved(
+            getattr(ticket, "pk", ticket),
+            requester=service.organization,
+            day=timezone.localdate(),
+        )
+    except ReviewTicket.DoesNotExist:
+        raise ValidationError(
+            {
+                "ticket": _(
+                    "A grant needs a review ticket of this service's organisation that is "
+                    "approved and within its term."
+                )
+            }
+        ) from None
+    if ticket.consortium_id != service.consortium_id:
+        raise ValidationError({"ticket": _("The ticket belongs to another consortium.")})
+    if ticket.purpose_id is None:
+        raise ValidationError(
+            {"ticket": _("The ticket proposes a new purpose: publish it as a purpose first.")}
+        )
+    purpose = ticket.purpose
+    term_start, term_end = _term_bounds(ticket)
+    not_before = max((not_before or now).replace(microsecond=0), term_start)
+    expires_at = (expires_at or term_end).replace(microsecond=0)
+    if expires_at > term_end:
+        raise ValidationError(
+            {
+                "expires_at": _("A grant cannot outlast the approval's term (until %(day)s).")
+                % {"day": ticket.valid_until.isoformat()}
+            }
+        )
     if expires_at <= max(now, not_before):
         raise ValidationError({"expires_at": _("A grant must expire after it becomes valid.")})
-    if not audience:
-        raise ValidationError({"audience": _("Name at least one data holder.")})
     if algorithm not in keys.ALGORITHMS:
         raise ValidationError({"algorithm": _("Unsupported signing algorithm.")})
-    categories = sorted(purpose.categories.values_list("code", flat=True))
-    aud = [f"organization:{org.pk}" for org in audience]
+    audience = [purpose.controller, *ticket.recipients.all()]
+    conditions = [line.strip() for line in ticket.conditions.splitlines() if line.strip()]
+    ticket_id = ticket.pk
+    categories = sorted(category.code for category in ticket.categories.all())
+    aud = list(dict.fromkeys(f"organization:{org.pk}" for org in audience))
     jti = str(uuid.uuid4())
     claims = {
         "iss": issuer_for(service.consortium),
@@ -187,7 +228,7 @@ def grant_issue(
         "purpose_code": purpose.code,
         "data_categories": categories,
         "ticket": ticket_id,
-        "conditions": list(conditions or []),
+        "conditions": conditions,
     }
     token = sign_jwt(claims, typ=GRANT_TYP, algorithm=algorithm)
     kid = jwt.get_unverified_header(token)["kid"]
@@ -434,3 +475,31 @@ def signing_key_rotate(
                 actor=actor, key=previous, until=last_expiry or timezone.now()
             )
     return key, previous
+
+
+# --- The ticket's status reaches its grants ---------------------------------------------------
+
+
+def grants_follow_ticket(*, ticket, old: str, new: str) -> int:
+    """
+    Suspend, reinstate or revoke the grants of ``ticket`` after its state changed from ``old``
+    to ``new`` (governance's ``ticket_status_changed``); return how many grants changed.
+    """
+    from governance.models import ReviewTicket
+
+    State = ReviewTicket.State
+    grants = Grant.objects.filter(ticket_id=ticket.pk)
+    changed = 0
+    for grant in grants.exclude(status__in=[Grant.Status.REVOKED, Grant.Status.EXPIRED]):
+        if new == State.SUSPENDED and grant.status == Grant.Status.ACTIVE:
+            grant_suspend(actor=None, grant=grant, reason=Grant.Reason.TICKET_SUSPENDED)
+        elif new == State.APPROVED and grant.status == Grant.Status.SUSPENDED:
+            if grant.status_reason != Grant.Reason.TICKET_SUSPENDED:
+                continue  # suspended for another reason: the secretariat reinstates it
+            grant_reinstate(actor=None, grant=grant)
+        elif new in (State.CLOSED, State.REJECTED):
+            grant_revoke(actor=None, grant=grant, reason=Grant.Reason.TICKET_CLOSED)
+        else:
+            continue
+        changed += 1
+    return changed

@@ -7,15 +7,24 @@ import pytest
 from django.utils import timezone
 
 from consent import services as consent_services
+from governance import services as governance_services
 from governance.models import Membership, Organization
 from grants import services
 from tests.consent import conftest as consent_fixtures
 from tests.consent.conftest import make_resident
+from tests.governance import conftest as governance_fixtures
 
 # The consent tests' data categories and open purpose, shared with these tests.
 steps = consent_fixtures.steps
 checkup = consent_fixtures.checkup
 purpose = consent_fixtures.purpose
+
+# The review tests' requesting member (company A, with its representative) and ethics board.
+founding_bylaws = governance_fixtures.founding_bylaws
+requester_a = governance_fixtures.requester_a
+rep_a = governance_fixtures.rep_a
+board_a = governance_fixtures.board_a
+_fast_passwords = governance_fixtures._fast_passwords  # autouse: cheap hashes for the personas
 
 __all__ = ["make_resident"]
 
@@ -61,9 +70,9 @@ def company_b(db):
 
 
 @pytest.fixture
-def service_a(consortium_a, company_a) -> Caller:
+def service_a(consortium_a, requester_a) -> Caller:
     """Company A's mobility service, the grant holder."""
-    return make_service(consortium_a, company_a, "Aizu mobility planner")
+    return make_service(consortium_a, requester_a, "Aizu mobility planner")
 
 
 @pytest.fixture
@@ -78,17 +87,63 @@ def holder(consortium_a, city_a) -> Caller:
     return make_service(consortium_a, city_a, "City data hub")
 
 
+def approve(ticket, board, clerk, rep, conditions="aggregate before publication"):
+    """Take a draft ticket through the board's review to approval, with ``conditions``."""
+    ticket = governance_services.ticket_submit(actor=rep, ticket=ticket)
+    reviewers = [board.legal, board.security, board.data]
+    for reviewer in reviewers:
+        governance_services.reviewer_assign(actor=clerk, ticket=ticket, reviewer=reviewer)
+        governance_services.conflict_declare(actor=reviewer, ticket=ticket, has_conflict=False)
+    ticket = governance_services.ticket_review_start(actor=clerk, ticket=ticket)
+    for reviewer in reviewers:
+        governance_services.review_vote_cast(
+            actor=reviewer, ticket=ticket, choice="approve_with_conditions", conditions=conditions
+        )
+    ticket.refresh_from_db()
+    assert ticket.state == "approved"
+    return ticket
+
+
 @pytest.fixture
-def grant(service_a, purpose, city_a):
-    return services.grant_issue(
-        actor=None,
-        service=service_a.service,
-        purpose=purpose,
-        audience=[city_a],
-        expires_at=timezone.now() + datetime.timedelta(days=90),
-        conditions=["aggregate before publication"],
-        ticket_id=17,
-    )
+def file_ticket(consortium_a, requester_a, rep_a, purpose, steps, checkup):
+    """File a draft ticket of company A for the open purpose: file_ticket(**overrides)."""
+
+    def make(**overrides):
+        fields = dict(
+            actor=rep_a,
+            consortium=consortium_a,
+            requester=requester_a,
+            title="オンデマンド交通の配車最適化",
+            service_name="Aizu mobility planner",
+            purpose=purpose,
+            categories=[steps, checkup],
+            recipients=[],
+            retention_days=365,
+            deletion_method="保存期間の終了後に消去",
+            security_measures="暗号化とアクセス制御",
+            anonymisation="pseudonymised",
+            anonymisation_details="利用者IDを仮名IDに置き換える",
+            pia=governance_fixtures.PIA,
+        )
+        fields.update(overrides)
+        return governance_services.ticket_create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def ticket(file_ticket, board_a, clerk_a, rep_a):
+    """Company A's ticket for the purpose, approved by the board with one condition."""
+    return approve(file_ticket(), board_a, clerk_a, rep_a)
+
+
+def issue(caller, ticket, **extra):
+    return services.grant_issue(actor=None, service=caller.service, ticket=ticket, **extra)
+
+
+@pytest.fixture
+def grant(service_a, ticket):
+    return issue(service_a, ticket, expires_at=timezone.now() + datetime.timedelta(days=90))
 
 
 @pytest.fixture

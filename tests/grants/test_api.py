@@ -14,7 +14,7 @@ from consent.models import DataAccess
 from grants import services
 from grants.models import Grant
 
-from .conftest import basic, make_resident
+from .conftest import basic, issue, make_resident
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_introspection_of_a_valid_grant(client, service_a, grant, purpose, city_
     assert body["iss"] == "http://127.0.0.1:8000/consortia/aizu"
     assert body["purpose"] == purpose.pk
     assert body["scope"] == "checkup steps"
-    assert body["ticket"] == 17
+    assert body["ticket"] == grant.ticket_id
     assert body["conditions"] == ["aggregate before publication"]
     assert {"exp", "iat", "nbf"} <= body.keys()
     assert response["Cache-Control"] == "no-store"
@@ -214,24 +214,16 @@ def test_malformed_tokens(client, service_a, db, token):
         assert response.json()["error"] == "invalid_request"
 
 
-def test_expired_and_not_yet_valid_grants_are_inactive(client, service_a, purpose, city_a):
+def test_expired_and_not_yet_valid_grants_are_inactive(client, service_a, ticket):
     now = timezone.now()
-    future = services.grant_issue(
-        actor=None,
-        service=service_a.service,
-        purpose=purpose,
-        audience=[city_a],
+    future = issue(
+        service_a,
+        ticket,
         not_before=now + datetime.timedelta(days=1),
         expires_at=now + datetime.timedelta(days=2),
     )
     assert introspect(client, service_a, future.token).json() == {"active": False}
-    short = services.grant_issue(
-        actor=None,
-        service=service_a.service,
-        purpose=purpose,
-        audience=[city_a],
-        expires_at=now + datetime.timedelta(seconds=2),
-    )
+    short = issue(service_a, ticket, expires_at=now + datetime.timedelta(seconds=2))
     assert introspect(client, service_a, short.token).json()["active"] is True
     from grants import selectors
 
@@ -406,3 +398,50 @@ def test_schema_documents_the_grants_api(client):
     assert "/api/v1/introspect" in schema["paths"]
     assert "/api/v1/grants/{jti}/check" in schema["paths"]
     assert "401" in schema["paths"]["/api/v1/revocations"]["get"]["responses"]
+
+
+# --- Grants follow their review ticket -------------------------------------------------------
+
+
+def test_grant_needs_an_approved_ticket_of_the_services_organisation(
+    service_a, service_b, file_ticket, ticket
+):
+    from django.core.exceptions import ValidationError
+
+    draft = file_ticket(title="未審査の申請")
+    with pytest.raises(ValidationError, match="approved"):
+        issue(service_a, draft)
+    with pytest.raises(ValidationError, match="approved"):
+        issue(service_b, ticket)  # another organisation's ticket
+    with pytest.raises(ValidationError, match="term"):
+        issue(service_a, ticket, expires_at=timezone.now() + datetime.timedelta(days=800))
+    assert not Grant.objects.exists()
+
+
+def test_grant_carries_the_tickets_terms(grant, ticket, purpose, city_a):
+    claims = jwt.decode(grant.token, options={"verify_signature": False})
+    assert claims["ticket"] == ticket.pk
+    assert claims["purpose"] == purpose.pk
+    assert claims["aud"] == [f"organization:{city_a.pk}"]  # the purpose's controller
+    assert claims["conditions"] == ["aggregate before publication"]
+    assert claims["data_categories"] == ["checkup", "steps"]
+
+
+def test_ticket_suspension_resumption_and_closure_reach_the_grant(
+    client, service_a, grant, ticket, clerk_a, django_capture_on_commit_callbacks
+):
+    from governance import services as governance_services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        governance_services.ticket_suspend(actor=clerk_a, ticket=ticket)
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.SUSPENDED
+    assert introspect(client, service_a, grant.token).json() == {"active": False}
+    with django_capture_on_commit_callbacks(execute=True):
+        governance_services.ticket_resume(actor=clerk_a, ticket=ticket)
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.ACTIVE
+    with django_capture_on_commit_callbacks(execute=True):
+        governance_services.ticket_close(actor=clerk_a, ticket=ticket)
+    grant.refresh_from_db()
+    assert (grant.status, grant.status_reason) == ("revoked", "ticket_closed")

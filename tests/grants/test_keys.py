@@ -20,12 +20,11 @@ from .test_api import introspect
 pytestmark = pytest.mark.django_db
 
 
-def issue(caller, purpose, audience, days=30, algorithm="EdDSA"):
+def issue(caller, ticket, days=30, algorithm="EdDSA"):
     return services.grant_issue(
         actor=None,
         service=caller.service,
-        purpose=purpose,
-        audience=audience,
+        ticket=ticket,
         expires_at=timezone.now() + datetime.timedelta(days=days),
         algorithm=algorithm,
     )
@@ -36,12 +35,12 @@ def kids_published() -> set[str]:
 
 
 def test_rotation_signs_with_the_new_key_and_keeps_the_old_until_its_last_grant(
-    client, service_a, purpose, city_a, capsys
+    client, service_a, ticket, capsys
 ):
-    old = issue(service_a, purpose, [city_a], days=30)
+    old = issue(service_a, ticket, days=30)
     call_command("rotate_signing_key")
     out = capsys.readouterr().out
-    new = issue(service_a, purpose, [city_a], days=60)
+    new = issue(service_a, ticket, days=60)
     assert new.kid != old.kid
     assert {old.kid, new.kid} <= kids_published()
     retired = SigningKey.objects.get(kid=old.kid)
@@ -56,27 +55,27 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_until_its_last_grant(
     assert old.kid not in kids_published()
 
 
-def test_es256_key_is_selectable_and_published_with_its_alg(client, service_a, purpose, city_a):
+def test_es256_key_is_selectable_and_published_with_its_alg(client, service_a, ticket):
     call_command("rotate_signing_key", "--algorithm", "ES256")
-    grant = issue(service_a, purpose, [city_a], algorithm="ES256")
+    grant = issue(service_a, ticket, algorithm="ES256")
     assert jwt.get_unverified_header(grant.token)["alg"] == "ES256"
     jwk = next(k for k in audit_selectors.jwks()["keys"] if k["kid"] == grant.kid)
     assert jwk["alg"] == "ES256"
     assert introspect(client, service_a, grant.token).json()["active"] is True
 
 
-def test_token_claiming_another_alg_than_its_key_is_inactive(client, service_a, purpose, city_a):
+def test_token_claiming_another_alg_than_its_key_is_inactive(client, service_a, ticket):
     # An ES256 signature presented under the EdDSA key's kid: the key's algorithm decides.
-    grant = issue(service_a, purpose, [city_a])
+    grant = issue(service_a, ticket)
     es_key = services.signing_key_rotate(actor=None, algorithm="ES256")[0]
     claims = jwt.decode(grant.token, options={"verify_signature": False})
     forged = jwt.encode(claims, es_key.private_key(), algorithm="ES256", headers={"kid": grant.kid})
     assert introspect(client, service_a, forged).json() == {"active": False}
 
 
-def test_compromised_key_revokes_every_grant_it_signed(client, service_a, purpose, city_a, capsys):
-    first = issue(service_a, purpose, [city_a])
-    second = issue(service_a, purpose, [city_a])
+def test_compromised_key_revokes_every_grant_it_signed(client, service_a, ticket, capsys):
+    first = issue(service_a, ticket)
+    second = issue(service_a, ticket)
     call_command("rotate_signing_key", "--compromised", first.kid)
     out = capsys.readouterr().out
     assert "2 grant(s) it signed revoked" in out
@@ -86,7 +85,7 @@ def test_compromised_key_revokes_every_grant_it_signed(client, service_a, purpos
         assert grant.status_reason == Grant.Reason.KEY_COMPROMISED
         assert introspect(client, service_a, grant.token).json() == {"active": False}
     assert first.kid not in kids_published()
-    fresh = issue(service_a, purpose, [city_a])
+    fresh = issue(service_a, ticket)
     assert fresh.kid != first.kid
     assert introspect(client, service_a, fresh.token).json()["active"] is True
     feed = client.get("/api/v1/revocations", HTTP_AUTHORIZATION=service_a.auth).json()
@@ -109,9 +108,9 @@ def jwks_server(request, django_db_setup):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_service_verifies_a_grant_with_pyjwt_and_the_fetched_jwks(
-    jwks_server, service_a, purpose, city_a
+    jwks_server, service_a, ticket, purpose, city_a
 ):
-    grant = issue(service_a, purpose, [city_a])
+    grant = issue(service_a, ticket)
     with urllib.request.urlopen(f"{jwks_server.url}/.well-known/jwks.json") as response:
         jwks = json.load(response)
     header = jwt.get_unverified_header(grant.token)
