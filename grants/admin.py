@@ -1,1 +1,312 @@
-"""Admin of the grants app."""
+"""
+The secretariat's grants pages in the Django admin: member services and their client secrets,
+grants (issued for approved tickets, suspended, reinstated, revoked) and webhook deliveries.
+
+A clerk sees and acts on the consortia they administer only (governance's rule); a superuser on
+all. Every change goes through a service, so that it is validated and audited.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from consent.selectors import secretariat_consortium_ids
+from governance.models import Consortium, Organization, ReviewTicket
+
+from . import services
+from .models import Grant, Service, ServiceCredential, WebhookDelivery
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Rights come from secretariat membership: clerks act on their own consortia only."""
+
+    consortium_lookup = "consortium"
+
+    def scope(self, request) -> list[int] | None:
+        if not hasattr(request, "_grants_scope"):
+            request._grants_scope = secretariat_consortium_ids(request.user)
+        return request._grants_scope
+
+    def is_secretariat(self, request) -> bool:
+        scope = self.scope(request)
+        return request.user.is_active and request.user.is_staff and (scope is None or bool(scope))
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        scope = self.scope(request)
+        if scope is None:
+            return queryset
+        return queryset.filter(**{f"{self.consortium_lookup}__in": scope})
+
+    def in_scope(self, request, obj) -> bool:
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def consortia(self, request):
+        scope = self.scope(request)
+        return (
+            Consortium.objects.all() if scope is None else Consortium.objects.filter(pk__in=scope)
+        )
+
+    def form_page(self, request, form, title):
+        return TemplateResponse(
+            request,
+            "admin/grants/form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "form": form,
+                "title": title,
+            },
+        )
+
+
+# --- Services and their credentials ----------------------------------------------------------
+
+
+class ServiceForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        label=_("webhook URL"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Revocations and suspensions of this service's grants are posted here."),
+    )
+
+    class Meta:
+        model = Service
+        fields = ["consortium", "organization", "name", "webhook_url", "is_active"]
+
+
+class CredentialInline(admin.TabularInline):
+    model = ServiceCredential
+    fields = ["client_id", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # the service's page is scoped; its credentials go with it
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(ScopedAdmin):
+    form = ServiceForm
+    list_display = ["name", "organization", "consortium", "is_active", "webhook_url"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    inlines = [CredentialInline]
+    actions = ["issue_secret", "revoke_credentials"]
+
+    def has_add_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consortium", "organization"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "consortium":
+            kwargs["queryset"] = self.consortia(request)
+        if db_field.name == "organization":
+            kwargs["queryset"] = Organization.objects.filter(
+                memberships__consortium__in=self.consortia(request)
+            ).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.service_update(
+                actor=request.user,
+                service=obj,
+                name=data["name"],
+                webhook_url=data["webhook_url"],
+                is_active=data["is_active"],
+            )
+            return
+        saved = services.service_register(
+            actor=request.user,
+            consortium=data["consortium"],
+            organization=data["organization"],
+            name=data["name"],
+            webhook_url=data["webhook_url"],
+        )
+        obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        # Credentials are issued and revoked by the actions, never edited: nothing to save.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    @admin.action(description=_("Issue a new client secret (the old one works for 24 hours)"))
+    def issue_secret(self, request, queryset):
+        for service in queryset:
+            credential, secret = services.credential_issue(actor=request.user, service=service)
+            messages.warning(
+                request,
+                gettext(
+                    "%(service)s: client id %(client_id)s, secret %(secret)s. Copy the secret "
+                    "now: it is shown only once and stored only as a hash."
+                )
+                % {"service": service.name, "client_id": credential.client_id, "secret": secret},
+            )
+
+    @admin.action(description=_("Revoke every client secret now (a leaked secret)"))
+    def revoke_credentials(self, request, queryset):
+        count = 0
+        for service in queryset:
+            for credential in service.credentials.filter(revoked_at__isnull=True):
+                services.credential_revoke(actor=request.user, credential=credential)
+                count += 1
+        messages.success(request, gettext("%(n)d credential(s) revoked.") % {"n": count})
+
+
+# --- Grants ----------------------------------------------------------------------------------
+
+
+class GrantIssueForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("service"))
+    ticket = forms.ModelChoiceField(
+        queryset=ReviewTicket.objects.none(), label=_("approved review ticket")
+    )
+    expires_at = forms.DateTimeField(
+        label=_("expires at"),
+        required=False,
+        help_text=_("Empty: at the end of the approval's term."),
+    )
+
+    def __init__(self, *args, consortia, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(
+            consortium__in=consortia, is_active=True
+        )
+        self.fields["ticket"].queryset = ReviewTicket.objects.filter(
+            consortium__in=consortia, state=ReviewTicket.State.APPROVED
+        )
+
+
+@admin.register(Grant)
+class GrantAdmin(ScopedAdmin):
+    list_display = ["jti", "service", "purpose", "status", "status_reason", "expires_at", "kid"]
+    list_filter = ["status"]
+    search_fields = ["jti"]
+    list_select_related = ["service", "purpose"]
+    readonly_fields = [
+        "jti", "consortium", "service", "purpose", "ticket_id", "audience", "categories",
+        "conditions", "issued_at", "not_before", "expires_at", "kid", "algorithm", "status",
+        "status_reason", "status_changed_at", "token",
+    ]  # fmt: skip
+    actions = ["suspend", "reinstate", "revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Actions need it; every field is read-only.
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def get_urls(self):
+        return [
+            path("issue/", self.admin_site.admin_view(self.issue_view), name="grants_grant_issue"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:grants_grant_issue")
+
+    def issue_view(self, request):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = GrantIssueForm(request.POST or None, consortia=self.consortia(request))
+        if request.method == "POST" and form.is_valid():
+            try:
+                grant = services.grant_issue(
+                    actor=request.user,
+                    service=form.cleaned_data["service"],
+                    ticket=form.cleaned_data["ticket"],
+                    expires_at=form.cleaned_data["expires_at"],
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+            else:
+                messages.success(request, gettext("Grant %(jti)s issued.") % {"jti": grant.jti})
+                return redirect(reverse("admin:grants_grant_change", args=[grant.pk]))
+        return self.form_page(request, form, gettext("Issue a grant"))
+
+    def _each(self, request, queryset, change, done):
+        count = 0
+        for grant in queryset:
+            try:
+                change(grant)
+                count += 1
+            except ValidationError as error:
+                messages.error(request, f"{grant.jti}: {' '.join(error.messages)}")
+        if count:
+            messages.success(request, done % {"n": count})
+
+    @admin.action(description=_("Suspend the selected grants"))
+    def suspend(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda g: services.grant_suspend(
+                actor=request.user, grant=g, reason=Grant.Reason.SECRETARIAT
+            ),
+            gettext("%(n)d grant(s) suspended."),
+        )
+
+    @admin.action(description=_("Reinstate the selected suspended grants"))
+    def reinstate(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda g: services.grant_reinstate(actor=request.user, grant=g),
+            gettext("%(n)d grant(s) reinstated."),
+        )
+
+    @admin.action(description=_("Revoke the selected grants (secretariat decision)"))
+    def revoke(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda g: services.grant_revoke(
+                actor=request.user, grant=g, reason=Grant.Reason.SECRETARIAT
+            ),
+            gettext("%(n)d grant(s) revoked."),
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ScopedAdmin):
+    consortium_lookup = "service__consortium"
+    list_display = ["at", "service", "event", "attempt", "status_code", "delivered", "error"]
+    list_filter = ["delivered"]
+    list_select_related = ["service", "event"]
