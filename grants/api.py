@@ -3,6 +3,7 @@ The services' API: token introspection (RFC 7662), the per-resident consent chec
 feed of revocations. One view per operation; services authenticate with client credentials.
 """
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers
 from rest_framework.permissions import IsAuthenticated
@@ -208,3 +209,122 @@ class RevocationsView(ServiceAPIView):
         events = selectors.revocations_since(request.user, int(since))
         next_cursor = events[-1].id if events else int(since)
         return Response(RevocationsOutput({"items": events, "next": next_cursor}).data)
+
+
+# --- POST /api/v1/tickets, GET /api/v1/tickets/<id> -------------------------------------------
+
+
+class PiaRow(serializers.Serializer):
+    risk = serializers.CharField(max_length=500)
+    likelihood = serializers.ChoiceField(["low", "medium", "high"])
+    impact = serializers.ChoiceField(["low", "medium", "high"])
+    mitigation = serializers.CharField(max_length=1000)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, never "yes" or 1."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class TicketInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    purpose = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    proposed_purpose_title = serializers.CharField(max_length=200, required=False, default="")
+    proposed_purpose_explanation = serializers.CharField(required=False, default="")
+    categories = serializers.ListField(
+        child=serializers.SlugField(max_length=64), max_length=100, help_text="category codes"
+    )
+    recipients = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="organisation ids",
+    )
+    third_party_provision = StrictBooleanField(required=False, default=False)
+    legal_basis = serializers.CharField(max_length=32, required=False, default="consent")
+    retention_days = serializers.IntegerField(min_value=1, max_value=36500)
+    deletion_method = serializers.CharField(max_length=2000)
+    security_measures = serializers.CharField(max_length=4000)
+    anonymisation = serializers.CharField(max_length=32)
+    anonymisation_details = serializers.CharField(max_length=2000, required=False, default="")
+    cross_border_transfer = StrictBooleanField(required=False, default=False)
+    cross_border_details = serializers.CharField(max_length=2000, required=False, default="")
+    pia = PiaRow(many=True, allow_empty=False)
+    submit = StrictBooleanField(
+        required=False, default=True, help_text="submit to the board now (else a draft)"
+    )
+
+
+class TicketOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    title = serializers.CharField()
+    service_name = serializers.CharField()
+    purpose = serializers.IntegerField(allow_null=True)
+    conditions = serializers.ListField(child=serializers.CharField())
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    grants = serializers.ListField(child=serializers.CharField(), help_text="jti of its grants")
+
+
+def ticket_output(ticket, service) -> dict:
+    return TicketOutput(
+        {
+            "id": ticket.pk,
+            "state": ticket.state,
+            "title": ticket.title,
+            "service_name": ticket.service_name,
+            "purpose": ticket.purpose_id,
+            "conditions": [line for line in ticket.conditions.splitlines() if line.strip()],
+            "valid_from": ticket.valid_from,
+            "valid_until": ticket.valid_until,
+            "grants": list(
+                service.grants.filter(ticket_id=ticket.pk).values_list("jti", flat=True)
+            ),
+        }
+    ).data
+
+
+class TicketCreateView(ServiceAPIView):
+    """File a review request for the calling service, and submit it to the ethics board."""
+
+    @extend_schema(
+        operation_id="ticket_create",
+        request=TicketInput,
+        responses={201: TicketOutput, **ERRORS},
+        tags=["tickets"],
+    )
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise APIError("invalid_request", "Send a JSON object.")
+        given = TicketInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            ticket = services.ticket_file(service=request.user, **given.validated_data)
+        except services.InvalidReference as error:
+            raise APIError("unknown_reference", str(error)) from None
+        except ValidationError as error:
+            raise APIError("invalid_request", " ".join(error.messages)) from None
+        return Response(ticket_output(ticket, request.user), status=201)
+
+
+class TicketDetailView(ServiceAPIView):
+    """One of the calling service's review requests: its state, conditions, term and grants."""
+
+    @extend_schema(
+        operation_id="ticket_get",
+        responses={
+            200: TicketOutput,
+            404: OpenApiResponse(ErrorSerializer, description="not_found"),
+            **ERRORS,
+        },
+        tags=["tickets"],
+    )
+    def get(self, request, ticket_id: int):
+        ticket = selectors.access_service_ticket(request.user, ticket_id)
+        return Response(ticket_output(ticket, request.user))

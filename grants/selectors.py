@@ -118,3 +118,21 @@ def revocations_since(service: Service, since: int, *, limit: int = 500) -> list
         .select_related("grant")
         .order_by("id")[:limit]
     )
+
+
+def access_service_ticket(service: Service, ticket_id: int):
+    """
+    Return the review ticket ``ticket_id`` that ``service`` filed (its organisation, its name, its
+    consortium); Http404 for another's and for a missing one alike.
+    """
+    from governance.models import ReviewTicket
+
+    ticket = ReviewTicket.objects.filter(
+        pk=ticket_id,
+        consortium_id=service.consortium_id,
+        requester_id=service.organization_id,
+        service_name=service.name,
+    ).first()
+    if ticket is None:
+        raise Http404("no such ticket")
+    return ticket

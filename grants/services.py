@@ -503,3 +503,56 @@ def grants_follow_ticket(*, ticket, old: str, new: str) -> int:
             continue
         changed += 1
     return changed
+
+
+# --- Review requests filed by services --------------------------------------------------------
+
+
+class InvalidReference(ValidationError):
+    """A purpose, data category or organisation that does not exist for the consortium."""
+
+
+def ticket_file(*, service: Service, submit: bool = True, **fields):
+    """
+    File a review request for ``service`` (its organisation is the requester) through
+    governance's ``ticket_create``, and submit it unless ``submit`` is False. ``purpose`` is a
+    purpose id, ``categories`` category codes, ``recipients`` organisation ids.
+    """
+    from consent.models import DataCategory, Purpose
+    from governance import services as governance_services
+    from governance.models import Organization
+
+    with transaction.atomic():
+        purpose_id = fields.pop("purpose", None)
+        purpose = None
+        if purpose_id is not None:
+            purpose = Purpose.objects.filter(pk=purpose_id, consortium=service.consortium).first()
+            if purpose is None:
+                raise InvalidReference(
+                    _("No purpose %(id)s in this consortium.") % {"id": purpose_id}
+                )
+        codes = list(dict.fromkeys(fields.pop("categories")))
+        categories = list(DataCategory.objects.filter(code__in=codes))
+        if len(categories) != len(codes):
+            missing = sorted(set(codes) - {c.code for c in categories})
+            raise InvalidReference(
+                _("Unknown data categories: %(codes)s.") % {"codes": ", ".join(missing)}
+            )
+        ids = list(dict.fromkeys(fields.pop("recipients", [])))
+        recipients = list(Organization.objects.filter(pk__in=ids))
+        if len(recipients) != len(ids):
+            raise InvalidReference(_("Unknown recipient organisations."))
+        actor = Actor.service(service.pk)
+        ticket = governance_services.ticket_create(
+            actor=actor,
+            consortium=service.consortium,
+            requester=service.organization,
+            service_name=service.name,
+            purpose=purpose,
+            categories=categories,
+            recipients=recipients,
+            **fields,
+        )
+        if submit:
+            ticket = governance_services.ticket_submit(actor=actor, ticket=ticket)
+    return ticket

@@ -1,0 +1,100 @@
+"""A service files and follows its own review requests over the API."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+
+from audit.models import PendingEntry
+from governance.models import ReviewTicket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits():
+    cache.clear()
+
+
+def request_body(purpose, changes=None):
+    body = {
+        "title": "配車最適化のための乗車履歴の利用",
+        "purpose": purpose.pk,
+        "categories": ["steps"],
+        "recipients": [],
+        "retention_days": 365,
+        "deletion_method": "保存期間の終了後に消去",
+        "security_measures": "暗号化とアクセス制御",
+        "anonymisation": "pseudonymised",
+        "anonymisation_details": "仮名IDのみ",
+        "pia": [{"risk": "再識別", "likelihood": "low", "impact": "high", "mitigation": "集計"}],
+    }
+    body.update(changes or {})
+    return body
+
+
+def post(client, caller, body):
+    return client.post(
+        "/api/v1/tickets",
+        json.dumps(body) if not isinstance(body, str) else body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=caller.auth,
+    )
+
+
+def test_service_files_a_ticket_and_follows_it(client, service_a, purpose, board_a):
+    response = post(client, service_a, request_body(purpose))
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["state"] == "submitted"
+    assert body["service_name"] == "Aizu mobility planner"
+    ticket = ReviewTicket.objects.get(pk=body["id"])
+    assert ticket.requester_id == service_a.service.organization_id
+    entry = PendingEntry.objects.get(action="ticket.created")
+    assert (entry.actor_type, entry.actor_id) == ("service", str(service_a.service.pk))
+    got = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=service_a.auth)
+    assert got.status_code == 200
+    assert got.json()["id"] == ticket.pk and got.json()["grants"] == []
+
+
+def test_followed_ticket_lists_its_grants(client, service_a, grant, ticket):
+    got = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=service_a.auth).json()
+    assert got["state"] == "approved"
+    assert got["grants"] == [grant.jti]
+    assert got["conditions"] == ["aggregate before publication"]
+
+
+def test_another_services_ticket_is_404(client, service_a, service_b, purpose, board_a):
+    ticket_id = post(client, service_a, request_body(purpose)).json()["id"]
+    other = client.get(f"/api/v1/tickets/{ticket_id}", HTTP_AUTHORIZATION=service_b.auth)
+    missing = client.get("/api/v1/tickets/999999", HTTP_AUTHORIZATION=service_b.auth)
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == missing.json()
+    assert client.get(f"/api/v1/tickets/{ticket_id}").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"categories": ["no-such-category"]},
+        {"purpose": 999999},
+        {"recipients": [999999]},
+        {"retention_days": "a year"},
+        {"pia": []},
+        {"third_party_provision": "yes"},
+        {"anonymisation": "magic"},
+        {"title": ""},
+    ],
+)
+def test_bad_requests_get_json_400_and_file_nothing(client, service_a, purpose, board_a, changes):
+    response = post(client, service_a, request_body(purpose, changes))
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] in {"invalid_request", "unknown_reference"}
+    assert not ReviewTicket.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["{oops", "[1, 2]", "null"])
+def test_malformed_json_gets_400(client, service_a, raw):
+    response = post(client, service_a, raw)
+    assert response.status_code == 400
+    assert response.json()["error"] in {"malformed_request", "invalid_request"}
