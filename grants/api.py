@@ -214,11 +214,23 @@ class RevocationsView(ServiceAPIView):
 # --- POST /api/v1/tickets, GET /api/v1/tickets/<id> -------------------------------------------
 
 
+LEVELS = ("low", "medium", "high")
+
+
 class PiaRow(serializers.Serializer):
+    # Plain strings checked below, not choice fields: the schema would otherwise name one
+    # choice set twice (drf-spectacular W001).
     risk = serializers.CharField(max_length=500)
-    likelihood = serializers.ChoiceField(["low", "medium", "high"])
-    impact = serializers.ChoiceField(["low", "medium", "high"])
+    likelihood = serializers.CharField(max_length=8, help_text="low, medium or high")
+    impact = serializers.CharField(max_length=8, help_text="low, medium or high")
     mitigation = serializers.CharField(max_length=1000)
+
+    def validate_likelihood(self, value):
+        if value not in LEVELS:
+            raise serializers.ValidationError("Choose low, medium or high.")
+        return value
+
+    validate_impact = validate_likelihood
 
 
 class StrictBooleanField(serializers.BooleanField):

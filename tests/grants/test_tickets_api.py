@@ -81,6 +81,7 @@ def test_another_services_ticket_is_404(client, service_a, service_b, purpose, b
         {"recipients": [999999]},
         {"retention_days": "a year"},
         {"pia": []},
+        {"pia": [{"risk": "r", "likelihood": "huge", "impact": "low", "mitigation": "m"}]},
         {"third_party_provision": "yes"},
         {"anonymisation": "magic"},
         {"title": ""},
