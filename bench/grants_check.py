@@ -100,8 +100,9 @@ def main() -> None:
             json.dumps({"residents": sample}),
             content_type="application/json",
             HTTP_AUTHORIZATION=auth,
+            secure=True,  # outside DEBUG, plain HTTP is redirected
         )
-        assert response.status_code == 200, response.content[:300]
+        assert response.status_code == 200, (response.status_code, response.content[:300])
         return response.json()["allowed"]
 
     call(rng.sample(all_ids, args.batch))  # warm-up

@@ -10,7 +10,7 @@ import hashlib
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -466,21 +466,20 @@ def data_access_record_batch(
     )
     if not ids:
         return digest
-    DataAccess.objects.bulk_create(
-        [
-            DataAccess(
-                resident_id=pid,
-                purpose=purpose,
-                organization=organization,
-                service_name=service_name,
-                grant_jti=grant_jti,
-                batch_sha256=digest,
-                accessed_at=accessed_at,
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch (up to 10,000 rows) instead of bulk_create's
+        # batches of parameter lists: the check's hot path (bench/grants_check.py).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DataAccess._meta.db_table} (resident_id, purpose_id, "
+                "organization_id, service_name, grant_jti, batch_sha256, accessed_at) "
+                "SELECT unnest(%s::varchar[]), %s, %s, %s, %s, %s, %s",
+                [ids, purpose.pk, organization.pk, service_name, grant_jti, digest, accessed_at],
             )
-            for pid in ids
-        ],
-        batch_size=2000,
-    )
+    else:
+        _bulk_create_accesses(
+            ids, purpose, organization, service_name, grant_jti, digest, accessed_at
+        )
     record(
         actor=actor,
         action="data.accessed",
@@ -496,3 +495,21 @@ def data_access_record_batch(
         },
     )
     return digest
+
+
+def _bulk_create_accesses(ids, purpose, organization, service_name, grant_jti, digest, at):
+    DataAccess.objects.bulk_create(
+        [
+            DataAccess(
+                resident_id=pid,
+                purpose=purpose,
+                organization=organization,
+                service_name=service_name,
+                grant_jti=grant_jti,
+                batch_sha256=digest,
+                accessed_at=at,
+            )
+            for pid in ids
+        ],
+        batch_size=2000,
+    )
