@@ -25,6 +25,7 @@ requester_a = governance_fixtures.requester_a
 rep_a = governance_fixtures.rep_a
 board_a = governance_fixtures.board_a
 _fast_passwords = governance_fixtures._fast_passwords  # autouse: cheap hashes for the personas
+_english = governance_fixtures._english  # autouse: assert on the English messages
 
 __all__ = ["make_resident"]
 

@@ -8,6 +8,13 @@ from grants.models import Grant, Service, ServiceCredential, hash_secret
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client(client, settings):
+    """The admin in English (the platform's default language is Japanese)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 def test_clerk_registers_a_service_and_issues_a_secret_shown_once(
     client, clerk_a, consortium_a, requester_a
 ):
