@@ -257,7 +257,20 @@ def resident_export(resident: Resident) -> dict:
             }
             for r in consent_history(resident).order_by("id")
         ],
-        "data_accesses": data_accesses(resident),
+        "data_accesses": [
+            {
+                "accessed_at": a.accessed_at.isoformat(),
+                "service": a.service_name,
+                "organization": {"ja": a.organization.name_ja, "en": a.organization.name_en},
+                "purpose_id": a.purpose_id,
+                "purpose": {"ja": a.purpose.title_ja, "en": a.purpose.title_en},
+                "grant_jti": a.grant_jti,
+                "batch_sha256": a.batch_sha256,
+            }
+            for a in DataAccess.objects.filter(resident=resident)
+            .select_related("purpose", "organization")
+            .order_by("accessed_at", "id")
+        ],
     }
 
 

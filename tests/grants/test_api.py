@@ -445,3 +445,15 @@ def test_ticket_suspension_resumption_and_closure_reach_the_grant(
         governance_services.ticket_close(actor=clerk_a, ticket=ticket)
     grant.refresh_from_db()
     assert (grant.status, grant.status_reason) == ("revoked", "ticket_closed")
+
+
+def test_the_residents_export_lists_the_accesses(client, service_a, grant, agreeing):
+    pid = agreeing[0].pseudonymous_id
+    digest = check(client, service_a, grant.jti, {"residents": [pid]}).json()["batch_sha256"]
+    client.force_login(agreeing[0].user)
+    response = client.get("/portal/export/")
+    assert response.status_code == 200
+    accesses = json.loads(response.content)["data_accesses"]
+    assert [(a["service"], a["grant_jti"], a["batch_sha256"]) for a in accesses] == [
+        ("Aizu mobility planner", grant.jti, digest)
+    ]
