@@ -8,3 +8,6 @@ class GrantsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the receivers)
+        from .reports import register
+
+        register()
