@@ -27,6 +27,7 @@ from .models import (
     Resident,
     ResidentProfile,
 )
+from .signals import purpose_closed
 
 # --- Residents -------------------------------------------------------------------------------
 
@@ -259,6 +260,8 @@ def purpose_close(*, actor, purpose: Purpose) -> Purpose:
         consortium=purpose.consortium_id,
         payload={"code": purpose.code},
     )
+    closed = purpose
+    transaction.on_commit(lambda: purpose_closed.send(sender=Purpose, purpose=closed))
     return purpose
 
 

@@ -31,7 +31,8 @@ def _keys(client_id: str, address: str) -> list[str]:
 
 
 def _blocked(keys: list[str]) -> bool:
-    return any((cache.get(key) or 0) >= _failure_limit() for key in keys)
+    # One round trip to the cache for both counters.
+    return any((count or 0) >= _failure_limit() for count in cache.get_many(keys).values())
 
 
 def _count_failure(keys: list[str]) -> None:

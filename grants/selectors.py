@@ -4,6 +4,7 @@ import hmac
 from dataclasses import dataclass
 
 import jwt
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -46,11 +47,26 @@ class TokenVerdict:
     claims: dict | None = None
 
 
-def _public_key(kid: str):
-    key = SigningKey.objects.filter(kid=kid).first()
-    if key is None or key.status == SigningKey.Status.REVOKED:
-        return None
-    return key
+# Public keys by kid, kept for the life of the process: a kid names one key pair for good, so its
+# algorithm and public key never change. Whether the key is still usable (it exists and is not
+# revoked) is asked of the database on every verification, in the same query as the grant.
+_VERIFIERS: dict[str, tuple[str, object]] = {}
+
+
+def _verifier(kid: str) -> tuple[str, object] | None:
+    """Return ``(algorithm, public key)`` of the signing key ``kid``, None if there is none."""
+    verifier = _VERIFIERS.get(kid)
+    if verifier is None:
+        key = SigningKey.objects.filter(kid=kid).only("algorithm", "public_jwk").first()
+        if key is None:
+            return None  # not remembered: the key may be made later
+        verifier = (key.algorithm, keys.public_key_from_jwk(key.public_jwk))
+        _VERIFIERS[kid] = verifier
+    return verifier
+
+
+def _key_usable(kid: str) -> bool:
+    return SigningKey.objects.filter(kid=kid).exclude(status=SigningKey.Status.REVOKED).exists()
 
 
 def token_verify(token: str, *, caller: Service, at=None) -> TokenVerdict:
@@ -59,7 +75,8 @@ def token_verify(token: str, *, caller: Service, at=None) -> TokenVerdict:
     an inactive token is inactive (for logs and tests; the API answers only ``active``).
 
     The algorithm comes from the key named by ``kid``, never from the token's header, so that
-    ``alg: none`` and algorithm confusion are refused.
+    ``alg: none`` and algorithm confusion are refused. A revoked key verifies nothing from the
+    moment its revocation commits: its status is read with the grant, in one query.
     """
     at = at or timezone.now()
     try:
@@ -67,16 +84,22 @@ def token_verify(token: str, *, caller: Service, at=None) -> TokenVerdict:
     except jwt.PyJWTError:
         return TokenVerdict(False, "malformed")
     kid = header.get("kid")
-    key = _public_key(kid) if isinstance(kid, str) else None
-    if key is None:
+    verifier = _verifier(kid) if isinstance(kid, str) and kid else None
+    if verifier is None:
         return TokenVerdict(False, "unknown_kid")
-    if header.get("alg") != key.algorithm:
-        return TokenVerdict(False, "wrong_alg")
+    algorithm, public_key = verifier
+
+    def refused(reason: str) -> TokenVerdict:
+        # A revoked key's tokens are refused as unknown, whatever else is wrong with them.
+        return TokenVerdict(False, reason if _key_usable(kid) else "unknown_kid")
+
+    if header.get("alg") != algorithm:
+        return refused("wrong_alg")
     try:
         claims = jwt.decode(
             token,
-            key=keys.public_key_from_jwk(key.public_jwk),
-            algorithms=[key.algorithm],
+            key=public_key,
+            algorithms=[algorithm],
             options={
                 "verify_aud": False,
                 "verify_exp": False,
@@ -85,16 +108,19 @@ def token_verify(token: str, *, caller: Service, at=None) -> TokenVerdict:
             },
         )
     except jwt.InvalidSignatureError:
-        return TokenVerdict(False, "bad_signature")
+        return refused("bad_signature")
     except jwt.PyJWTError:
-        return TokenVerdict(False, "malformed")
+        return refused("malformed")
+    key_status = SigningKey.objects.filter(kid=OuterRef("kid")).values("status")[:1]
     grant = (
-        Grant.objects.select_related("service", "consortium", "purpose")
+        Grant.objects.annotate(key_status=Subquery(key_status))
         .filter(jti=claims.get("jti"))
         .first()
     )
     if grant is None or grant.kid != kid:
-        return TokenVerdict(False, "unknown_grant")
+        return refused("unknown_grant")
+    if grant.key_status in (None, SigningKey.Status.REVOKED):
+        return TokenVerdict(False, "unknown_kid")
     now = at.timestamp()
     if now >= claims["exp"] or grant.expires_at <= at:
         return TokenVerdict(False, "expired", grant)

@@ -505,6 +505,22 @@ def grants_follow_ticket(*, ticket, old: str, new: str) -> int:
     return changed
 
 
+@transaction.atomic
+def grants_follow_purpose_closed(*, purpose) -> int:
+    """
+    Revoke, with the reason ``purpose_closed``, every active or suspended grant for ``purpose``
+    once it is closed (consent's ``purpose_closed``); return how many grants were revoked.
+    """
+    live = Grant.objects.filter(
+        purpose_id=purpose.pk, status__in=[Grant.Status.ACTIVE, Grant.Status.SUSPENDED]
+    ).order_by("pk")
+    revoked = 0
+    for grant in live:
+        grant_revoke(actor=None, grant=grant, reason=Grant.Reason.PURPOSE_CLOSED)
+        revoked += 1
+    return revoked
+
+
 # --- Review requests filed by services --------------------------------------------------------
 
 

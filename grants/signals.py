@@ -2,6 +2,7 @@
 
 from django.dispatch import receiver
 
+from consent.signals import purpose_closed
 from governance.signals import ticket_status_changed
 
 
@@ -11,3 +12,11 @@ def follow_ticket(sender, ticket, old, new, **kwargs) -> None:
     from . import services
 
     services.grants_follow_ticket(ticket=ticket, old=old, new=new)
+
+
+@receiver(purpose_closed, dispatch_uid="grants.follow_purpose")
+def follow_purpose(sender, purpose, **kwargs) -> None:
+    """A closed consent purpose revokes every grant still active or suspended for it."""
+    from . import services
+
+    services.grants_follow_purpose_closed(purpose=purpose)

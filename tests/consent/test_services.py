@@ -10,6 +10,7 @@ from audit.models import PendingEntry
 from audit.verification import verify_chain
 from consent import selectors, services
 from consent.models import ConsentRecord, Notice, Purpose, ResidentProfile
+from consent.signals import purpose_closed
 
 from .conftest import as_resident, make_purpose, make_resident
 
@@ -126,6 +127,29 @@ def test_a_closed_purpose_allows_nothing_and_takes_no_consent(purpose, resident)
         services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
     # Withdrawing stays possible.
     services.consent_withdraw(actor=as_resident(resident), resident=resident, purpose=purpose)
+
+
+def test_closing_a_purpose_announces_it_after_the_commit(
+    purpose, django_capture_on_commit_callbacks
+):
+    heard = []
+
+    def hear(sender, purpose, **kwargs):
+        heard.append(purpose.pk)
+
+    purpose_closed.connect(hear)
+    try:
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.purpose_close(actor=None, purpose=purpose)
+        assert heard == []  # not before the commit
+        for callback in callbacks:
+            callback()
+        assert heard == [purpose.pk]
+        with pytest.raises(ValidationError):  # closing twice is refused, and announces nothing
+            services.purpose_close(actor=None, purpose=purpose)
+        assert heard == [purpose.pk]
+    finally:
+        purpose_closed.disconnect(hear)
 
 
 def test_a_draft_purpose_takes_no_consent(consortium_a, city_a, steps, resident):

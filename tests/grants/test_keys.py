@@ -76,7 +76,8 @@ def test_token_claiming_another_alg_than_its_key_is_inactive(client, service_a, 
 def test_compromised_key_revokes_every_grant_it_signed(client, service_a, ticket, capsys):
     first = issue(service_a, ticket)
     second = issue(service_a, ticket)
-    call_command("rotate_signing_key", "--compromised", first.kid)
+    # "--compromised=KID" in one argument: a kid may begin with "-".
+    call_command("rotate_signing_key", f"--compromised={first.kid}")
     out = capsys.readouterr().out
     assert "2 grant(s) it signed revoked" in out
     for grant in (first, second):

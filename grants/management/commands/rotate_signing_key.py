@@ -8,13 +8,17 @@ from grants import services
 class Command(BaseCommand):
     help = (
         "Rotate the platform's signing key: a new key signs from now on and the old one stays "
-        "in the JWKS until the last grant it signed expires. With --compromised KID, revoke that "
+        "in the JWKS until the last grant it signed expires. With --compromised=KID, revoke that "
         "key and every grant it signed instead."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--algorithm", choices=keys.ALGORITHMS, default=keys.EDDSA)
-        parser.add_argument("--compromised", metavar="KID", help="the key id of a leaked key")
+        parser.add_argument(
+            "--compromised",
+            metavar="KID",
+            help="a leaked key id; write --compromised=KID, as a key id may begin with -",
+        )
 
     def handle(self, *args, **options):
         kid = options["compromised"]
