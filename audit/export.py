@@ -21,18 +21,7 @@ FORMAT = "smartcity-audit-export/1"
 
 def entry_line(row: selectors.ChainRow) -> str:
     """Return one JSON Lines record: the entry's hashed members plus ``hash``, canonical."""
-    text = chain.entry_text(
-        seq=row.seq,
-        time=row.time,
-        actor_type=row.actor_type,
-        actor_id=row.actor_id,
-        action=row.action,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        consortium_id=row.consortium_id,
-        payload=row.payload,
-        prev_hash=row.prev_hash,
-    )
+    text = row.text()
     # "hash" sorts between "consortium_id" and "object_id". The members before it are encoded
     # strings and a number, which cannot contain this marker, so its first place is the member.
     at = text.index(',"object_id":')

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import reports
+from . import chain, reports
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 READ_CHUNK = 20_000
@@ -25,6 +25,21 @@ class ChainRow(NamedTuple):
     payload: str  # canonical JSON text
     prev_hash: str
     hash: str
+
+    def text(self) -> str:
+        """Return the canonical text that this entry's hash covers."""
+        return chain.entry_text(
+            seq=self.seq,
+            time=self.time,
+            actor_type=self.actor_type,
+            actor_id=self.actor_id,
+            action=self.action,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            consortium_id=self.consortium_id,
+            payload=self.payload,
+            prev_hash=self.prev_hash,
+        )
 
 
 def time_sql() -> str:

@@ -391,7 +391,7 @@ def signing_key_create(*, actor, algorithm: str = keys.EDDSA) -> SigningKey:
 
 def signing_key_ensure(*, algorithm: str = keys.EDDSA) -> SigningKey:
     """Return the active key for ``algorithm``, creating the first one if there is none."""
-    key = SigningKey.objects.filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE).first()
+    key = selectors.signing_key_active(algorithm)
     return key or signing_key_create(actor=SYSTEM, algorithm=algorithm)
 
 

@@ -1,6 +1,6 @@
 """The API's error format: ``{"error": "<stable_code>", "detail": "<human text>"}``."""
 
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -47,7 +47,3 @@ def exception_handler(exc, context):
             return response
     response.data = {"error": code, "detail": str(detail)}
     return response
-
-
-def json_error(code: str, detail: str, status_code: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status_code)

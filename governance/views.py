@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit import selectors as audit_selectors
 from audit import services as audit_services
-from audit.models import Entry
 
 from . import selectors, services
 from .forms import (
@@ -484,9 +484,9 @@ def decision(request, ticket):
     is_board_side = selectors.sees_decision_votes(request.user, ticket)
     # Seal first so that the decision's entries have their sequence numbers.
     audit_services.seal()
-    entries = Entry.objects.filter(
-        object_type="governance.reviewticket",
-        object_id=str(ticket.pk),
+    entries = audit_selectors.entries_for_object(
+        object_type=ReviewTicket._meta.label_lower, object_id=ticket.pk
+    ).filter(
         action__in=[
             "ticket.approved",
             "ticket.rejected",
@@ -495,7 +495,7 @@ def decision(request, ticket):
             "ticket.resumed",
             "ticket.closed",
         ],
-    ).order_by("seq")
+    )
     final_round = ticket.rounds.exclude(outcome="").order_by("-number").first()
     rows = []
     if is_board_side and final_round:
