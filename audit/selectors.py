@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import chain, reports
+from . import chain, keys, reports
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 READ_CHUNK = 20_000
@@ -100,6 +100,26 @@ def checkpoint_latest() -> Checkpoint | None:
 
 def signing_key_active(algorithm: str) -> SigningKey | None:
     return SigningKey.objects.filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE).first()
+
+
+def signing_key_verifier(kid: str) -> tuple[str, keys.PublicKey] | None:
+    """Return ``(algorithm, public key)`` of the key ``kid`` whatever its status; None if none."""
+    key = SigningKey.objects.filter(kid=kid).only("algorithm", "public_jwk").first()
+    if key is None:
+        return None
+    return key.algorithm, keys.public_key_from_jwk(key.public_jwk)
+
+
+def signing_keys_table() -> str:
+    """
+    Return the table of signing keys, for read-only joins by other apps' hot queries (their
+    columns ``kid`` and ``status``; a key whose status is ``revoked`` verifies nothing).
+    """
+    return SigningKey._meta.db_table
+
+
+def signing_key_revoked_status() -> str:
+    return SigningKey.Status.REVOKED
 
 
 def signing_keys_published() -> QuerySet[SigningKey]:

@@ -12,6 +12,9 @@ Environment variables (all optional on a development machine):
 - ``SIGNING_KEY_SECRET``: the secret from which the key that encrypts the platform's private
   signing keys at rest is derived; defaults to ``SECRET_KEY``.
 - ``PLATFORM_URL``: the public base URL, used as the issuer of signed statements.
+- ``CONN_MAX_AGE``: seconds a database connection is kept between requests (default 60).
+- ``DB_PREPARED_STATEMENTS``: ``0`` behind a PostgreSQL pooler that cannot keep prepared
+  statements (PgBouncer before 1.21 in transaction mode); default on.
 """
 
 import os
@@ -116,6 +119,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The API's hottest query (introspection) is prepared on PostgreSQL; 0 behind a pooler that
+# cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+DB_PREPARED_STATEMENTS = env_flag("DB_PREPARED_STATEMENTS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_PREPARED_STATEMENTS:
+    # Django turns psycopg's prepared statements off (threshold None), which refuses even an
+    # explicit prepare=True. A threshold never reached prepares only what asks to be.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

@@ -45,6 +45,38 @@ def _count_failure(keys: list[str]) -> None:
             cache.set(key, 1, FAILURE_WINDOW)
 
 
+def basic_credentials(header: str) -> tuple[str, str]:
+    """Return ``(client id, secret)`` from an HTTP Basic ``Authorization`` header, or blanks."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return "", ""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return "", ""
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+    return unquote(client_id), unquote(secret)
+
+
+def _refuse_failure(keys: list[str]) -> None:
+    """
+    Count a failed authentication; raise 429 once the address or the client id has failed too
+    often. Only failures are limited: the right secret is always let in, so that whoever
+    learns a client id (it is not secret) cannot lock its service out by failing on purpose.
+    The secrets are 256 random bits, which no rate of guessing reaches.
+    """
+    if _blocked(keys):
+        raise APIError(
+            "rate_limited",
+            "Too many failed authentications; try again in a few minutes.",
+            429,
+        )
+    _count_failure(keys)
+
+
 class ServiceAuthentication(authentication.BaseAuthentication):
     """Authenticate a service; ``request.user`` is its Service, ``request.auth`` the credential."""
 
@@ -54,34 +86,17 @@ class ServiceAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         address = request.META.get("REMOTE_ADDR", "")
-        scheme, _, encoded = header.partition(" ")
-        client_id = secret = ""
-        if scheme.lower() == "basic" and encoded:
-            try:
-                decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                decoded = ""
-            client_id, sep, secret = decoded.partition(":")
-            # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-            client_id, secret = unquote(client_id), unquote(secret)
-            if not sep:
-                client_id = secret = ""
+        client_id, secret = basic_credentials(header)
         keys = _keys(client_id, address)
-        if _blocked(keys):
-            raise APIError(
-                "rate_limited",
-                "Too many failed authentications; try again in a few minutes.",
-                429,
-            )
         if not client_id or not secret:
             if header:
-                _count_failure(keys)
+                _refuse_failure(keys)
             raise exceptions.NotAuthenticated(
                 "Authenticate with your client id and secret (HTTP Basic)."
             )
         credential = selectors.credential_authenticate(client_id, secret)
         if credential is None:
-            _count_failure(keys)
+            _refuse_failure(keys)
             raise exceptions.AuthenticationFailed("Unknown client id or wrong secret.")
         service = credential.service
         service.is_authenticated = True

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -26,9 +27,18 @@ def _clear_rate_limits():
     cache.clear()
 
 
-def introspect(client, caller, token, **extra):
+def introspect(client, caller, token, *, multipart=False, **extra):
+    """POST ``token`` as RFC 7662 asks (a urlencoded form), or as a multipart form."""
+    if multipart:  # answered by the DRF view rather than grants.api.introspect_directly
+        return client.post(
+            "/api/v1/introspect", {"token": token}, HTTP_AUTHORIZATION=caller.auth, **extra
+        )
     return client.post(
-        "/api/v1/introspect", {"token": token}, HTTP_AUTHORIZATION=caller.auth, **extra
+        "/api/v1/introspect",
+        urlencode({"token": token}),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=caller.auth,
+        **extra,
     )
 
 
@@ -66,32 +76,53 @@ def test_wrong_secret_gets_401(client, service_a, grant):
 def test_failed_authentication_is_rate_limited_per_client(client, service_a, grant, settings):
     settings.GRANTS_AUTH_FAILURE_LIMIT = 3
     bad = basic(service_a.credential.client_id, "wrong")
-    for _ in range(3):
-        response = client.post(
+
+    def fail(address):
+        return client.post(
             "/api/v1/introspect",
             {"token": grant.token},
             HTTP_AUTHORIZATION=bad,
-            REMOTE_ADDR=f"10.0.0.{_}",
+            REMOTE_ADDR=address,
         )
-        assert response.status_code == 401
-    # Even the right secret, from a fresh address, waits until the window passes.
-    response = introspect(client, service_a, grant.token, REMOTE_ADDR="10.0.0.99")
+
+    for i in range(3):
+        assert fail(f"10.0.0.{i}").status_code == 401
+    # Further failures for that client id wait, from any address...
+    response = fail("10.0.0.50")
     assert response.status_code == 429
     assert response.json()["error"] == "rate_limited"
+    # ...but whoever knows only the client id cannot lock its service out.
+    for multipart in (False, True):
+        response = introspect(
+            client, service_a, grant.token, REMOTE_ADDR="10.0.0.99", multipart=multipart
+        )
+        assert response.status_code == 200
+        assert response.json()["active"] is True
 
 
 def test_failed_authentication_is_rate_limited_per_address(client, service_b, grant, settings):
     settings.GRANTS_AUTH_FAILURE_LIMIT = 3
-    for i in range(3):
-        client.post(
+
+    def guess(i, address):
+        return client.post(
             "/api/v1/introspect",
             {"token": grant.token},
             HTTP_AUTHORIZATION=basic(f"svc_guess{i}", "x"),
-            REMOTE_ADDR="10.1.1.1",
+            REMOTE_ADDR=address,
         )
-    response = introspect(client, service_b, grant.token, REMOTE_ADDR="10.1.1.1")
-    assert response.status_code == 429
-    assert introspect(client, service_b, grant.token, REMOTE_ADDR="10.1.1.2").status_code == 200
+
+    for i in range(3):
+        assert guess(i, "10.1.1.1").status_code == 401
+    assert guess(9, "10.1.1.1").status_code == 429  # a new client id, the same address
+    assert guess(9, "10.1.1.2").status_code == 401  # another address
+    no_secret = client.post(
+        "/api/v1/introspect",
+        {"token": grant.token},
+        HTTP_AUTHORIZATION="Basic bm9jb2xvbg==",  # "nocolon"
+        REMOTE_ADDR="10.1.1.1",
+    )
+    assert no_secret.status_code == 429
+    assert introspect(client, service_b, grant.token, REMOTE_ADDR="10.1.1.1").status_code == 200
 
 
 def test_rotation_keeps_the_old_secret_for_the_overlap_only(client, service_a, grant):
@@ -212,6 +243,51 @@ def test_malformed_tokens(client, service_a, db, token):
     else:
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "x" * 9000])
+def test_malformed_tokens_in_a_multipart_form(client, service_a, db, token):
+    response = introspect(client, service_a, token, multipart=True)
+    if token and len(token) <= 8192:
+        assert response.json() == {"active": False}
+    else:
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_request"
+
+
+def test_both_form_encodings_get_the_same_answers(client, service_a, service_b, holder, grant):
+    for caller in (service_a, service_b, holder):
+        urlencoded = introspect(client, caller, grant.token)
+        multipart = introspect(client, caller, grant.token, multipart=True)
+        assert urlencoded.status_code == multipart.status_code == 200
+        assert urlencoded.json() == multipart.json()
+        assert urlencoded["Cache-Control"] == multipart["Cache-Control"] == "no-store"
+        assert urlencoded["Content-Type"] == multipart["Content-Type"] == "application/json"
+    assert introspect(client, service_b, grant.token).json() == {"active": False}
+
+
+def test_a_deactivated_service_is_refused(client, service_a, grant):
+    service_a.service.is_active = False
+    service_a.service.save()
+    for multipart in (False, True):
+        response = introspect(client, service_a, grant.token, multipart=multipart)
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthenticated"
+
+
+def test_claims_of_the_wrong_type_are_inactive_not_an_error(client, service_a, grant):
+    from audit.services import sign_jwt
+
+    _, claims = _forge(grant)
+    for name, value in (("exp", "tomorrow"), ("nbf", [1]), ("jti", 7), ("sub", None)):
+        token = sign_jwt({**claims, name: value}, typ="grant+jwt")
+        assert introspect(client, service_a, token).json() == {"active": False}, name
+
+
+def test_get_is_refused_with_405(client, service_a):
+    response = client.get("/api/v1/introspect", HTTP_AUTHORIZATION=service_a.auth)
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
 
 
 def test_expired_and_not_yet_valid_grants_are_inactive(client, service_a, ticket):
