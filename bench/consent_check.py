@@ -33,7 +33,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from consent import selectors, services  # noqa: E402
-from consent.models import ConsentRecord, DataCategory, Purpose, Resident  # noqa: E402
+from consent.models import ConsentRecord, ConsentState, DataCategory, Purpose, Resident  # noqa: E402
 from governance.models import Consortium, Organization  # noqa: E402
 
 PURPOSES = 4
@@ -87,6 +87,7 @@ def build(residents: int, records: int, bench_purposes: list[Purpose]) -> None:
     resident_table = Resident._meta.db_table
     through_table = Resident.consortia.through._meta.db_table
     record_table = ConsentRecord._meta.db_table
+    state_table = ConsentState._meta.db_table
     consortium_id = bench_purposes[0].consortium_id
     have_residents = Resident.objects.count()
     have_records = ConsentRecord.objects.count()
@@ -144,10 +145,19 @@ def build(residents: int, records: int, bench_purposes: list[Purpose]) -> None:
                 },
             )
             cursor.execute("DROP TABLE bench_ids")
+            # The current state of each resident and purpose, as consent's services keep it.
+            cursor.execute(f"DELETE FROM {state_table}")
+            cursor.execute(
+                f"INSERT INTO {state_table} (purpose_id, resident_id, record_id, decision, "
+                "notice_id, expires_at) SELECT DISTINCT ON (purpose_id, resident_id) "
+                f"purpose_id, resident_id, id, decision, notice_id, expires_at FROM {record_table} "
+                "ORDER BY purpose_id, resident_id, id DESC"
+            )
     print("vacuum analyze ...", flush=True)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {resident_table}")
         cursor.execute(f"VACUUM ANALYZE {record_table}")
+        cursor.execute(f"VACUUM ANALYZE {state_table}")
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
 

@@ -7,6 +7,10 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Consent")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from .reports import register
+        from .schedules import ensure_schedules
 
         register()
+        post_migrate.connect(ensure_schedules, sender=self)

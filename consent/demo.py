@@ -27,6 +27,7 @@ from governance.validators import corporate_number_check_digit
 from . import services
 from .models import (
     ConsentRecord,
+    ConsentState,
     DataCategory,
     Notice,
     Purpose,
@@ -421,6 +422,23 @@ def _seed_batch(consortium, purposes, notices, size: int, rng: random.Random) ->
         for purpose in purposes:
             records.extend(_random_history(resident, purpose, notices[purpose.pk], now, rng))
     ConsentRecord.objects.bulk_create(records, batch_size=BATCH)
+    latest = {}  # each history is in order, so the last record of a pair is its state
+    for consent in records:
+        latest[consent.resident_id, consent.purpose_id] = consent
+    ConsentState.objects.bulk_create(
+        [
+            ConsentState(
+                purpose_id=consent.purpose_id,
+                resident_id=consent.resident_id,
+                record_id=consent.pk,
+                decision=consent.decision,
+                notice_id=consent.notice_id,
+                expires_at=consent.expires_at,
+            )
+            for consent in latest.values()
+        ],
+        batch_size=BATCH,
+    )
     label = Resident._meta.label_lower
     specs = [
         EntrySpec(

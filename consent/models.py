@@ -379,23 +379,52 @@ class ConsentRecord(models.Model):
         )
 
 
-class DataAccess(models.Model):
+class ConsentState(models.Model):
     """
-    データ利用記録: one release of a resident's data to a member service under a grant.
-
-    Written in bulk by the grants API's consent check, one row per resident allowed, so that the
-    resident sees under "who used my data" which service used which purpose and when. The audit
-    log holds one entry per batch that commits to its rows by SHA-256 (``batch_sha256``), not
-    one entry per resident.
+    現在の同意状態: each resident's latest decision on each purpose, a copy of the latest
+    ``ConsentRecord`` written in the same transaction as the record and never apart from it.
+    The records stay the authority; this table lets the consent check read one index entry per
+    resident (an index-only scan of ``consent_state_unique``) instead of every record of each.
     """
 
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+", db_index=False)
     resident = models.ForeignKey(
-        Resident,
-        on_delete=models.PROTECT,
-        related_name="data_accesses",
-        verbose_name=_("resident"),
-        db_constraint=True,
+        Resident, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    record = models.ForeignKey(
+        ConsentRecord, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=ConsentRecord.Decision.choices
+    )
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="+", db_index=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("current consent state")
+        verbose_name_plural = _("current consent states")
+        constraints = [
+            # Covering on PostgreSQL (SQLite ignores include: models.W039 is silenced there).
+            models.UniqueConstraint(
+                fields=["purpose", "resident"],
+                include=["decision", "notice", "expires_at"],
+                name="consent_state_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.purpose_id} {self.decision}"
+
+
+class DataAccessBatch(models.Model):
+    """
+    データ利用記録（一括）: the residents whose data one call of the grants API's consent check
+    released to a member service, written in the call's transaction as one row, with the audit
+    entry that commits to it by SHA-256. A task then copies it into one ``DataAccess`` row per
+    resident (``expanded_at``), so that the call does not wait for thousands of indexed rows;
+    until then the resident's "who used my data" reads the batch itself.
+    """
+
     purpose = models.ForeignKey(
         Purpose, on_delete=models.PROTECT, related_name="+", verbose_name=_("purpose")
     )
@@ -404,6 +433,74 @@ class DataAccess(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("organisation"),
+    )
+    service_name = models.CharField(_("service"), max_length=200)
+    grant_jti = models.CharField(_("grant id"), max_length=64)
+    batch_sha256 = models.CharField(_("batch SHA-256"), max_length=64)
+    accessed_at = models.DateTimeField(_("when"))
+    resident_ids = models.JSONField(_("residents (pseudonymous ids)"), default=list)
+    residents = models.PositiveIntegerField(_("residents"))
+    expanded_at = models.DateTimeField(_("copied to the access table"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data access batch")
+        verbose_name_plural = _("data access batches")
+        indexes = [
+            # The batches still to copy, oldest first.
+            models.Index(
+                fields=["id"],
+                name="consent_batch_pending",
+                condition=models.Q(expanded_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant_jti} {self.accessed_at:%Y-%m-%d %H:%M} ({self.residents})"
+
+    def access_of(self, resident) -> "DataAccess":
+        """Return the access this batch records for ``resident``, unsaved, as it will be copied."""
+        return DataAccess(
+            resident=resident,
+            purpose=self.purpose,
+            organization=self.organization,
+            service_name=self.service_name,
+            grant_jti=self.grant_jti,
+            batch_sha256=self.batch_sha256,
+            accessed_at=self.accessed_at,
+        )
+
+
+class DataAccess(models.Model):
+    """
+    データ利用記録: one release of a resident's data to a member service under a grant.
+
+    Copied from the batches the grants API's consent check writes (``DataAccessBatch``), one
+    row per resident allowed, so that the resident sees under "who used my data" which service
+    used which purpose and when. The audit log holds one entry per batch that commits to its
+    rows by SHA-256 (``batch_sha256``), not one entry per resident. Only the index the portal
+    reads is kept: every other index would be paid for on each of thousands of rows per batch.
+    """
+
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        related_name="data_accesses",
+        verbose_name=_("resident"),
+        db_index=False,  # led by consent_access_resident
+    )
+    purpose = models.ForeignKey(
+        Purpose,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("purpose"),
+        db_index=False,
+    )
+    organization = models.ForeignKey(
+        "governance.Organization",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+        db_index=False,
     )
     service_name = models.CharField(_("service"), max_length=200)
     grant_jti = models.CharField(_("grant id"), max_length=64)

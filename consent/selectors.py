@@ -9,9 +9,18 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.db import server_side_cursor
 from governance.selectors import consortia_administered_by
 
-from .models import ConsentRecord, DataAccess, Notice, Purpose, Resident
+from .models import (
+    ConsentRecord,
+    ConsentState,
+    DataAccess,
+    DataAccessBatch,
+    Notice,
+    Purpose,
+    Resident,
+)
 
 # SQLite limits the number of parameters of one statement.
 SQLITE_CHUNK = 500
@@ -32,8 +41,7 @@ def consent_allows(purpose: Purpose, resident: Resident | str, *, at=None) -> bo
         return False
     resident_id = getattr(resident, "pk", resident)
     latest = (
-        ConsentRecord.objects.filter(purpose_id=purpose.pk, resident_id=resident_id)
-        .order_by("-id")
+        ConsentState.objects.filter(purpose_id=purpose.pk, resident_id=resident_id)
         .values_list("decision", "notice_id", "expires_at")
         .first()
     )
@@ -60,32 +68,23 @@ def consent_allows_many(
 
 
 def _latest_decisions(purpose_id: int, ids: list[str]):
-    """Yield (resident id, decision, notice id, expiry) of the latest record of each resident."""
-    table = ConsentRecord._meta.db_table
+    """Yield (resident id, decision, notice id, expiry) of each resident's current state."""
     if connection.vendor == "postgresql":
-        # An index-only scan of consent_record_latest: one descent per resident, rows already
-        # in (resident, id desc) order for DISTINCT ON.
-        with connection.cursor() as cursor:
+        # An index-only scan of consent_state_unique, one entry per resident; the ids travel
+        # as one bound array parameter rather than inside the statement's text.
+        with server_side_cursor() as cursor:
             cursor.execute(
-                f"SELECT DISTINCT ON (resident_id) resident_id, decision, notice_id, expires_at "
-                f"FROM {table} WHERE purpose_id = %s AND resident_id = ANY(%s) "
-                "ORDER BY resident_id, id DESC",
+                "SELECT resident_id, decision, notice_id, expires_at "
+                f"FROM {ConsentState._meta.db_table} "
+                "WHERE purpose_id = %s AND resident_id = ANY(%s)",
                 [purpose_id, ids],
             )
             yield from cursor.fetchall()
         return
     for start in range(0, len(ids), SQLITE_CHUNK):
-        chunk = ids[start : start + SQLITE_CHUNK]
-        seen = set()
-        rows = (
-            ConsentRecord.objects.filter(purpose_id=purpose_id, resident_id__in=chunk)
-            .order_by("resident_id", "-id")
-            .values_list("resident_id", "decision", "notice_id", "expires_at")
-        )
-        for row in rows:
-            if row[0] not in seen:
-                seen.add(row[0])
-                yield row
+        yield from ConsentState.objects.filter(
+            purpose_id=purpose_id, resident_id__in=ids[start : start + SQLITE_CHUNK]
+        ).values_list("resident_id", "decision", "notice_id", "expires_at")
 
 
 # --- The resident portal ---------------------------------------------------------------------
@@ -213,11 +212,28 @@ def data_accesses(resident: Resident, *, limit: int = 200) -> list:
     Return the newest recorded uses of the resident's data by member services (at most
     ``limit``), newest first, with their purpose and organisation.
     """
-    return list(
+    copied = list(
         DataAccess.objects.filter(resident=resident)
         .select_related("purpose", "organization")
         .order_by("-accessed_at", "-id")[:limit]
     )
+    pending = _pending_accesses(resident)
+    if not pending:
+        return copied
+    return sorted(pending + copied, key=lambda access: access.accessed_at, reverse=True)[:limit]
+
+
+def _pending_accesses(resident: Resident) -> list[DataAccess]:
+    """Return the resident's accesses in batches not yet copied to the access table (unsaved)."""
+    batches = DataAccessBatch.objects.filter(expanded_at__isnull=True).select_related(
+        "purpose", "organization"
+    )
+    pid = resident.pseudonymous_id
+    if connection.vendor == "postgresql":
+        batches = batches.filter(resident_ids__contains=[pid])  # jsonb @>
+    else:  # SQLite has no JSON containment; the batches waiting are few
+        batches = [batch for batch in batches if pid in batch.resident_ids]
+    return [batch.access_of(resident) for batch in batches]
 
 
 def resident_export(resident: Resident) -> dict:
@@ -267,9 +283,12 @@ def resident_export(resident: Resident) -> dict:
                 "grant_jti": a.grant_jti,
                 "batch_sha256": a.batch_sha256,
             }
-            for a in DataAccess.objects.filter(resident=resident)
-            .select_related("purpose", "organization")
-            .order_by("accessed_at", "id")
+            for a in [
+                *DataAccess.objects.filter(resident=resident)
+                .select_related("purpose", "organization")
+                .order_by("accessed_at", "id"),
+                *sorted(_pending_accesses(resident), key=lambda access: access.accessed_at),
+            ]
         ],
     }
 

@@ -7,6 +7,7 @@ secretariat (paper consents, purposes), None for the system.
 """
 
 import hashlib
+import logging
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -20,7 +21,9 @@ from audit.services import Actor, record
 from . import notices
 from .models import (
     ConsentRecord,
+    ConsentState,
     DataAccess,
+    DataAccessBatch,
     DataCategory,
     Notice,
     Purpose,
@@ -28,6 +31,8 @@ from .models import (
     ResidentProfile,
 )
 from .signals import purpose_closed
+
+logger = logging.getLogger(__name__)
 
 # --- Residents -------------------------------------------------------------------------------
 
@@ -318,6 +323,16 @@ def _decide(
     )
     consent.full_clean()
     consent.save(force_insert=True)
+    ConsentState.objects.update_or_create(
+        purpose=purpose,
+        resident=resident,
+        defaults={
+            "record": consent,
+            "decision": decision,
+            "notice": purpose.current_notice,
+            "expires_at": expires_at,
+        },
+    )
     record(
         actor=actor,
         action=f"consent.{decision}",
@@ -459,8 +474,12 @@ def data_access_record_batch(
 ) -> str:
     """
     Record that ``service_name`` of ``organization`` received the data of these residents under
-    the grant ``grant_jti``; one row per resident, one audit entry for the batch. Return the
+    the grant ``grant_jti``: one batch row and one audit entry that commits to it. Return the
     batch's SHA-256 (see ``data_access_batch_digest``); the empty batch writes nothing.
+
+    The per-resident rows of "who used my data" are copied from the batch after the commit
+    (``data_access_expand``, queued here and scheduled every minute), so that the API call does
+    not wait for thousands of indexed rows (bench/grants_check.py).
     """
     ids = sorted(set(pseudonymous_ids))
     accessed_at = accessed_at or timezone.now()
@@ -469,20 +488,16 @@ def data_access_record_batch(
     )
     if not ids:
         return digest
-    if connection.vendor == "postgresql":
-        # One statement for the whole batch (up to 10,000 rows) instead of bulk_create's
-        # batches of parameter lists: the check's hot path (bench/grants_check.py).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {DataAccess._meta.db_table} (resident_id, purpose_id, "
-                "organization_id, service_name, grant_jti, batch_sha256, accessed_at) "
-                "SELECT unnest(%s::varchar[]), %s, %s, %s, %s, %s, %s",
-                [ids, purpose.pk, organization.pk, service_name, grant_jti, digest, accessed_at],
-            )
-    else:
-        _bulk_create_accesses(
-            ids, purpose, organization, service_name, grant_jti, digest, accessed_at
-        )
+    DataAccessBatch.objects.create(
+        purpose=purpose,
+        organization=organization,
+        service_name=service_name,
+        grant_jti=grant_jti,
+        batch_sha256=digest,
+        accessed_at=accessed_at,
+        resident_ids=ids,
+        residents=len(ids),
+    )
     record(
         actor=actor,
         action="data.accessed",
@@ -497,16 +512,77 @@ def data_access_record_batch(
             "time": format_time(accessed_at),
         },
     )
+    transaction.on_commit(_queue_expansion)
     return digest
 
 
-def _bulk_create_accesses(ids, purpose, organization, service_name, grant_jti, digest, at):
+def _queue_expansion() -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task("consent.tasks.data_access_expand", task_name="consent: copy data accesses")
+    except Exception:  # noqa: BLE001 - the schedule copies it within a minute anyway
+        logger.warning("could not queue the copy of data accesses", exc_info=True)
+
+
+def data_access_expand(*, limit: int | None = None, progress=None) -> int:
+    """
+    Copy batches of accesses not yet copied into one ``DataAccess`` row per resident, oldest
+    first, each batch in its own transaction; return the number of batches copied.
+
+    Safe to run in several workers at once (a batch is taken under a row lock, skipping locked
+    ones). It writes no audit entry: the batch's own entry already commits to every row.
+    """
+    done = 0
+    while limit is None or done < limit:
+        with transaction.atomic():
+            batch = (
+                DataAccessBatch.objects.select_for_update(skip_locked=True)
+                .filter(expanded_at__isnull=True)
+                .order_by("id")
+                .first()
+            )
+            if batch is None:
+                break
+            _copy_batch(batch)
+            batch.expanded_at = timezone.now()
+            batch.save(update_fields=["expanded_at"])
+        done += 1
+        if progress:
+            progress(1)
+    return done
+
+
+def _copy_batch(batch: DataAccessBatch) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DataAccess._meta.db_table} (resident_id, purpose_id, "
+                "organization_id, service_name, grant_jti, batch_sha256, accessed_at) "
+                "SELECT jsonb_array_elements_text(resident_ids), purpose_id, organization_id, "
+                "service_name, grant_jti, batch_sha256, accessed_at "
+                f"FROM {DataAccessBatch._meta.db_table} WHERE id = %s",
+                [batch.pk],
+            )
+        return
+    _bulk_create_accesses(
+        batch.resident_ids,
+        batch.purpose_id,
+        batch.organization_id,
+        batch.service_name,
+        batch.grant_jti,
+        batch.batch_sha256,
+        batch.accessed_at,
+    )
+
+
+def _bulk_create_accesses(ids, purpose_id, organization_id, service_name, grant_jti, digest, at):
     DataAccess.objects.bulk_create(
         [
             DataAccess(
                 resident_id=pid,
-                purpose=purpose,
-                organization=organization,
+                purpose_id=purpose_id,
+                organization_id=organization_id,
                 service_name=service_name,
                 grant_jti=grant_jti,
                 batch_sha256=digest,

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit import reports
+from consent import services as consent_services
 from consent.models import ConsentRecord, DataAccess, DataCategory, Notice
 from consent.reports import StatisticsForm, consortia_for, localized, months_between, shown
 
@@ -77,6 +78,9 @@ def build(report, *, progress, workdir):
             "service", "service__organization", "purpose"
         )
     }
+    # Every access of the period in the table first: batches of the consent check not yet
+    # copied (at most a minute old while the task cluster runs) are copied now.
+    consent_services.data_access_expand()
     accesses = DataAccess.objects.filter(
         grant_jti__in=list(grants), accessed_at__gte=since, accessed_at__lt=until
     )

@@ -9,14 +9,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
-import psycopg
-from django.conf import settings
-from django.db import OperationalError, connection
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
 from audit import selectors as audit_selectors
+from config.db import fetch_one_prepared
 
 from .models import Grant, GrantEvent, Service, ServiceCredential, hash_secret
 
@@ -227,47 +225,6 @@ def token_verify(token: str, *, caller: Service, at=None) -> TokenVerdict:
     )
 
 
-def _prepared_cursor() -> CursorWrapper:
-    """
-    Return a cursor whose statements PostgreSQL prepares once per connection and then runs
-    without planning them again. Django prepares nothing (for the sake of connection poolers),
-    so the introspection query was planned on every call, which took three times as long as
-    running it. Set ``DB_PREPARED_STATEMENTS=0`` behind a pooler that cannot keep prepared
-    statements (PgBouncer before 1.21 in transaction mode). Queries still pass through
-    Django's cursor wrapper, so they are logged and counted like every other query.
-    """
-    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
-        return connection.cursor()
-    connection.ensure_connection()
-    raw = _PreparingCursor(connection.connection)
-    if connection.queries_logged:
-        return CursorDebugWrapper(raw, connection)
-    return CursorWrapper(raw, connection)
-
-
-def _fetch_one(sql: str, params: list) -> tuple | None:
-    """
-    Run ``sql`` on a prepared-statement cursor and return its first row. A persistent connection
-    that the server dropped (a restart) is replaced once: Django's health check, which would
-    have pinged it before the request's first query, is not on this path.
-    """
-    for attempt in (1, 2):
-        try:
-            with _prepared_cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchone()
-        except OperationalError:
-            if attempt == 2 or connection.in_atomic_block:
-                raise
-            connection.close()
-    return None  # not reached
-
-
-class _PreparingCursor(psycopg.Cursor):
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
-
-
 @dataclass(frozen=True)
 class Introspection:
     """An introspection's caller and verdict; ``service_id`` is None when authentication failed."""
@@ -295,7 +252,7 @@ def token_introspect(client_id: str, secret: str, token: str, *, at=None) -> Int
     )
     moment = connection.ops.adapt_datetimefield_value(at)
     jti = claims["jti"] if claims else None
-    row = _fetch_one(sql, [moment, moment, kid, jti, client_id])
+    row = fetch_one_prepared(sql, [moment, moment, kid, jti, client_id])
     # Compare even when the client id is unknown, so that timing tells nothing.
     matches = hmac.compare_digest(row[0] if row else "0" * 64, hash_secret(secret))
     if row is None or not matches or not row[1] or not row[3]:

@@ -9,6 +9,7 @@ from audit.verification import verify_chain
 from consent import demo, selectors
 from consent.models import ConsentRecord, Notice, Purpose, Resident
 from governance.demo import DEMO_SLUG as GOVERNANCE_DEMO_SLUG
+from tests.consent.test_selectors import _states_match_the_latest_records
 
 pytestmark = pytest.mark.django_db
 
@@ -79,5 +80,6 @@ def test_seed_demo_uses_the_governance_demo_and_adds_residents_in_bulk(consortiu
         audit_count(action__startswith="consent.", actor_id__in=generated.values("pk"))
         == records.count()
     )
+    _states_match_the_latest_records()  # the bulk seeding keeps the current state too
     audit_services.seal()
     assert verify_chain().ok

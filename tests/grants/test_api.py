@@ -10,8 +10,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from audit.models import PendingEntry
+from consent import selectors as consent_selectors
 from consent import services as consent_services
-from consent.models import DataAccess
+from consent.models import DataAccess, DataAccessBatch
 from grants import services
 from grants.models import Grant
 
@@ -352,7 +353,9 @@ def test_check_answers_per_resident_and_records_accesses(
         stranger.pseudonymous_id: False,
         "unknown-id": False,
     }
-    assert DataAccess.objects.count() == 3
+    batch = DataAccessBatch.objects.get()  # the call's record, in its transaction
+    assert batch.resident_ids == sorted(r.pseudonymous_id for r in agreeing)
+    assert batch.batch_sha256 == body["batch_sha256"]
     entries = PendingEntry.objects.filter(action="data.accessed")
     assert entries.count() == 1  # one per call, not one per resident
     payload = json.loads(entries.get().payload)
@@ -361,11 +364,45 @@ def test_check_answers_per_resident_and_records_accesses(
     assert (
         consent_services.data_access_batch_digest(
             grant_jti=grant.jti,
-            accessed_at=DataAccess.objects.first().accessed_at,
+            accessed_at=batch.accessed_at,
             pseudonymous_ids=[r.pseudonymous_id for r in agreeing],
         )
         == body["batch_sha256"]
     )
+
+
+def test_the_residents_see_the_access_at_once_and_after_the_copy(
+    client, service_a, grant, agreeing, consortium_a
+):
+    stranger = make_resident("s@example.jp", consortium_a)
+    ids = [r.pseudonymous_id for r in agreeing] + [stranger.pseudonymous_id]
+    check(client, service_a, grant.jti, {"residents": ids})
+    assert DataAccess.objects.count() == 0  # not copied yet: read from the batch
+
+    def seen(resident):
+        accesses = consent_selectors.data_accesses(resident)
+        exported = consent_selectors.resident_export(resident)["data_accesses"]
+        assert [a["grant_jti"] for a in exported] == [a.grant_jti for a in accesses]
+        return [(a.service_name, a.grant_jti, a.purpose_id) for a in accesses]
+
+    expected = [(service_a.service.name, grant.jti, grant.purpose_id)]
+    assert seen(agreeing[0]) == expected
+    assert seen(stranger) == []
+    assert consent_services.data_access_expand() == 1
+    assert consent_services.data_access_expand() == 0  # copied once
+    assert DataAccess.objects.count() == 3
+    assert DataAccessBatch.objects.get().expanded_at is not None
+    assert seen(agreeing[0]) == expected  # the copy, not twice
+    assert seen(stranger) == []
+
+
+def test_the_copy_is_queued_when_the_call_commits(
+    client, service_a, grant, agreeing, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        check(client, service_a, grant.jti, {"residents": [r.pseudonymous_id for r in agreeing]})
+    assert DataAccess.objects.count() == 3  # the task ran (synchronously in the tests)
+    assert DataAccessBatch.objects.get().expanded_at is not None
 
 
 def test_withdrawal_takes_effect_on_the_next_call(client, service_a, grant, agreeing, purpose):
@@ -383,7 +420,7 @@ def test_check_under_a_suspended_grant_allows_nobody(client, service_a, grant, a
     body = check(client, service_a, grant.jti, {"residents": ids}).json()
     assert body["grant_active"] is False
     assert not any(body["results"].values())
-    assert DataAccess.objects.count() == 0
+    assert DataAccess.objects.count() == DataAccessBatch.objects.count() == 0
 
 
 def test_another_services_grant_is_404(client, service_b, grant, agreeing):
@@ -393,7 +430,7 @@ def test_another_services_grant_is_404(client, service_b, grant, agreeing):
     unknown = check(client, service_b, "no-such-jti", {"residents": ["x"]})
     assert unknown.status_code == 404
     assert unknown.json() == response.json()  # missing and forbidden alike
-    assert DataAccess.objects.count() == 0
+    assert DataAccess.objects.count() == DataAccessBatch.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -413,7 +450,7 @@ def test_check_refuses_bad_input_with_json_4xx(client, service_a, grant, body):
     response = check(client, service_a, grant.jti, body)
     assert 400 <= response.status_code < 500
     assert response.json()["error"] in {"malformed_request", "invalid_request"}
-    assert DataAccess.objects.count() == 0
+    assert DataAccess.objects.count() == DataAccessBatch.objects.count() == 0
 
 
 def test_check_refuses_more_than_10000_residents(client, service_a, grant):
