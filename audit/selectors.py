@@ -102,6 +102,15 @@ def signing_key_active(algorithm: str) -> SigningKey | None:
     return SigningKey.objects.filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE).first()
 
 
+def signing_key_by_kid(kid: str) -> SigningKey | None:
+    return SigningKey.objects.filter(kid=kid).first()
+
+
+def signing_key_signed_checkpoints(key: SigningKey) -> bool:
+    """Return True if ``key`` signed a checkpoint (which never expires, so neither may the key)."""
+    return Checkpoint.objects.filter(key=key).exists()
+
+
 def signing_key_verifier(kid: str) -> tuple[str, keys.PublicKey] | None:
     """Return ``(algorithm, public key)`` of the key ``kid`` whatever its status; None if none."""
     key = SigningKey.objects.filter(kid=kid).only("algorithm", "public_jwk").first()

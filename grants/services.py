@@ -7,6 +7,7 @@ keyword-only arguments with the actor first, and writes its audit entry.
 import datetime
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 import jwt
 from django.core.exceptions import ValidationError
@@ -15,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import keys
+from audit import selectors as audit_selectors
 from audit.chain import format_time
-from audit.models import SigningKey
 from audit.services import Actor, record, sign_jwt, signing_key_revoke
 from consent import selectors as consent_selectors
 from consent import services as consent_services
@@ -30,6 +31,9 @@ from .models import (
     hash_secret,
     issuer_for,
 )
+
+if TYPE_CHECKING:
+    from audit.models import SigningKey
 
 GRANT_TYP = "grant+jwt"
 DEFAULT_OVERLAP = datetime.timedelta(hours=24)
@@ -340,7 +344,9 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
 @transaction.atomic
 def signing_key_compromised(*, actor, kid: str) -> int:
     """Revoke the key ``kid`` and every grant it signed that is not already revoked."""
-    key = SigningKey.objects.get(kid=kid)
+    key = audit_selectors.signing_key_by_kid(kid)
+    if key is None:
+        raise ValidationError(f"No signing key has the id {kid!r}.")
     signing_key_revoke(actor=actor, key=key, reason="compromised")
     count = 0
     for grant in Grant.objects.filter(kid=kid).exclude(
@@ -448,22 +454,19 @@ def webhook_deliver(*, event_id: int, attempt: int, post) -> bool:
 @transaction.atomic
 def signing_key_rotate(
     *, actor, algorithm: str = keys.EDDSA
-) -> tuple[SigningKey, SigningKey | None]:
+) -> tuple["SigningKey", "SigningKey | None"]:
     """
     Make a new active key for ``algorithm`` and return it with the key it retired. The retired
     key stays in the JWKS until the last grant it signed expires; a key that also signed
     checkpoints (which never expire) stays published for ever.
     """
-    from audit.models import Checkpoint
     from audit.services import signing_key_create, signing_key_set_publish_until
 
-    previous = SigningKey.objects.filter(
-        algorithm=algorithm, status=SigningKey.Status.ACTIVE
-    ).first()
+    previous = audit_selectors.signing_key_active(algorithm)
     key = signing_key_create(actor=actor, algorithm=algorithm)
     if previous is not None:
         previous.refresh_from_db()
-        signed_checkpoints = Checkpoint.objects.filter(key=previous).exists()
+        signed_checkpoints = audit_selectors.signing_key_signed_checkpoints(previous)
         last_expiry = (
             Grant.objects.filter(kid=previous.kid)
             .order_by("-expires_at")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import keys
-from audit.models import SigningKey
+from audit import selectors as audit_selectors
 from grants import services
 
 
@@ -23,10 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         kid = options["compromised"]
         if kid:
-            key = SigningKey.objects.filter(kid=kid).first()
+            key = audit_selectors.signing_key_by_kid(kid)
             if key is None:
                 raise CommandError(f"No signing key has the id {kid!r}.")
-            was_active = key.status == SigningKey.Status.ACTIVE
+            was_active = key.status == key.Status.ACTIVE
             revoked = services.signing_key_compromised(actor=None, kid=kid)
             self.stdout.write(f"Key {kid} revoked; {revoked} grant(s) it signed revoked.")
             if was_active:
