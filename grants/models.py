@@ -1,6 +1,6 @@
 """
 Models of the grants app: member services and their client credentials, data-access grants,
-the feed of grant status changes (revocations and suspensions) that services follow,
+the feed of grant status changes (revocations, suspensions, expiries) that services follow,
 and the secretariat's rule for issuing grants on approval with what it did each time.
 """
 
@@ -153,6 +153,10 @@ class Grant(models.Model):
         verbose_name = _("grant")
         verbose_name_plural = _("grants")
         ordering = ["-issued_at"]
+        indexes = [
+            # grants_expire: the active or suspended grants whose expiry has passed.
+            models.Index(fields=["status", "expires_at"], name="grants_grant_expiry"),
+        ]
 
     def __str__(self) -> str:
         return self.jti
@@ -174,7 +178,7 @@ def issuer_for(consortium) -> str:
 
 class GrantEvent(models.Model):
     """
-    A change of a grant's status (suspended, reinstated, revoked), in order: the feed of
+    A change of a grant's status (suspended, reinstated, revoked, expired), in order: the feed of
     ``GET /api/v1/revocations?since=<id>`` and of the webhooks.
     """
 

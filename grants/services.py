@@ -22,6 +22,7 @@ from audit.services import Actor, record, sign_jwt, signing_key_revoke
 from consent import selectors as consent_selectors
 from consent import services as consent_services
 
+from . import selectors
 from .models import (
     AutoIssuance,
     Grant,
@@ -733,3 +734,70 @@ def _auto_issue_failed(*, rule, ticket, error: Exception) -> AutoIssuance | None
     except Exception:  # noqa: BLE001 - the database itself may be what failed
         logger.exception("recording the failed issuance for ticket %s failed", ticket.pk)
         return None
+
+
+# --- Expiry ------------------------------------------------------------------------------------
+
+EXPIRE_BATCH = 200
+
+
+def grants_expire(*, now=None, batch_size: int = EXPIRE_BATCH, progress=None) -> int:
+    """
+    Store the status ``expired`` on every active or suspended grant whose expiry has passed at
+    ``now``, each with its ``grant.expired`` audit entry and its event in the revocation feed
+    (pushed to the service's webhook after the commit); return how many grants expired.
+
+    One transaction per batch of ``batch_size`` grants. Safe to run twice at once: rows another
+    run holds are skipped (PostgreSQL), and each grant changes only if it is still live
+    (a conditional UPDATE), so no grant expires twice. ``progress(n)`` hears each batch.
+    """
+    now = now or timezone.now()
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    expired = 0
+    after = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                selectors.grants_expiring(now=now)
+                .filter(pk__gt=after)
+                .select_related("service")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                break
+            after = batch[-1].pk
+            done = sum(_expire(grant) for grant in batch)
+        expired += done
+        if progress is not None:
+            progress(len(batch))
+    return expired
+
+
+def _expire(grant: Grant) -> bool:
+    """Expire one live grant inside the caller's transaction; False if it changed meanwhile."""
+    at = grant.expires_at
+    changed = Grant.objects.filter(pk=grant.pk, status__in=selectors.LIVE_STATUSES).update(
+        status=Grant.Status.EXPIRED, status_reason="", status_changed_at=at
+    )
+    if not changed:
+        return False
+    event = GrantEvent.objects.create(grant=grant, status=Grant.Status.EXPIRED, reason="", at=at)
+    record(
+        actor=None,
+        action="grant.expired",
+        obj=grant,
+        consortium=grant.consortium_id,
+        payload={
+            "jti": grant.jti,
+            "previous": grant.status,
+            "exp": format_time(at),
+            "event": event.pk,
+        },
+    )
+    if grant.service.webhook_url:
+        from . import tasks
+
+        transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
+    return True
