@@ -68,6 +68,11 @@ class Actor:
         return cls(Entry.ActorType.RESIDENT, str(pseudonymous_id))
 
     @classmethod
+    def system(cls, source: str = "") -> "Actor":
+        """The platform itself, naming the rule or job that acted (``grants.issuancerule:1``)."""
+        return cls(Entry.ActorType.SYSTEM, source)
+
+    @classmethod
     def coerce(cls, actor) -> "Actor":
         """Accept an Actor, a user, or None for the system."""
         if actor is None:

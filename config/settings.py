@@ -301,6 +301,11 @@ AUDIT_LOG_ORIGIN = os.environ.get(
 )
 AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "10"))
 
+# --- Grants ---------------------------------------------------------------------------------
+
+# How often grants whose expiry has passed are stored as expired (and pushed to webhooks).
+GRANTS_EXPIRE_MINUTES = int(os.environ.get("GRANTS_EXPIRE_MINUTES", "5"))
+
 # --- Mail and logging -----------------------------------------------------------------------
 
 EMAIL_BACKEND = os.environ.get(

@@ -1,6 +1,7 @@
 """
 The secretariat's grants pages in the Django admin: member services and their client secrets,
-grants (issued for approved tickets, suspended, reinstated, revoked) and webhook deliveries.
+grants (issued for approved tickets, suspended, reinstated, revoked), webhook deliveries, and
+the rule that issues grants on approval with what it did for each approval.
 
 A clerk sees and acts on the consortia they administer only (governance's rule); a superuser on
 all. Every change goes through a service, so that it is validated and audited.
@@ -9,9 +10,11 @@ all. Every change goes through a service, so that it is validated and audited.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +22,14 @@ from consent.selectors import secretariat_consortium_ids
 from governance.models import Consortium, Organization, ReviewTicket
 
 from . import services
-from .models import Grant, Service, ServiceCredential, WebhookDelivery
+from .models import (
+    AutoIssuance,
+    Grant,
+    IssuanceRule,
+    Service,
+    ServiceCredential,
+    WebhookDelivery,
+)
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -42,6 +52,13 @@ class ScopedAdmin(admin.ModelAdmin):
         if scope is None:
             return queryset
         return queryset.filter(**{f"{self.consortium_lookup}__in": scope})
+
+    def get_object(self, request, object_id, from_field=None):
+        # Another consortium's object answers as a missing one does: 404, whoever asks.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(gettext("Not found."))
+        return obj
 
     def in_scope(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
@@ -310,3 +327,62 @@ class WebhookDeliveryAdmin(ScopedAdmin):
     list_display = ["at", "service", "event", "attempt", "status_code", "delivered", "error"]
     list_filter = ["delivered"]
     list_select_related = ["service", "event"]
+
+
+# --- Automatic issuance on approval ------------------------------------------------------------
+
+
+class IssuanceRuleForm(forms.ModelForm):
+    class Meta:
+        model = IssuanceRule
+        fields = ["consortium", "enabled", "algorithm", "third_party_provision"]
+
+
+@admin.register(IssuanceRule)
+class IssuanceRuleAdmin(ScopedAdmin):
+    form = IssuanceRuleForm
+    list_display = ["consortium", "enabled", "algorithm", "third_party_provision", "updated_at"]
+    list_filter = ["enabled"]
+
+    def has_add_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consortium"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "consortium":
+            # One rule per consortium: offer the clerk's consortia that have none yet.
+            kwargs["queryset"] = self.consortia(request).filter(issuance_rule__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = services.issuance_rule_set(
+            actor=request.user,
+            consortium=obj.consortium if change else data["consortium"],
+            enabled=data["enabled"],
+            algorithm=data["algorithm"],
+            third_party_provision=data["third_party_provision"],
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(AutoIssuance)
+class AutoIssuanceAdmin(ScopedAdmin):
+    list_display = ["at", "consortium", "ticket_id", "outcome", "grant_link", "reason"]
+    list_filter = ["outcome"]
+    search_fields = ["=ticket_id"]
+    list_select_related = ["consortium", "grant"]
+    readonly_fields = ["at", "consortium", "ticket_id", "outcome", "reason", "grant_link"]
+    fields = readonly_fields
+
+    @admin.display(description=_("grant"))
+    def grant_link(self, obj):
+        if obj.grant is None:
+            return "-"
+        url = reverse("admin:grants_grant_change", args=[obj.grant_id])
+        return format_html('<a href="{}">{}</a>', url, obj.grant.jti)

@@ -261,7 +261,7 @@ class RevocationsOutput(serializers.Serializer):
 
 
 class RevocationsView(ServiceAPIView):
-    """Status changes (suspended, reinstated, revoked) of the caller's grants after a cursor."""
+    """Status changes (suspended, reinstated, revoked, expired) of the caller's grants."""
 
     @extend_schema(
         operation_id="grant_revocations",

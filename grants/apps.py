@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,6 +9,9 @@ class GrantsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the receivers)
+        from .schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)
         from .reports import register
 
         register()

@@ -1,6 +1,7 @@
 """
 Models of the grants app: member services and their client credentials, data-access grants,
-and the feed of grant status changes (revocations and suspensions) that services follow.
+the feed of grant status changes (revocations, suspensions, expiries) that services follow,
+and the secretariat's rule for issuing grants on approval with what it did each time.
 """
 
 import hashlib
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from audit import keys
 
 
 class Service(models.Model):
@@ -150,6 +153,10 @@ class Grant(models.Model):
         verbose_name = _("grant")
         verbose_name_plural = _("grants")
         ordering = ["-issued_at"]
+        indexes = [
+            # grants_expire: the active or suspended grants whose expiry has passed.
+            models.Index(fields=["status", "expires_at"], name="grants_grant_expiry"),
+        ]
 
     def __str__(self) -> str:
         return self.jti
@@ -171,7 +178,7 @@ def issuer_for(consortium) -> str:
 
 class GrantEvent(models.Model):
     """
-    A change of a grant's status (suspended, reinstated, revoked), in order: the feed of
+    A change of a grant's status (suspended, reinstated, revoked, expired), in order: the feed of
     ``GET /api/v1/revocations?since=<id>`` and of the webhooks.
     """
 
@@ -223,3 +230,140 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} attempt {self.attempt}: {self.status_code or self.error}"
+
+
+class IssuanceRule(models.Model):
+    """
+    自動発行ルール: the secretariat's standing decision that an approved review ticket of the
+    consortium gets its grant at once, for the service the requester named, without a clerk.
+    """
+
+    consortium = models.OneToOneField(
+        "governance.Consortium",
+        on_delete=models.PROTECT,
+        related_name="issuance_rule",
+        verbose_name=_("consortium"),
+    )
+    enabled = models.BooleanField(
+        _("issue automatically on approval"),
+        default=False,
+        help_text=_(
+            "When the board approves a request, issue a grant to the service it names at once, "
+            "valid until the end of the approval's term."
+        ),
+    )
+    algorithm = models.CharField(
+        _("signing algorithm"),
+        max_length=8,
+        choices=[(keys.EDDSA, "EdDSA (Ed25519)"), (keys.ES256, "ES256 (P-256)")],
+        default=keys.EDDSA,
+        help_text=_("ES256 for data holders whose verifiers accept only ES256 or RS256."),
+    )
+    third_party_provision = models.BooleanField(
+        _("also for third-party provision"),
+        default=False,
+        help_text=_(
+            "Unticked, requests that include third-party provision are left to the "
+            "secretariat, who issues their grants by hand."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("automatic issuance rule")
+        verbose_name_plural = _("automatic issuance rules")
+        ordering = ["consortium"]
+
+    def __str__(self) -> str:
+        return str(self.consortium)
+
+
+class AutoIssuance(models.Model):
+    """
+    自動発行の結果: what the issuance rule did with one approval: the grant it issued, or why it
+    issued none, so that the secretariat can follow up. One row per approved ticket, which is
+    also what keeps an approval seen twice from issuing two grants.
+    """
+
+    class Outcome(models.TextChoices):
+        ISSUED = "issued", _("issued")
+        SKIPPED = "skipped", _("not issued")
+        FAILED = "failed", _("failed")
+
+    class Reason(models.TextChoices):
+        NO_SERVICE = (
+            "no_service",
+            _(
+                "No service of the requesting organisation is registered under the service name of "
+                "the request: register it, then issue the grant by hand."
+            ),
+        )
+        SERVICE_INACTIVE = (
+            "service_inactive",
+            _(
+                "The service named in the request is deactivated: reactivate it, then issue the "
+                "grant by hand."
+            ),
+        )
+        THIRD_PARTY = (
+            "third_party_provision",
+            _(
+                "The request includes third-party provision, which the rule leaves to the "
+                "secretariat: issue the grant by hand if it is due."
+            ),
+        )
+        NEW_PURPOSE = (
+            "new_purpose",
+            _(
+                "The request proposes a new purpose: publish it as a consent purpose first, then "
+                "issue the grant by hand."
+            ),
+        )
+        NOT_ISSUABLE = (
+            "not_issuable",
+            _(
+                "The ticket allowed no grant when the rule ran (no longer approved, or its term "
+                "has ended)."
+            ),
+        )
+        ERROR = (
+            "error",
+            _(
+                "Issuing failed unexpectedly (see the server log); the approval stands: issue the "
+                "grant by hand."
+            ),
+        )
+
+    consortium = models.ForeignKey(
+        "governance.Consortium",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consortium"),
+    )
+    ticket_id = models.PositiveBigIntegerField(_("review ticket"), unique=True)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices, blank=True)
+    grant = models.OneToOneField(
+        Grant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="auto_issuance",
+        verbose_name=_("grant"),
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("automatic issuance")
+        verbose_name_plural = _("automatic issuances")
+        ordering = ["-at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome="issued", grant__isnull=False)
+                | models.Q(~models.Q(outcome="issued"), grant__isnull=True),
+                name="grants_autoissuance_grant_iff_issued",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.get_outcome_display()}"

@@ -290,3 +290,11 @@ def access_service_ticket(service: Service, ticket_id: int):
     if ticket is None:
         raise Http404("no such ticket")
     return ticket
+
+
+LIVE_STATUSES = (Grant.Status.ACTIVE, Grant.Status.SUSPENDED)
+
+
+def grants_expiring(*, now=None):
+    """Return the active or suspended grants whose expiry has passed at ``now``."""
+    return Grant.objects.filter(status__in=LIVE_STATUSES, expires_at__lte=now or timezone.now())

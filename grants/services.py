@@ -5,13 +5,14 @@ keyword-only arguments with the actor first, and writes its audit entry.
 """
 
 import datetime
+import logging
 import secrets
 import uuid
 from typing import TYPE_CHECKING
 
 import jwt
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,9 +23,12 @@ from audit.services import Actor, record, sign_jwt, signing_key_revoke
 from consent import selectors as consent_selectors
 from consent import services as consent_services
 
+from . import selectors
 from .models import (
+    AutoIssuance,
     Grant,
     GrantEvent,
+    IssuanceRule,
     Service,
     ServiceCredential,
     WebhookDelivery,
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
 GRANT_TYP = "grant+jwt"
 DEFAULT_OVERLAP = datetime.timedelta(hours=24)
 MAX_CHECK = 10_000
+
+logger = logging.getLogger(__name__)
 
 
 # --- Services and credentials ----------------------------------------------------------------
@@ -575,3 +581,226 @@ def ticket_file(*, service: Service, submit: bool = True, **fields):
         if submit:
             ticket = governance_services.ticket_submit(actor=actor, ticket=ticket)
     return ticket
+
+
+# --- Automatic issuance on approval ------------------------------------------------------------
+
+
+@transaction.atomic
+def issuance_rule_set(
+    *,
+    actor,
+    consortium,
+    enabled: bool,
+    algorithm: str = keys.EDDSA,
+    third_party_provision: bool = False,
+) -> IssuanceRule:
+    """
+    Set ``consortium``'s automatic issuance rule: whether an approved review ticket gets its
+    grant at once, signed with ``algorithm``, and whether that includes requests with
+    third-party provision.
+    """
+    rule, _created = IssuanceRule.objects.select_for_update().get_or_create(consortium=consortium)
+    rule.enabled, rule.algorithm = enabled, algorithm
+    rule.third_party_provision = third_party_provision
+    rule.updated_at = timezone.now()
+    rule.full_clean()
+    rule.save()
+    record(
+        actor=actor,
+        action="grant.issuance_rule_set",
+        obj=rule,
+        consortium=rule.consortium_id,
+        payload={
+            "enabled": enabled,
+            "algorithm": algorithm,
+            "third_party_provision": third_party_provision,
+        },
+    )
+    return rule
+
+
+def _rule_actor(rule: IssuanceRule) -> Actor:
+    """The rule acting for the secretariat: the system, naming the rule and nobody's name."""
+    return Actor.system(f"grants.issuancerule:{rule.pk}")
+
+
+def _auto_issue_refusal(rule: IssuanceRule, ticket) -> tuple[str, Service | None]:
+    """Return why ``rule`` issues nothing for ``ticket`` ("" if it may) and the service."""
+    from governance.models import ReviewTicket
+
+    Reason = AutoIssuance.Reason
+    if ticket.state != ReviewTicket.State.APPROVED:
+        return Reason.NOT_ISSUABLE, None
+    if ticket.third_party_provision and not rule.third_party_provision:
+        return Reason.THIRD_PARTY, None
+    # The ticket names its service by the name the service is registered under (the tickets
+    # API files requests that way); names are unique within a consortium.
+    service = Service.objects.filter(
+        consortium_id=ticket.consortium_id,
+        organization_id=ticket.requester_id,
+        name=ticket.service_name,
+    ).first()
+    if service is None:
+        return Reason.NO_SERVICE, None
+    if not service.is_active:
+        return Reason.SERVICE_INACTIVE, service
+    if ticket.purpose_id is None:
+        return Reason.NEW_PURPOSE, service
+    return "", service
+
+
+def _auto_issue_skipped(*, rule, ticket, outcome: str, reason: str, error: str = ""):
+    """Store and audit an approval the rule issued no grant for."""
+    result = AutoIssuance.objects.create(
+        consortium_id=ticket.consortium_id, ticket_id=ticket.pk, outcome=outcome, reason=reason
+    )
+    payload = {"ticket": ticket.pk, "reason": reason, "result": result.pk}
+    if error:
+        payload["error"] = error
+    record(
+        actor=_rule_actor(rule),
+        action="grant.auto_issue_failed" if error else "grant.auto_issue_skipped",
+        obj=result,
+        consortium=ticket.consortium_id,
+        payload=payload,
+    )
+    return result
+
+
+def grant_auto_issue(*, ticket) -> AutoIssuance | None:
+    """
+    Apply the consortium's issuance rule to ``ticket``, which has just been approved: issue a
+    grant to the service the request names, until the end of the approval's term, or record
+    why not. Return what was done, or None when no rule is enabled.
+
+    Run after the approval committed: nothing here can undo it. An approval seen again (a
+    repeated signal, two workers) issues nothing more: the result is unique per ticket, and a
+    second transaction that gets that far is rolled back whole, its grant with it.
+    """
+    from governance.models import ReviewTicket
+
+    rule = IssuanceRule.objects.filter(consortium_id=ticket.consortium_id, enabled=True).first()
+    if rule is None:
+        return None
+    seen = AutoIssuance.objects.filter(ticket_id=ticket.pk).first()
+    if seen is not None:
+        return seen
+    try:
+        with transaction.atomic():
+            ticket = ReviewTicket.objects.get(pk=ticket.pk)
+            reason, service = _auto_issue_refusal(rule, ticket)
+            if reason:
+                return _auto_issue_skipped(
+                    rule=rule, ticket=ticket, outcome=AutoIssuance.Outcome.SKIPPED, reason=reason
+                )
+            try:
+                grant = grant_issue(
+                    actor=_rule_actor(rule),
+                    service=service,
+                    ticket=ticket,
+                    algorithm=rule.algorithm,
+                )
+            except ValidationError:
+                # Its term ended, or it was suspended or closed, before the rule ran.
+                return _auto_issue_skipped(
+                    rule=rule,
+                    ticket=ticket,
+                    outcome=AutoIssuance.Outcome.SKIPPED,
+                    reason=AutoIssuance.Reason.NOT_ISSUABLE,
+                )
+            return AutoIssuance.objects.create(
+                consortium_id=ticket.consortium_id,
+                ticket_id=ticket.pk,
+                outcome=AutoIssuance.Outcome.ISSUED,
+                grant=grant,
+            )
+    except Exception as error:  # noqa: BLE001 - the approval must stand whatever went wrong
+        return _auto_issue_failed(rule=rule, ticket=ticket, error=error)
+
+
+def _auto_issue_failed(*, rule, ticket, error: Exception) -> AutoIssuance | None:
+    """Record, in a transaction of its own, that issuing failed; never raise."""
+    try:
+        seen = AutoIssuance.objects.filter(ticket_id=ticket.pk).first()
+        if isinstance(error, IntegrityError) and seen is not None:
+            return seen  # another worker handled the same approval first; its result stands
+        logger.error("automatic issuance for ticket %s failed", ticket.pk, exc_info=error)
+        with transaction.atomic():
+            return _auto_issue_skipped(
+                rule=rule,
+                ticket=ticket,
+                outcome=AutoIssuance.Outcome.FAILED,
+                reason=AutoIssuance.Reason.ERROR,
+                error=type(error).__name__,
+            )
+    except Exception:  # noqa: BLE001 - the database itself may be what failed
+        logger.exception("recording the failed issuance for ticket %s failed", ticket.pk)
+        return None
+
+
+# --- Expiry ------------------------------------------------------------------------------------
+
+EXPIRE_BATCH = 200
+
+
+def grants_expire(*, now=None, batch_size: int = EXPIRE_BATCH, progress=None) -> int:
+    """
+    Store the status ``expired`` on every active or suspended grant whose expiry has passed at
+    ``now``, each with its ``grant.expired`` audit entry and its event in the revocation feed
+    (pushed to the service's webhook after the commit); return how many grants expired.
+
+    One transaction per batch of ``batch_size`` grants. Safe to run twice at once: rows another
+    run holds are skipped (PostgreSQL), and each grant changes only if it is still live
+    (a conditional UPDATE), so no grant expires twice. ``progress(n)`` hears each batch.
+    """
+    now = now or timezone.now()
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    expired = 0
+    after = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                selectors.grants_expiring(now=now)
+                .filter(pk__gt=after)
+                .select_related("service")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                break
+            after = batch[-1].pk
+            done = sum(_expire(grant) for grant in batch)
+        expired += done
+        if progress is not None:
+            progress(len(batch))
+    return expired
+
+
+def _expire(grant: Grant) -> bool:
+    """Expire one live grant inside the caller's transaction; False if it changed meanwhile."""
+    at = grant.expires_at
+    changed = Grant.objects.filter(pk=grant.pk, status__in=selectors.LIVE_STATUSES).update(
+        status=Grant.Status.EXPIRED, status_reason="", status_changed_at=at
+    )
+    if not changed:
+        return False
+    event = GrantEvent.objects.create(grant=grant, status=Grant.Status.EXPIRED, reason="", at=at)
+    record(
+        actor=None,
+        action="grant.expired",
+        obj=grant,
+        consortium=grant.consortium_id,
+        payload={
+            "jti": grant.jti,
+            "previous": grant.status,
+            "exp": format_time(at),
+            "event": event.pk,
+        },
+    )
+    if grant.service.webhook_url:
+        from . import tasks
+
+        transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
+    return True

@@ -8,10 +8,17 @@ from governance.signals import ticket_status_changed
 
 @receiver(ticket_status_changed, dispatch_uid="grants.follow_ticket")
 def follow_ticket(sender, ticket, old, new, **kwargs) -> None:
-    """A suspended ticket suspends its grants, a resumed one reinstates them, closure revokes."""
+    """
+    A suspended ticket suspends its grants, a resumed one reinstates them, closure revokes; an
+    approval gets its grant from the consortium's issuance rule, if the secretariat set one.
+    """
+    from governance.models import ReviewTicket
+
     from . import services
 
     services.grants_follow_ticket(ticket=ticket, old=old, new=new)
+    if new == ReviewTicket.State.APPROVED and old == ReviewTicket.State.IN_REVIEW:
+        services.grant_auto_issue(ticket=ticket)
 
 
 @receiver(purpose_closed, dispatch_uid="grants.follow_purpose")

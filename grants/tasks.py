@@ -1,5 +1,6 @@
 """
-Tasks of the grants app: pushing grant status changes to the services' webhooks.
+Tasks of the grants app: pushing grant status changes to the services' webhooks, and storing
+the expiry of grants whose time has passed (``expire_grants``, on a schedule).
 
 The body of each push is a JWS (``application/jwt``, typ ``grant-event+jwt``) signed by the
 platform's key, so that a service verifies it against the JWKS before believing it. A failed
@@ -61,3 +62,10 @@ def deliver(event_id: int, attempt: int = 1) -> bool:
     if not delivered and attempt < MAX_ATTEMPTS:
         schedule_retry(event_id, attempt + 1)
     return delivered
+
+
+def expire_grants() -> int:
+    """Store ``expired`` on the grants whose expiry has passed (every few minutes)."""
+    from . import services
+
+    return services.grants_expire()

@@ -14,7 +14,8 @@ States and who moves them (every move one service function and one audit entry):
 - any state but closed -> closed: ``ticket_close`` by the secretariat, or by the requester
   (a withdrawal).
 
-Suspending, resuming and closing send ``signals.ticket_status_changed`` after the commit.
+Approving, suspending, resuming and closing send ``signals.ticket_status_changed`` after the
+commit.
 """
 
 import datetime
@@ -646,6 +647,7 @@ def ticket_approve(
         },
     )
     _notify_requester(ticket, "approved")
+    _announce(ticket, State.IN_REVIEW, State.APPROVED)
     return ticket
 
 

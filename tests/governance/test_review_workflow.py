@@ -314,6 +314,20 @@ def test_suspend_resume_close_send_the_signal_after_commit(
         services.ticket_resume(actor=clerk_a, ticket=approved)
 
 
+def test_approval_sends_the_signal_after_commit(
+    in_review, board_a, heard, django_capture_on_commit_callbacks
+):
+    ticket = in_review()
+    for reviewer in (board_a.legal, board_a.security):
+        services.review_vote_cast(actor=reviewer, ticket=ticket, choice="approve")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.review_vote_cast(actor=board_a.data, ticket=ticket, choice="approve")
+    assert heard == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert heard == [(ticket.pk, "in_review", "approved")]
+
+
 def test_no_signal_when_the_transaction_rolls_back(approved, clerk_a, heard):
     # Without the commit the callbacks never run: the grants app hears nothing.
     services.ticket_suspend(actor=clerk_a, ticket=approved)
