@@ -2,14 +2,14 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import reports, selectors, services
+from . import reports, services, views
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 
@@ -150,11 +150,8 @@ class ReportAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(reports.visible_filter(request.user))
-            .select_related("requested_by")
+        return reports.visible(request.user, super().get_queryset(request)).select_related(
+            "requested_by"
         )
 
     def has_module_permission(self, request) -> bool:
@@ -162,7 +159,9 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         if obj is not None:
-            return reports.can_access(request.user, obj.kind, obj.consortium_id)
+            return reports.can_access(
+                request.user, obj.kind, obj.consortium_id, parameters=obj.parameters
+            )
         return _may_use_reports(request)
 
     def has_add_permission(self, request) -> bool:
@@ -275,18 +274,4 @@ class ReportAdmin(admin.ModelAdmin):
 
     def download_view(self, request, report_id: int):
         """Serve a finished report's PDF to someone allowed to see it; 404 for anyone else."""
-        try:
-            report = selectors.access_report(request.user, report_id)
-        except Report.DoesNotExist:
-            raise Http404 from None
-        if report.state != Report.State.DONE or not report.file_path:
-            raise Http404
-        path_ = services.report_file(report)
-        if not path_.is_file():
-            raise Http404
-        return FileResponse(
-            open(path_, "rb"),
-            as_attachment=True,
-            filename=f"report-{report.pk}-{report.kind}.pdf",
-            content_type="application/pdf",
-        )
+        return views.report_file_response(request.user, report_id)

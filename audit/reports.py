@@ -7,18 +7,20 @@ its own data and registers them from its ``AppConfig.ready``::
     audit.reports.register(ReportKind(kind="governance.minutes", ...))
 
 A kind says who may see its reports (``consortia_for``: the consortium ids a user may see, or
-``ALL``), offers a parameter form to the admin, and builds a ``Document``: a template, its
-context and the files to attach inside the PDF.
+``ALL``; and, where a report is about one record, ``can_access``: whether the user may see that
+record), offers a parameter form, and builds a ``Document``: a template, its context and the
+files to attach inside the PDF.
 """
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils.functional import Promise
 from django.utils.translation import get_language
@@ -93,6 +95,10 @@ class ReportKind:
       ``(parameters, consortium_id)`` once valid; parameters are JSON (ids, dates as text).
     - ``build(report, progress, workdir)``: return the Document; ``progress(percent)`` reports
       how far it got (0-90; rendering takes the rest); large files go into ``workdir``.
+    - ``can_access(user, parameters, consortium_id)`` (optional): for a report about one record
+      (a ticket, say), return True only if ``user`` may see that record. Asked after
+      ``consortia_for``, on every request, download and listing: a report says what its record
+      says, so only those who may read the record may hold the report.
     """
 
     kind: str
@@ -100,6 +106,7 @@ class ReportKind:
     consortia_for: Callable[[object], Iterable[int] | _All]
     form_class: type[forms.Form]
     build: Callable[..., Document]
+    can_access: Callable[[object, dict, int | None], bool] | None = None
 
 
 _registry: dict[str, ReportKind] = {}
@@ -121,20 +128,53 @@ def kinds() -> list[ReportKind]:
     return sorted(_registry.values(), key=lambda k: k.kind)
 
 
-def can_access(user, kind: str, consortium_id: int | None) -> bool:
-    """Return True when ``user`` may request or download a report of ``kind`` for that id."""
+def can_access(user, kind: str, consortium_id: int | None, *, parameters: dict) -> bool:
+    """
+    Return True when ``user`` may request or download a report of ``kind`` with these
+    parameters for that consortium id: the kind's consortia, then its record check.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if kind not in _registry:
         return False
-    allowed = _registry[kind].consortia_for(user)
-    if allowed is ALL:
+    report_kind = _registry[kind]
+    allowed = report_kind.consortia_for(user)
+    if allowed is not ALL and (consortium_id is None or consortium_id not in set(allowed)):
+        return False
+    if report_kind.can_access is None:
         return True
-    return consortium_id is not None and consortium_id in set(allowed)
+    return bool(report_kind.can_access(user, parameters or {}, consortium_id))
+
+
+def visible(user, queryset: QuerySet) -> QuerySet:
+    """
+    Narrow ``queryset`` (of Report) to the reports ``user`` may see: each kind's consortia
+    (in the database), then, for kinds about one record, the kind's record check on each.
+    """
+    queryset = queryset.filter(visible_filter(user))
+    checked = {name: kind for name, kind in _registry.items() if kind.can_access is not None}
+    if not checked:
+        return queryset
+    verdicts: dict[tuple, bool] = {}
+    hidden = []
+    rows = queryset.filter(kind__in=checked).values_list(
+        "pk", "kind", "parameters", "consortium_id"
+    )
+    for pk, kind, parameters, consortium_id in rows:
+        # Many reports share a record (a letter asked for twice, in two languages): ask once.
+        key = (kind, json.dumps(parameters, sort_keys=True), consortium_id)
+        if key not in verdicts:
+            verdicts[key] = bool(checked[kind].can_access(user, parameters or {}, consortium_id))
+        if not verdicts[key]:
+            hidden.append(pk)
+    return queryset.exclude(pk__in=hidden) if hidden else queryset
 
 
 def visible_filter(user) -> Q:
-    """Return a filter on Report selecting the reports ``user`` may see."""
+    """
+    Return a filter on Report selecting the reports of the consortia ``user`` may see; the
+    kinds' record checks come on top (``visible``).
+    """
     condition = Q(pk__in=[])
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return condition

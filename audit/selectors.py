@@ -165,11 +165,29 @@ def report_entry_by_sha256(digest: str) -> Entry | None:
     )
 
 
-def reports_visible_to(user) -> QuerySet[Report]:
-    """Return the reports ``user`` may see (the kinds' access rules), newest first."""
-    return Report.objects.filter(reports.visible_filter(user)).order_by("-requested_at", "-id")
+def reports_visible_to(
+    user, *, kind: str | None = None, about: dict | None = None
+) -> QuerySet[Report]:
+    """
+    Return the reports ``user`` may see (each kind's consortia and, for a report about one
+    record, whether ``user`` may see that record), newest first; only of ``kind`` and with
+    the parameters in ``about`` (``{"ticket": 7}``) when given.
+    """
+    queryset = Report.objects.all()
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    for name, value in (about or {}).items():
+        queryset = queryset.filter(**{f"parameters__{name}": value})
+    return reports.visible(user, queryset).order_by("-requested_at", "-id")
 
 
 def access_report(user, report_id) -> Report:
     """Return the report if ``user`` may see it; Report.DoesNotExist for missing and forbidden."""
-    return reports_visible_to(user).get(pk=report_id)
+    if not str(report_id).isdigit():
+        raise Report.DoesNotExist
+    report = Report.objects.filter(reports.visible_filter(user)).get(pk=int(report_id))
+    if not reports.can_access(
+        user, report.kind, report.consortium_id, parameters=report.parameters
+    ):
+        raise Report.DoesNotExist
+    return report

@@ -537,10 +537,13 @@ def report_request(
     """
     Queue a report of ``kind``; return it (state queued). The task starts after the commit.
 
-    ``actor`` is the requesting user (checked against the kind's access rule) or None for the
+    ``actor`` is the requesting user (checked against the kind's access rule: its consortia,
+    and its record check for a report about one record) or None for the
     system (management commands, which build it at once: ``enqueue=False``).
     """
-    if actor is not None and not reports.can_access(actor, kind, consortium_id):
+    if actor is not None and not reports.can_access(
+        actor, kind, consortium_id, parameters=parameters
+    ):
         raise PermissionDenied("not allowed to request this report")
     reports.get(kind)  # unknown kinds are refused before anything is stored
     if language not in dict(settings.LANGUAGES):

@@ -1,11 +1,39 @@
 """Public pages of the audit app."""
 
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import selectors, services
 from .forms import ReportCheckForm
+from .models import Report
+
+
+def report_file_response(user, report_id) -> FileResponse:
+    """
+    Serve a finished report's PDF to ``user`` if they may see it (the kind's consortia and
+    record check); raise Http404 alike for a missing, unfinished or forbidden report.
+
+    The one download of every page that lists reports (the admin, the review pages).
+    """
+    try:
+        report = selectors.access_report(user, report_id)
+    except Report.DoesNotExist:
+        raise Http404("no such report") from None
+    if report.state != Report.State.DONE or not report.file_path:
+        raise Http404("not finished")
+    path = services.report_file(report)
+    if not path.is_file():
+        raise Http404("no file")
+    response = FileResponse(
+        path.open("rb"),  # FileResponse closes it when the response is closed
+        as_attachment=True,
+        filename=f"report-{report.pk}-{report.kind}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

@@ -477,3 +477,72 @@ def test_a_report_kind_form_must_say_its_parameters():
     assert isinstance(form.fields["language"], forms.ChoiceField)
     with pytest.raises(NotImplementedError):
         form.parameters()
+
+
+# --- A kind's record check: request, list and download alike ----------------------------------
+
+
+class RecordForm(reports.ReportParametersForm):
+    record = forms.CharField()
+
+    def parameters(self):
+        return {"record": self.cleaned_data["record"]}, None
+
+
+def register_record_kind(registry):
+    """A kind every staff user may use, whose record "secret" only the superuser may see."""
+    registry.register(
+        reports.ReportKind(
+            kind="test.record",
+            label="test",
+            consortia_for=lambda user: reports.ALL,
+            form_class=RecordForm,
+            build=simple_document,
+            can_access=lambda user, parameters, consortium_id: (
+                user.is_superuser or parameters.get("record") != "secret"
+            ),
+        )
+    )
+
+
+def test_a_kinds_record_check_governs_request_list_and_download(
+    db, client, superuser, report_kinds, django_capture_on_commit_callbacks
+):
+    from tests.conftest import make_user
+
+    register_record_kind(report_kinds)
+    staff = make_user("staff", is_staff=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        secret = services.report_request(
+            actor=superuser, kind="test.record", parameters={"record": "secret"}, consortium_id=None
+        )
+        public = services.report_request(
+            actor=staff, kind="test.record", parameters={"record": "public"}, consortium_id=None
+        )
+    assert set(Report.objects.values_list("state", flat=True)) == {Report.State.DONE}
+
+    client.force_login(staff)
+    listing = client.get(reverse("admin:audit_report_changelist")).content.decode()
+    assert reverse("admin:audit_report_download", args=[public.pk]) in listing
+    assert reverse("admin:audit_report_download", args=[secret.pk]) not in listing
+    assert client.get(reverse("admin:audit_report_download", args=[public.pk])).status_code == 200
+    assert client.get(reverse("admin:audit_report_download", args=[secret.pk])).status_code == 404
+    assert client.get(reverse("admin:audit_report_change", args=[secret.pk])).status_code in (
+        302,
+        403,
+        404,
+    )
+    with pytest.raises(Exception, match="not allowed"):
+        services.report_request(
+            actor=staff, kind="test.record", parameters={"record": "secret"}, consortium_id=None
+        )
+    response = client.post(
+        reverse("admin:audit_report_request") + "?kind=test.record",
+        {"kind": "test.record", "record": "secret", "language": "ja"},
+    )
+    assert response.status_code == 404
+    assert Report.objects.count() == 2
+
+    client.force_login(superuser)
+    listing = client.get(reverse("admin:audit_report_changelist")).content.decode()
+    assert reverse("admin:audit_report_download", args=[secret.pk]) in listing
