@@ -3,7 +3,8 @@ The governance app's reports: general assembly minutes (議事録) and the bylaw
 
 Registered with the audit app's report machinery from ``GovernanceConfig.ready``; built by its
 django-q2 task. Only clerks of the consortium (``consortia_administered_by``) may request or
-download them.
+download the minutes and the bylaws; the decision letter, also the board members who may read
+the ticket's whole record (``selectors.may_see_decision_letter``).
 """
 
 from django import forms
@@ -264,16 +265,46 @@ class DecisionLetterForm(reports.ReportParametersForm):
         super().__init__(*args, **kwargs)
         from .models import ReviewTicket
 
-        self.fields["ticket"].queryset = _scoped(
-            ReviewTicket.objects.filter(decided_at__isnull=False, state__in=DECIDED_STATES)
-            .select_related("consortium")
-            .order_by("-decided_at"),
-            self.user,
-        )
+        if self.user is None or self.user.is_superuser:
+            tickets = ReviewTicket.objects.filter(
+                decided_at__isnull=False, state__in=DECIDED_STATES
+            ).order_by("-decided_at")
+        else:
+            tickets = selectors.tickets_with_letter_for(self.user)
+        self.fields["ticket"].queryset = tickets.select_related("consortium")
 
     def parameters(self):
         ticket = self.cleaned_data["ticket"]
         return {"ticket": ticket.pk}, ticket.consortium_id
+
+
+def letter_consortia_for(user):
+    """The secretariat's consortia and those on whose ethics board ``user`` sits today."""
+    if user.is_superuser:
+        return reports.ALL
+    from django.utils import timezone
+
+    from .models import Role
+
+    today = timezone.localdate()
+    seats = selectors.roles_on_any(today).filter(user=user, kind=Role.Kind.ETHICS_BOARD_MEMBER)
+    return set(selectors.consortia_administered_by(user).values_list("pk", flat=True)) | set(
+        seats.values_list("consortium_id", flat=True)
+    )
+
+
+def letter_access(user, parameters: dict, consortium_id: int | None) -> bool:
+    """
+    Return True if ``user`` may see the record the letter is about: the ticket, decided, in
+    that consortium, read in full with the board's side on the review pages.
+    """
+    from .models import ReviewTicket
+
+    try:
+        ticket = selectors.access_ticket(user, parameters.get("ticket"))
+    except ReviewTicket.DoesNotExist:
+        return False
+    return ticket.consortium_id == consortium_id and selectors.may_see_decision_letter(user, ticket)
 
 
 def build_decision_letter(report, *, progress, workdir):
@@ -341,8 +372,9 @@ def register_decision_letter() -> None:
         reports.ReportKind(
             kind=LETTER,
             label=gettext_lazy("Decision letter of the data ethics board"),
-            consortia_for=consortia_for,
+            consortia_for=letter_consortia_for,
             form_class=DecisionLetterForm,
             build=build_decision_letter,
+            can_access=letter_access,
         )
     )

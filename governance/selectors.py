@@ -417,6 +417,41 @@ def sees_decision_votes(viewer, ticket: ReviewTicket) -> bool:
     return SECRETARIAT in roles or (BOARD in roles and REQUESTER not in roles)
 
 
+def is_decided(ticket: ReviewTicket) -> bool:
+    """Return True once the board has decided ``ticket`` (approved or rejected, and after)."""
+    return ticket.decided_at is not None and ticket.state in ReviewTicket.DECIDED_STATES
+
+
+def may_see_decision_letter(viewer, ticket: ReviewTicket) -> bool:
+    """
+    Return True if ``viewer`` may request and download ``ticket``'s decision letter: it is
+    decided, and ``viewer`` reads its whole record on the review pages, the board's side
+    included (who voted how, recusals). That is the secretariat of its consortium and the
+    reviewers assigned to it who declared no conflict and are not recused; never a board member
+    who was recused, is not assigned or speaks for the requester, nor the requester.
+    """
+    if not is_decided(ticket):
+        return False
+    return may_see_full_ticket(viewer, ticket) and sees_board_side(viewer, ticket)
+
+
+def tickets_with_letter_for(viewer) -> QuerySet[ReviewTicket]:
+    """Return the decided tickets whose decision letter ``viewer`` may request, newest first."""
+    decided = (
+        tickets_visible_to(viewer)
+        .filter(decided_at__isnull=False, state__in=ReviewTicket.DECIDED_STATES)
+        .order_by("-decided_at")
+    )
+    administered = consortia_administered_by(viewer)
+    # The secretariat sees every decided ticket of its consortia; a reviewer only those they
+    # were assigned to, each checked as its page would check it.
+    allowed = list(decided.filter(consortium__in=administered).values_list("pk", flat=True))
+    for ticket in decided.exclude(consortium__in=administered).filter(assignments__reviewer=viewer):
+        if may_see_decision_letter(viewer, ticket):
+            allowed.append(ticket.pk)
+    return decided.filter(pk__in=allowed)
+
+
 def ticket_snapshot(ticket: ReviewTicket) -> dict:
     """Return the request's fields as plain data (relations as sorted ids), for a round."""
     data = {}
