@@ -8,6 +8,12 @@ urlpatterns = [
     path("review/signout/", views.signout, name="signout"),
     path("review/", views.queue, name="queue"),
     path("review/new/", views.ticket_new, name="ticket_new"),
+    path("review/reports/", views.report_list, name="reports"),
+    path(
+        "review/reports/<int:report_id>/download/",
+        views.report_download,
+        name="report_download",
+    ),
     path("review/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("review/<int:ticket_id>/edit/", views.ticket_edit, name="ticket_edit"),
     path("review/<int:ticket_id>/submit/", views.ticket_submit, name="ticket_submit"),
@@ -26,4 +32,5 @@ urlpatterns = [
     path("review/<int:ticket_id>/resume/", views.resume, name="resume"),
     path("review/<int:ticket_id>/close/", views.close, name="close"),
     path("review/<int:ticket_id>/decision/", views.decision, name="decision"),
+    path("review/<int:ticket_id>/letter/", views.letter_request, name="letter_request"),
 ]

@@ -10,6 +10,7 @@ and forbidden), parse the form, call a service, and render or redirect. A refuse
 import datetime
 import functools
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
@@ -23,8 +24,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit import reports as audit_reports
 from audit import selectors as audit_selectors
 from audit import services as audit_services
+from audit import views as audit_views
+from audit.models import Report
 
 from . import selectors, services
 from .forms import (
@@ -48,6 +52,7 @@ from .models import (
     ReviewTicket,
     ReviewVote,
 )
+from .reports import LETTER, DecisionLetterForm
 
 State = ReviewTicket.State
 
@@ -362,6 +367,7 @@ def ticket_detail(request, ticket):
         and ticket.due_on
         and ticket.due_on < timezone.localdate(),
         "commentable": ticket.state in (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED),
+        "letter": _letter_context(request.user, ticket),
     }
     return render(request, "governance/review/ticket.html", context)
 
@@ -514,5 +520,123 @@ def decision(request, ticket):
             "is_board_side": is_board_side,
             "entries": entries,
             "final_round": final_round,
+            "letter": _letter_context(request.user, ticket),
         },
     )
+
+
+# --- The decision letter and the viewer's reports ----------------------------------------------
+
+PENDING = (Report.State.QUEUED, Report.State.RUNNING)
+LETTERS_SHOWN = 5
+REPORTS_SHOWN = 100
+
+
+def _letter_form(user, ticket, data=None) -> DecisionLetterForm:
+    """The report machinery's own parameter form, for this ticket only: the language is asked."""
+    form = DecisionLetterForm(data, user=user, initial={"ticket": ticket.pk})
+    form.fields["ticket"].widget = forms.HiddenInput()
+    return form
+
+
+def _letter_context(user, ticket) -> dict | None:
+    """The request form and the latest letters of ``ticket``, for those who may have them."""
+    if not selectors.may_see_decision_letter(user, ticket):
+        return None
+    letters = audit_selectors.reports_visible_to(user, kind=LETTER, about={"ticket": ticket.pk})
+    return {"form": _letter_form(user, ticket), "reports": list(letters[:LETTERS_SHOWN])}
+
+
+@ticket_view
+@require_POST
+def letter_request(request, ticket):
+    """Queue the decision letter of a decided ticket; its progress shows on the reports page."""
+    if not selectors.may_see_decision_letter(request.user, ticket):
+        raise Http404("not allowed")
+    form = _letter_form(
+        request.user, ticket, {"ticket": ticket.pk, "language": request.POST.get("language", "")}
+    )
+    if not form.is_valid():
+        messages.error(request, _("Choose the language of the letter."))
+        return _back(ticket)
+    parameters, consortium_id = form.parameters()
+    language = form.cleaned_data["language"]
+    # A second click while the first letter is still being made queues nothing more.
+    pending = (
+        audit_selectors.reports_visible_to(request.user, kind=LETTER, about=parameters)
+        .filter(language=language, state__in=PENDING)
+        .first()
+    )
+    if pending is not None:
+        messages.info(
+            request,
+            _("This letter is already being prepared (report no. %(id)d).") % {"id": pending.pk},
+        )
+        return redirect("governance:reports")
+    try:
+        report = audit_services.report_request(
+            actor=request.user,
+            kind=LETTER,
+            parameters=parameters,
+            consortium_id=consortium_id,
+            language=language,
+        )
+    except PermissionDenied as error:
+        raise Http404 from error
+    messages.success(
+        request,
+        _("The decision letter is queued (report no. %(id)d). This page shows its progress.")
+        % {"id": report.pk},
+    )
+    return redirect("governance:reports")
+
+
+@login_required
+def report_list(request):
+    """The reports the viewer may see: their state, progress, reason for failure, download."""
+    reports = list(
+        audit_selectors.reports_visible_to(request.user).select_related("requested_by")[
+            :REPORTS_SHOWN
+        ]
+    )
+    ticket_ids = {
+        report.parameters.get("ticket")
+        for report in reports
+        if report.kind == LETTER and isinstance(report.parameters, dict)
+    }
+    tickets = {
+        ticket.pk: ticket
+        for ticket in selectors.tickets_visible_to(request.user).filter(
+            pk__in=[pk for pk in ticket_ids if isinstance(pk, int)]
+        )
+    }
+    rows = []
+    for report in reports:
+        try:
+            label = audit_reports.get(report.kind).label
+        except audit_reports.ReportError:
+            label = report.kind
+        rows.append(
+            {
+                "report": report,
+                "label": label,
+                "ticket": tickets.get(report.parameters.get("ticket"))
+                if report.kind == LETTER
+                else None,
+            }
+        )
+    return render(
+        request,
+        "governance/review/reports.html",
+        {
+            "rows": rows,
+            "refresh": any(report.state in PENDING for report in reports),
+            "more": len(reports) == REPORTS_SHOWN,
+        },
+    )
+
+
+@login_required
+def report_download(request, report_id):
+    """Serve a finished report to someone who may see it (its kind's rules); 404 otherwise."""
+    return audit_views.report_file_response(request.user, report_id)
