@@ -206,6 +206,10 @@ def test_a_reviewer_recused_after_the_letter_was_made_can_no_longer_download_it(
     membership.save()
     assert client.get(download).status_code == 404
     assert download not in client.get(reverse("governance:reports")).content.decode()
+    response = client.post(
+        reverse("governance:letter_request", args=[decided.pk]), {"language": "ja"}
+    )
+    assert response.status_code == 404 and Report.objects.count() == 1
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_and_nothing_is_queued(client, decided, people):

@@ -95,13 +95,17 @@ def test_a_board_member_requests_follows_and_downloads_the_letter_then_verifies_
     assert page.locator('meta[http-equiv="refresh"]').count() == 1
     assert row.locator("text=PDFをダウンロード").count() == 0
     shot(page, "letter-2-queued")
+    # Back on the ticket (a page that does not refresh itself), the letter shows as queued too.
+    page.goto(f"{base}/review/{decided.pk}/")
+    assert "待機中" in page.locator("section.letter").inner_text()
 
     # The queued task runs.
     assert queue_held_back() == [("audit.tasks.build_report", (report.pk,))]
     report.refresh_from_db()
     assert report.state == Report.State.DONE
 
-    page.reload()
+    page.click("text=報告書一覧 >> nth=0")
+    assert page.url.endswith("/review/reports/")
     row = page.locator(f"#report-{report.pk}")
     assert "完了" in row.inner_text()
     assert page.locator('meta[http-equiv="refresh"]').count() == 0

@@ -33,8 +33,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def review_server(request, django_db_blocker):
+@pytest.fixture(scope="session")
+def review_server(request, django_db_setup, django_db_blocker):
     # MEDIA_URL is None (attachments are served only through a view that checks access), but
     # Django's live server wraps a media-files handler that needs a string prefix.
     if settings.MEDIA_URL is None:
@@ -43,7 +43,11 @@ def review_server(request, django_db_blocker):
     yield server
     connection = connections["default"]
     if connection.vendor == "postgresql":
-        # A connection the server opened can outlive the test; end it so the database drops.
+        # Once, when the session ends (depending on django_db_setup, before the test database
+        # is dropped): ending connections after each test also ended the ones the next test
+        # had opened. The server stops first; live_server's own stop then finds it stopped.
+        server.stop()
+        # A connection the server opened can outlive it; end it so the database drops.
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
