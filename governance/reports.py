@@ -300,6 +300,8 @@ def letter_access(user, parameters: dict, consortium_id: int | None) -> bool:
     """
     from .models import ReviewTicket
 
+    if not isinstance(parameters, dict):
+        return False
     try:
         ticket = selectors.access_ticket(user, parameters.get("ticket"))
     except ReviewTicket.DoesNotExist:
