@@ -14,6 +14,7 @@ later runs; ``--residents`` and ``--records`` choose a smaller size.
 """
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -176,6 +177,7 @@ def main() -> None:
     residents = Resident.objects.count()
     records = ConsentRecord.objects.count()
     all_ids = list(Resident.objects.values_list("pk", flat=True))
+    gc.freeze()  # the million ids are scaffolding: keep full collections from walking them
     rng = random.Random(2026)
     purpose = Purpose.objects.get(pk=bench_purposes[0].pk)
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,32 +59,50 @@ def consent_allows_many(
     """
     ids = list(dict.fromkeys(str(pid) for pid in pseudonymous_ids))
     answer = dict.fromkeys(ids, False)
-    if not ids or purpose.status != Purpose.Status.OPEN:
+    if not ids or purpose.status != Purpose.Status.OPEN or purpose.current_notice_id is None:
         return answer
-    at = at or timezone.now()
-    for resident_id, decision, notice_id, expires_at in _latest_decisions(purpose.pk, ids):
-        answer[resident_id] = _effective(purpose, decision, notice_id, expires_at, at)
+    for resident_id in _consenting(purpose, ids, at or timezone.now()):
+        answer[resident_id] = True
     return answer
 
 
-def _latest_decisions(purpose_id: int, ids: list[str]):
-    """Yield (resident id, decision, notice id, expiry) of each resident's current state."""
+def _consenting(purpose: Purpose, ids: list[str], at) -> list[str]:
+    """
+    Return those of ``ids`` whose current state is a consent given under the purpose's current
+    notice and not expired at ``at`` (``_effective``, decided by the database).
+    """
     if connection.vendor == "postgresql":
-        # An index-only scan of consent_state_unique, one entry per resident; the ids travel
-        # as one bound array parameter rather than inside the statement's text.
+        # An index-only scan of consent_state_unique, one entry per resident, returning only
+        # the ids allowed. The ids travel bound on the server as one comma-separated text,
+        # which PostgreSQL splits: adapting a list of 10,000 strings into an array parameter
+        # took a third of the call. No pseudonymous id contains a comma, so an "id" that does
+        # is unknown and left out.
         with server_side_cursor() as cursor:
             cursor.execute(
-                "SELECT resident_id, decision, notice_id, expires_at "
-                f"FROM {ConsentState._meta.db_table} "
-                "WHERE purpose_id = %s AND resident_id = ANY(%s)",
-                [purpose_id, ids],
+                f"SELECT resident_id FROM {ConsentState._meta.db_table} "
+                "WHERE purpose_id = %s AND resident_id = ANY(string_to_array(%s, ',')) "
+                "AND decision = %s AND notice_id = %s AND (expires_at IS NULL OR expires_at > %s)",
+                [
+                    purpose.pk,
+                    ",".join(pid for pid in ids if "," not in pid),
+                    ConsentRecord.Decision.GIVEN,
+                    purpose.current_notice_id,
+                    at,
+                ],
             )
-            yield from cursor.fetchall()
-        return
+            return [row[0] for row in cursor.fetchall()]
+    allowed = []
     for start in range(0, len(ids), SQLITE_CHUNK):
-        yield from ConsentState.objects.filter(
-            purpose_id=purpose_id, resident_id__in=ids[start : start + SQLITE_CHUNK]
-        ).values_list("resident_id", "decision", "notice_id", "expires_at")
+        allowed.extend(
+            ConsentState.objects.filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=at),
+                purpose_id=purpose.pk,
+                resident_id__in=ids[start : start + SQLITE_CHUNK],
+                decision=ConsentRecord.Decision.GIVEN,
+                notice_id=purpose.current_notice_id,
+            ).values_list("resident_id", flat=True)
+        )
+    return allowed
 
 
 # --- The resident portal ---------------------------------------------------------------------
@@ -229,11 +247,9 @@ def _pending_accesses(resident: Resident) -> list[DataAccess]:
         "purpose", "organization"
     )
     pid = resident.pseudonymous_id
-    if connection.vendor == "postgresql":
-        batches = batches.filter(resident_ids__contains=[pid])  # jsonb @>
-    else:  # SQLite has no JSON containment; the batches waiting are few
-        batches = [batch for batch in batches if pid in batch.resident_ids]
-    return [batch.access_of(resident) for batch in batches]
+    # The database narrows by substring; the lines decide (SQLite's LIKE ignores case).
+    batches = batches.filter(resident_ids__contains=pid)
+    return [batch.access_of(resident) for batch in batches if pid in batch.ids()]
 
 
 def resident_export(resident: Resident) -> dict:

@@ -495,7 +495,7 @@ def data_access_record_batch(
         grant_jti=grant_jti,
         batch_sha256=digest,
         accessed_at=accessed_at,
-        resident_ids=ids,
+        resident_ids="\n".join(ids),
         residents=len(ids),
     )
     record(
@@ -559,14 +559,14 @@ def _copy_batch(batch: DataAccessBatch) -> None:
             cursor.execute(
                 f"INSERT INTO {DataAccess._meta.db_table} (resident_id, purpose_id, "
                 "organization_id, service_name, grant_jti, batch_sha256, accessed_at) "
-                "SELECT jsonb_array_elements_text(resident_ids), purpose_id, organization_id, "
-                "service_name, grant_jti, batch_sha256, accessed_at "
+                "SELECT unnest(string_to_array(resident_ids, E'\\n')), purpose_id, "
+                "organization_id, service_name, grant_jti, batch_sha256, accessed_at "
                 f"FROM {DataAccessBatch._meta.db_table} WHERE id = %s",
                 [batch.pk],
             )
         return
     _bulk_create_accesses(
-        batch.resident_ids,
+        batch.ids(),
         batch.purpose_id,
         batch.organization_id,
         batch.service_name,

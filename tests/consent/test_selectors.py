@@ -135,3 +135,11 @@ def test_the_migration_fills_the_current_state_from_the_records(purpose, consort
     editor = SimpleNamespace(connection=connection, execute=connection.cursor().execute)
     migration.backfill(apps, editor)
     _states_match_the_latest_records()
+
+
+def test_an_id_with_a_comma_is_unknown_not_two_residents(purpose, consortium_a):
+    one, two = _residents(consortium_a, 2)
+    for resident in (one, two):
+        services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
+    joined = f"{one.pk},{two.pk}"
+    assert selectors.consent_allows_many(purpose, [joined, one.pk]) == {joined: False, one.pk: True}

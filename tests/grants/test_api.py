@@ -354,7 +354,7 @@ def test_check_answers_per_resident_and_records_accesses(
         "unknown-id": False,
     }
     batch = DataAccessBatch.objects.get()  # the call's record, in its transaction
-    assert batch.resident_ids == sorted(r.pseudonymous_id for r in agreeing)
+    assert batch.ids() == sorted(r.pseudonymous_id for r in agreeing)
     assert batch.batch_sha256 == body["batch_sha256"]
     entries = PendingEntry.objects.filter(action="data.accessed")
     assert entries.count() == 1  # one per call, not one per resident
