@@ -208,8 +208,11 @@ def _seal_quietly() -> None:
         logger.exception("sealing the audit chain failed; it will be retried")
 
 
-def _seal_batch(batch_size: int) -> int:
-    """Seal up to ``batch_size`` pending entries; the caller holds the sealing lock."""
+def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
+    """
+    Seal up to ``batch_size`` pending entries (those of ids ``only``, when given: PostgreSQL);
+    the caller holds the sealing lock.
+    """
     chain_table, pending_table = Entry._meta.db_table, PendingEntry._meta.db_table
     columns = ", ".join(PENDING_COLUMNS)
     postgres = connection.vendor == "postgresql"
@@ -223,8 +226,10 @@ def _seal_batch(batch_size: int) -> int:
             + f"(SELECT seq FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
             f"(SELECT hash FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
             f"id, {selectors.time_sql()}, actor_type, actor_id, action, object_type, object_id, "
-            f"consortium_id, payload FROM {pending_table} ORDER BY id LIMIT %s",
-            [batch_size],
+            f"consortium_id, payload FROM {pending_table} "
+            + ("WHERE id = ANY(%s::bigint[]) " if only is not None else "")
+            + "ORDER BY id LIMIT %s",
+            [*([only] if only is not None else []), batch_size],
         )
         rows = cursor.fetchall()
         if not rows:
@@ -331,6 +336,31 @@ def _sealing_lock():
             # The pending table is a queue: the sealer's scan must not walk the dead rows of
             # every entry ever sealed on a server whose autovacuum is slow or off.
             cursor.execute(f"VACUUM (SKIP_LOCKED) {PendingEntry._meta.db_table}")
+
+
+def _chain_hold() -> bool:
+    """
+    Take the sealing lock, waiting for it, and seal everything pending; return True when held.
+    Until ``_chain_release``, entries are still recorded but wait, pending, to be sealed: so the
+    holder knows the entry its next one will follow. PostgreSQL only (on SQLite, holding the
+    write lock would stop every writer); outside any transaction.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [SEAL_LOCK_ID])
+    try:
+        while _seal_batch(SEAL_BATCH) == SEAL_BATCH:
+            pass
+    except BaseException:
+        _chain_release()
+        raise
+    return True
+
+
+def _chain_release() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [SEAL_LOCK_ID])
 
 
 def seal(*, batch_size: int = SEAL_BATCH, progress: Callable[[int], None] | None = None) -> int:
@@ -624,6 +654,7 @@ def report_build(*, report_id: int, progress: Callable[[int], None] | None = Non
 
     directory = reports_dir()
     partial = directory / f".{report.pk}-{uuid.uuid4().hex}.part"
+    held = False
     try:
         with (
             tempfile.TemporaryDirectory(dir=directory, prefix=f".{report.pk}-") as workdir,
@@ -635,7 +666,12 @@ def report_build(*, report_id: int, progress: Callable[[int], None] | None = Non
                 progress=lambda p: _progress(min(int(p), 90)),
                 workdir=Path(workdir),
             )
-            seal()
+            # The PDF prints the entry its report.generated entry will follow: on PostgreSQL
+            # the chain is held (nothing sealed, writers unhindered) from reading its head until
+            # that entry is sealed; elsewhere the head when the PDF is made.
+            held = _chain_hold()
+            if not held:
+                seal()
             head = selectors.chain_head()
             after_seq = head.seq if head else 0
             reports.render_pdf(
@@ -652,6 +688,9 @@ def report_build(*, report_id: int, progress: Callable[[int], None] | None = Non
         final = directory / f"{report.pk}-{digest[:16]}.pdf"
         os.replace(partial, final)  # atomic: the file appears complete or not at all
     except Exception as exc:
+        if held:
+            _chain_release()
+            held = False
         partial.unlink(missing_ok=True)
         if isinstance(exc, reports.ReportError):
             reason = str(exc)
@@ -664,30 +703,36 @@ def report_build(*, report_id: int, progress: Callable[[int], None] | None = Non
         with transaction.atomic():
             report = Report.objects.select_for_update().get(pk=report.pk)
             return _report_fail(report, reason)
-    with transaction.atomic():
-        report = Report.objects.select_for_update().get(pk=report.pk)
-        report.state = Report.State.DONE
-        report.progress = 100
-        report.finished_at = timezone.now()
-        report.file_path = str(final.relative_to(Path(settings.MEDIA_ROOT)))
-        report.size = size
-        report.sha256 = digest
-        report.after_seq = after_seq
-        report.full_clean()
-        report.save()
-        record(
-            actor=None,
-            action="report.generated",
-            obj=report,
-            consortium=report.consortium_id,
-            payload={
-                "kind": report.kind,
-                "sha256": digest,
-                "size": size,
-                "after_seq": after_seq,
-            },
-        )
-    seal()
+    try:
+        with transaction.atomic():
+            report = Report.objects.select_for_update().get(pk=report.pk)
+            report.state = Report.State.DONE
+            report.progress = 100
+            report.finished_at = timezone.now()
+            report.file_path = str(final.relative_to(Path(settings.MEDIA_ROOT)))
+            report.size = size
+            report.sha256 = digest
+            report.after_seq = after_seq
+            report.full_clean()
+            report.save()
+            generated = record(
+                actor=None,
+                action="report.generated",
+                obj=report,
+                consortium=report.consortium_id,
+                payload={
+                    "kind": report.kind,
+                    "sha256": digest,
+                    "size": size,
+                    "after_seq": after_seq,
+                },
+            )
+            if held:  # sealed in this transaction, before anything that waited: after_seq + 1
+                _seal_batch(1, only=[generated.pk])
+    finally:
+        if held:
+            _chain_release()
+    seal()  # and whatever waited meanwhile
     entry = Entry.objects.filter(
         action="report.generated", object_type="audit.report", object_id=str(report.pk)
     ).first()
