@@ -16,21 +16,16 @@ from governance import services
 from governance.models import ReviewTicket
 from tests.audit.reports_helpers import pdf_fonts, pdf_text
 from tests.conftest import make_user, seat_on_ethics_board
+from tests.governance import test_review_pages as review_pages
 
 pytestmark = pytest.mark.django_db
 LETTER = "governance.decision_letter"
 CONDITIONS = "年次報告を提出すること"
 
 
-@pytest.fixture
-def client():
-    """A browser that asks for English (the site's default is Japanese), to assert messages."""
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "private"
+# The review pages' English browser and private media folder.
+client = review_pages.client
+_private_media = review_pages._private_media
 
 
 @pytest.fixture
