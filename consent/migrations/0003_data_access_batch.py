@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('grant_jti', models.CharField(max_length=64, verbose_name='grant id')),
                 ('batch_sha256', models.CharField(max_length=64, verbose_name='batch SHA-256')),
                 ('accessed_at', models.DateTimeField(verbose_name='when')),
-                ('resident_ids', models.TextField(verbose_name='residents (pseudonymous ids)')),
+                ('resident_ids', models.JSONField(default=list, verbose_name='residents (pseudonymous ids)')),
                 ('residents', models.PositiveIntegerField(verbose_name='residents')),
                 ('expanded_at', models.DateTimeField(blank=True, null=True, verbose_name='copied to the access table')),
                 ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organization', verbose_name='organisation')),

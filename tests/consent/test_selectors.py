@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from consent import selectors, services
 from consent.models import ConsentRecord, ConsentState, Resident
@@ -143,3 +144,26 @@ def test_an_id_with_a_comma_is_unknown_not_two_residents(purpose, consortium_a):
         services.consent_give(actor=as_resident(resident), resident=resident, purpose=purpose)
     joined = f"{one.pk},{two.pk}"
     assert selectors.consent_allows_many(purpose, [joined, one.pk]) == {joined: False, one.pk: True}
+
+
+def test_the_migration_rewrites_json_batches_as_lines(purpose, city_a):
+    import importlib
+
+    from django.apps import apps
+
+    from consent.models import DataAccessBatch
+
+    batch = DataAccessBatch.objects.create(
+        purpose=purpose,
+        organization=city_a,
+        service_name="bus",
+        grant_jti="j",
+        batch_sha256="0" * 64,
+        accessed_at=timezone.now(),
+        resident_ids='["aaa", "bbb"]',  # as the first version of the table stored them
+        residents=2,
+    )
+    migration = importlib.import_module("consent.migrations.0006_batch_ids_as_lines")
+    migration.ids_as_lines(apps, None)
+    batch.refresh_from_db()
+    assert batch.ids() == ["aaa", "bbb"]
