@@ -6,7 +6,12 @@ Personas: a secretariat clerk of consortium A, a reviewer of A, a reviewer of B,
 Each app's conftest may refine what a persona may do; the names stay.
 """
 
+import copy
+import os
+from urllib.parse import urlsplit, urlunsplit
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.backends.signals import connection_created
@@ -23,6 +28,27 @@ def _allow_test_flush(sender, connection, **kwargs):
 
 
 connection_created.connect(_allow_test_flush)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_redis_database_per_worker():
+    """
+    With REDIS_URL, give each pytest-xdist worker a Redis database of its own (the next numbers
+    after the URL's): a test's ``cache.clear()`` empties the whole database, which wiped
+    another worker's rate-limit counters in the middle of its test.
+    """
+    from django.test import override_settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not settings.REDIS_URL or not worker.startswith("gw"):
+        yield
+        return
+    url = urlsplit(settings.REDIS_URL)
+    number = (int(url.path.strip("/") or 0) + 1 + int(worker[2:])) % 16
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = urlunsplit(url._replace(path=f"/{number}"))
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture(autouse=True)
