@@ -55,7 +55,12 @@ class Service(models.Model):
     @property
     def subject(self) -> str:
         """The ``sub`` of this service's grants and ``client_id`` of introspection answers."""
-        return f"service:{self.pk}"
+        return service_subject(self.pk)
+
+
+def service_subject(service_id) -> str:
+    """Return the ``sub`` claim naming the service ``service_id``."""
+    return f"service:{service_id}"
 
 
 def hash_secret(secret: str) -> str:

@@ -1,6 +1,5 @@
 """Read queries of the grants app: credentials, grants as a service sees them, token checks."""
 
-import base64
 import binascii
 import hmac
 import json
@@ -13,10 +12,11 @@ from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
+from audit import keys
 from audit import selectors as audit_selectors
 from config.db import fetch_one_prepared
 
-from .models import Grant, GrantEvent, Service, ServiceCredential, hash_secret
+from .models import Grant, GrantEvent, Service, ServiceCredential, hash_secret, service_subject
 
 
 def credential_authenticate(client_id: str, secret: str) -> ServiceCredential | None:
@@ -81,7 +81,7 @@ def _unverified_header(token: str) -> dict | None:
     if not segment or len(segment) > 1024:
         return None
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        header = json.loads(keys.b64url_decode(segment))
     except (ValueError, binascii.Error, RecursionError):
         return None
     return header if isinstance(header, dict) else None
@@ -260,7 +260,13 @@ def token_introspect(client_id: str, secret: str, token: str, *, at=None) -> Int
     if kid is None:
         return Introspection(row[2], TokenVerdict(False, refusal))
     verdict = _judge(
-        kid, claims, refusal, row[5:], subject=f"service:{row[2]}", organization_id=row[4], at=at
+        kid,
+        claims,
+        refusal,
+        row[5:],
+        subject=service_subject(row[2]),
+        organization_id=row[4],
+        at=at,
     )
     return Introspection(row[2], verdict)
 

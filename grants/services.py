@@ -374,10 +374,13 @@ def grant_check(*, service: Service, grant: Grant, pseudonymous_ids: list[str]) 
     positive answer as an access the resident sees, with one audit entry for the batch.
     """
     now = timezone.now()
-    ids = list(dict.fromkeys(pseudonymous_ids))
     if not grant.is_active(now):
-        return {"grant_active": False, "results": dict.fromkeys(ids, False), "batch": None}
-    results = consent_selectors.consent_allows_many(grant.purpose, ids, at=now)
+        return {
+            "grant_active": False,
+            "results": dict.fromkeys(pseudonymous_ids, False),
+            "batch": None,
+        }
+    results = consent_selectors.consent_allows_many(grant.purpose, pseudonymous_ids, at=now)
     allowed = [pid for pid, ok in results.items() if ok]
     digest = consent_services.data_access_record_batch(
         actor=Actor.service(service.pk),
