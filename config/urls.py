@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from audit import views as audit_views
+from consent import views as consent_views
 
 from . import views
 
@@ -14,7 +15,7 @@ admin.site.index_title = _("Consortium administration")
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", consent_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path(".well-known/jwks.json", audit_views.jwks, name="jwks"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

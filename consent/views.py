@@ -19,7 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -96,6 +98,27 @@ def signup(request):
         )
         return response
     return render(request, "consent/portal/signup.html", {"form": form})
+
+
+def set_language(request):
+    """
+    The language switch in every page's header: Django's, and for a signed-in resident also
+    the language saved on their account, so that the next sign-in and the receipts keep it.
+    """
+    response = i18n.set_language(request)
+    language = request.POST.get("language") if request.method == "POST" else None
+    if (
+        language in dict(settings.LANGUAGES)
+        and check_for_language(language)
+        and request.user.is_authenticated
+    ):
+        resident = selectors.resident_for_user(request.user)
+        if resident is not None and resident.language != language:
+            request.resident = resident
+            services.resident_set_language(
+                actor=_actor(request), resident=resident, language=language
+            )
+    return response
 
 
 @never_cache

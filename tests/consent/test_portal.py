@@ -259,6 +259,51 @@ def test_language_preference(resident):
     assert PendingEntry.objects.filter(action="resident.language_set").count() == 1
 
 
+def test_the_header_switch_saves_a_residents_language(client, resident, other_resident):
+    """
+    The language a resident picks in the page header is the one they keep: the next sign-in
+    and the receipts use it, as the account page's setting does; nobody else's changes.
+    """
+    mine = signed_in(resident)
+    response = mine.post("/i18n/setlang/", {"language": "en", "next": reverse("consent:portal")})
+    assert response.status_code == 302 and response["Location"] == reverse("consent:portal")
+    assert response.cookies["django_language"].value == "en"
+    resident.refresh_from_db()
+    other_resident.refresh_from_db()
+    assert (resident.language, other_resident.language) == ("en", "ja")
+    entry = PendingEntry.objects.get(action="resident.language_set")
+    assert entry.actor_id == resident.pseudonymous_id
+
+    # Next time, on another device with no cookie: the sign-in brings English back.
+    again = Client()
+    signin = again.post(
+        reverse("consent:signin"), {"email": "hanako@example.jp", "password": PASSWORD}
+    )
+    assert signin.cookies["django_language"].value == "en"
+    assert "My consents" in again.get(reverse("consent:portal")).content.decode()
+
+    # The same language again writes nothing; an unknown one changes nothing and is no error.
+    mine.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    bad = mine.post("/i18n/setlang/", {"language": "xx", "next": "/"})
+    assert bad.status_code == 302
+    resident.refresh_from_db()
+    assert resident.language == "en"
+    assert PendingEntry.objects.filter(action="resident.language_set").count() == 1
+
+
+def test_the_header_switch_saves_nothing_for_visitors_and_staff(client, resident, admin_user):
+    """Anyone who is not a signed-in resident only gets the cookie, as before."""
+    for visitor in (client, Client()):
+        if visitor is not client:
+            visitor.force_login(admin_user)
+        response = visitor.post("/i18n/setlang/", {"language": "en", "next": "/"})
+        assert response.status_code == 302
+        assert response.cookies["django_language"].value == "en"
+    resident.refresh_from_db()
+    assert resident.language == "ja"
+    assert not PendingEntry.objects.filter(action="resident.language_set").exists()
+
+
 def test_account_deletion_needs_the_password(purpose, resident, given):
     client = signed_in(resident)
     wrong = client.post(reverse("consent:delete_account"), {"password": "wrong"})
