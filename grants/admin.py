@@ -10,6 +10,7 @@ all. Every change goes through a service, so that it is validated and audited.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from consent.selectors import secretariat_consortium_ids
 from governance.models import Consortium, Organization, ReviewTicket
 
-from . import services
+from . import selectors, services
 from .models import (
     AutoIssuance,
     Grant,
@@ -261,7 +262,11 @@ class GrantAdmin(ScopedAdmin):
     def issue_view(self, request):
         if not self.has_add_permission(request):
             return redirect("admin:index")
-        form = GrantIssueForm(request.POST or None, consortia=self.consortia(request))
+        form = GrantIssueForm(
+            request.POST or None,
+            consortia=self.consortia(request),
+            initial=self.issue_initial(request),
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 grant = services.grant_issue(
@@ -277,6 +282,24 @@ class GrantAdmin(ScopedAdmin):
                 messages.success(request, gettext("Grant %(jti)s issued.") % {"jti": grant.jti})
                 return redirect(reverse("admin:grants_grant_change", args=[grant.pk]))
         return self.form_page(request, form, gettext("Issue a grant"))
+
+    def issue_initial(self, request) -> dict:
+        """
+        ``?ticket=<id>`` (the link on an automatic issuance that issued nothing) chooses that
+        approved ticket and the service it names, if both are within the clerk's consortia.
+        """
+        ticket_id = request.GET.get("ticket", "")
+        if not (ticket_id.isascii() and ticket_id.isdigit()):
+            return {}
+        ticket = ReviewTicket.objects.filter(
+            consortium__in=self.consortia(request),
+            state=ReviewTicket.State.APPROVED,
+            pk=int(ticket_id),
+        ).first()
+        if ticket is None:
+            return {}
+        service = selectors.ticket_service(ticket)
+        return {"ticket": ticket.pk, "service": service.pk if service else None}
 
     def _each(self, request, queryset, change, done):
         count = 0
@@ -380,9 +403,27 @@ class AutoIssuanceAdmin(ScopedAdmin):
     readonly_fields = ["at", "consortium", "ticket_id", "outcome", "reason", "grant_link"]
     fields = readonly_fields
 
+    def get_queryset(self, request):
+        # Where the rule issued nothing: the grant the secretariat has issued since, if any.
+        later = Grant.objects.filter(ticket_id=OuterRef("ticket_id")).order_by("-issued_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                later_grant_id=Subquery(later.values("pk")[:1]),
+                later_grant_jti=Subquery(later.values("jti")[:1]),
+            )
+        )
+
     @admin.display(description=_("grant"))
     def grant_link(self, obj):
-        if obj.grant is None:
-            return "-"
-        url = reverse("admin:grants_grant_change", args=[obj.grant_id])
-        return format_html('<a href="{}">{}</a>', url, obj.grant.jti)
+        if obj.grant is not None:
+            url = reverse("admin:grants_grant_change", args=[obj.grant_id])
+            return format_html('<a href="{}">{}</a>', url, obj.grant.jti)
+        if getattr(obj, "later_grant_id", None):
+            url = reverse("admin:grants_grant_change", args=[obj.later_grant_id])
+            return format_html(
+                '<a href="{}">{}</a> ({})', url, obj.later_grant_jti, gettext("issued by hand")
+            )
+        url = reverse("admin:grants_grant_issue") + f"?ticket={obj.ticket_id}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Issue the grant"))

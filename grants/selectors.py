@@ -36,6 +36,19 @@ def credential_authenticate(client_id: str, secret: str) -> ServiceCredential | 
     return credential
 
 
+def ticket_service(ticket) -> Service | None:
+    """
+    The service a review ticket names, active or not: its requester's service registered under
+    the ticket's service name (the tickets API files requests that way; names are unique within
+    a consortium), or None.
+    """
+    return Service.objects.filter(
+        consortium_id=ticket.consortium_id,
+        organization_id=ticket.requester_id,
+        name=ticket.service_name,
+    ).first()
+
+
 def access_grant(service: Service, jti: str) -> Grant:
     """Return ``service``'s grant ``jti``; Http404 for another service's and a missing one."""
     grant = Grant.objects.select_related("purpose", "consortium").filter(jti=jti).first()

@@ -637,13 +637,7 @@ def _auto_issue_refusal(rule: IssuanceRule, ticket) -> tuple[str, Service | None
         return Reason.NOT_ISSUABLE, None
     if ticket.third_party_provision and not rule.third_party_provision:
         return Reason.THIRD_PARTY, None
-    # The ticket names its service by the name the service is registered under (the tickets
-    # API files requests that way); names are unique within a consortium.
-    service = Service.objects.filter(
-        consortium_id=ticket.consortium_id,
-        organization_id=ticket.requester_id,
-        name=ticket.service_name,
-    ).first()
+    service = selectors.ticket_service(ticket)
     if service is None:
         return Reason.NO_SERVICE, None
     if not service.is_active:

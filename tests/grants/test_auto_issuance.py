@@ -115,6 +115,56 @@ def test_a_missing_service_issues_nothing_and_says_why(
     assert "No service of the requesting organisation is registered" in page
 
 
+def test_the_secretariat_issues_a_skipped_grant_from_its_row(
+    client, clerk_a, clerk_b, rule_a, service_a, file_ticket, approve_now
+):
+    """
+    Once the cause is mended (here: the service reactivated), the clerk follows the row's link
+    to the issue form, which comes with the ticket and its service chosen; the row then shows
+    the grant instead of the link.
+    """
+    service = service_a.service
+    services.service_update(
+        actor=None, service=service, name=service.name, webhook_url="", is_active=False
+    )
+    ticket = approve_now(file_ticket())
+    assert AutoIssuance.objects.get().reason == "service_inactive"
+    services.service_update(
+        actor=None, service=service, name=service.name, webhook_url="", is_active=True
+    )
+
+    client.force_login(clerk_a)
+    link = f"/admin/grants/grant/issue/?ticket={ticket.pk}"
+    listing = client.get("/admin/grants/autoissuance/").content.decode()
+    assert f'href="{link}"' in listing and "Issue the grant" in listing
+    form = client.get(link).content.decode()
+    assert f'<option value="{ticket.pk}" selected>' in form
+    assert f'<option value="{service.pk}" selected>' in form
+    response = client.post(
+        "/admin/grants/grant/issue/", {"ticket": ticket.pk, "service": service.pk}
+    )
+    assert response.status_code == 302
+    grant = Grant.objects.get()
+    assert (grant.ticket_id, grant.service) == (ticket.pk, service)
+    listing = client.get("/admin/grants/autoissuance/").content.decode()
+    assert f'href="{link}"' not in listing
+    assert f"/admin/grants/grant/{grant.pk}/change/" in listing and grant.jti in listing
+
+    # Another consortium's clerk given the link learns nothing of the ticket or its service.
+    client.force_login(clerk_b)
+    other = client.get(link).content.decode()
+    assert f'<option value="{ticket.pk}"' not in other
+    assert f'<option value="{service.pk}"' not in other
+    assert ticket.title not in other
+    # Nonsense in the link is no error: the form comes with nothing chosen.
+    client.force_login(clerk_a)
+    for nonsense in ("abc", "-1", "²", "99999999999999999999999", ""):
+        page = client.get(f"/admin/grants/grant/issue/?ticket={nonsense}")
+        assert page.status_code == 200
+        assert f'<option value="{ticket.pk}" selected>' not in page.content.decode()
+        assert f'<option value="{service.pk}" selected>' not in page.content.decode()
+
+
 def test_a_deactivated_service_is_not_given_a_grant(rule_a, service_a, file_ticket, approve_now):
     services.service_update(
         actor=None,
