@@ -134,6 +134,17 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     assert fits_the_screen(page)
     shot(page, "6-320px")
 
+    # The switch is saved with the account: on a device that has never seen this resident
+    # (no cookie, a Japanese browser), the sign-in page is Japanese and what follows English.
+    page.get_by_role("button", name="Sign out").click()
+    page.context.clear_cookies()
+    page.goto(portal_server.url + "/portal/signin/")
+    page.get_by_label("メールアドレス").fill("kiku@example.jp")
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    assert page.url.endswith("/portal/")
+    assert "You do not agree" in page.locator(f"#purpose-{purpose.pk}").inner_text()
+
 
 def test_keyboard_users_can_reach_the_decision(portal_server, page, purpose, resident):
     page.goto(portal_server.url + "/portal/signin/")
