@@ -1,6 +1,7 @@
 """The API's error format: ``{"error": "<stable_code>", "detail": "<human text>"}``."""
 
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,6 +33,16 @@ def exception_handler(exc, context):
     """Render every API error as JSON with a stable ``error`` code and a ``detail``."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        # A form body over DATA_UPLOAD_MAX_MEMORY_SIZE (bodies over MAX_REQUEST_BODY never get
+        # here: config.middleware refuses them with the same code).
+        exc = APIError(
+            "payload_too_large",
+            "The request body is too large.",
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = APIError("malformed_request", "The form has too many fields.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -47,3 +58,8 @@ def exception_handler(exc, context):
             return response
     response.data = {"error": code, "detail": str(detail)}
     return response
+
+
+def not_found(request, *args, **kwargs):
+    """Any address under /api/ that the API does not have: JSON, as every API answer."""
+    return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)

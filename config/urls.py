@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from audit import views as audit_views
 from consent import views as consent_views
 
-from . import views
+from . import api, views
 
 admin.site.site_header = _("Smart-city data platform: secretariat")
 admin.site.site_title = _("Secretariat")
@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("consent.urls")),
     path("", include("grants.urls")),
+    re_path(r"^api/", api.not_found),  # last: what no route above takes
 ]

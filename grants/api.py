@@ -42,7 +42,7 @@ TOKEN_MAX_LENGTH = 8192
 class IntrospectInput(serializers.Serializer):
     """The form IntrospectView reads (checked by hand there); documents the request."""
 
-    token = serializers.CharField(max_length=TOKEN_MAX_LENGTH, trim_whitespace=True)
+    token = serializers.CharField(min_length=1, max_length=TOKEN_MAX_LENGTH, trim_whitespace=True)
     token_type_hint = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -178,8 +178,11 @@ class PseudonymousIdField(serializers.CharField):
 
 class CheckInput(serializers.Serializer):
     residents = serializers.ListField(
-        child=PseudonymousIdField(max_length=PSEUDONYMOUS_ID_LENGTH, trim_whitespace=False),
+        child=PseudonymousIdField(
+            min_length=1, max_length=PSEUDONYMOUS_ID_LENGTH, trim_whitespace=False
+        ),
         allow_empty=False,
+        min_length=1,
         max_length=services.MAX_CHECK,
         help_text=f"Pseudonymous ids, at most {services.MAX_CHECK:,}.",
     )
@@ -198,6 +201,8 @@ class CheckOutput(serializers.Serializer):
 
 class GrantCheckView(ServiceAPIView):
     """Whether data may flow now, under one of the caller's grants, for each resident."""
+
+    parser_classes = [parsers.JSONParser]
 
     @extend_schema(
         operation_id="grant_check",
@@ -287,10 +292,10 @@ LEVELS = ("low", "medium", "high")
 class PiaRow(serializers.Serializer):
     # Plain strings checked below, not choice fields: the schema would otherwise name one
     # choice set twice (drf-spectacular W001).
-    risk = serializers.CharField(max_length=500)
+    risk = serializers.CharField(min_length=1, max_length=500)
     likelihood = serializers.CharField(max_length=8, help_text="low, medium or high")
     impact = serializers.CharField(max_length=8, help_text="low, medium or high")
-    mitigation = serializers.CharField(max_length=1000)
+    mitigation = serializers.CharField(min_length=1, max_length=1000)
 
     def validate_likelihood(self, value):
         if value not in LEVELS:
@@ -310,7 +315,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class TicketInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(min_length=1, max_length=200)
     purpose = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     proposed_purpose_title = serializers.CharField(max_length=200, required=False, default="")
     proposed_purpose_explanation = serializers.CharField(required=False, default="")
@@ -327,13 +332,15 @@ class TicketInput(serializers.Serializer):
     third_party_provision = StrictBooleanField(required=False, default=False)
     legal_basis = serializers.CharField(max_length=32, required=False, default="consent")
     retention_days = serializers.IntegerField(min_value=1, max_value=36500)
-    deletion_method = serializers.CharField(max_length=2000)
-    security_measures = serializers.CharField(max_length=4000)
-    anonymisation = serializers.CharField(max_length=32)
+    deletion_method = serializers.CharField(min_length=1, max_length=2000)
+    security_measures = serializers.CharField(min_length=1, max_length=4000)
+    anonymisation = serializers.CharField(min_length=1, max_length=32)
     anonymisation_details = serializers.CharField(max_length=2000, required=False, default="")
     cross_border_transfer = StrictBooleanField(required=False, default=False)
     cross_border_details = serializers.CharField(max_length=2000, required=False, default="")
-    pia = PiaRow(many=True, allow_empty=False)
+    # A list field rather than PiaRow(many=True): the same validation, and the schema then
+    # says that at least one row is needed (drf-spectacular gives no minItems for the latter).
+    pia = serializers.ListField(child=PiaRow(), min_length=1, max_length=100)
     submit = StrictBooleanField(
         required=False, default=True, help_text="submit to the board now (else a draft)"
     )
@@ -371,6 +378,8 @@ def ticket_output(ticket, service) -> dict:
 
 class TicketCreateView(ServiceAPIView):
     """File a review request for the calling service, and submit it to the ethics board."""
+
+    parser_classes = [parsers.JSONParser]
 
     @extend_schema(
         operation_id="ticket_create",

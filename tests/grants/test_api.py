@@ -513,6 +513,76 @@ def test_schema_documents_the_grants_api(client):
     assert "401" in schema["paths"]["/api/v1/revocations"]["get"]["responses"]
 
 
+# --- Bodies and addresses the API does not take ----------------------------------------------
+# Found by fuzzing the API from its OpenAPI schema (schemathesis against `make run`): each of
+# these answered an HTML page before.
+
+
+def test_a_form_with_too_many_fields_gets_json_400(client, service_a, grant):
+    body = "&".join(f"f{i}=x" for i in range(2_001)) + "&token=" + grant.token
+    response = client.post(
+        "/api/v1/introspect",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=service_a.auth,
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "malformed_request"
+
+
+def test_a_form_over_the_memory_limit_gets_json_413(client, service_a, grant, settings):
+    body = urlencode(
+        {"token": grant.token, "padding": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
+    )
+    response = client.post(
+        "/api/v1/introspect",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=service_a.auth,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/grants/{jti}/check", "/api/v1/tickets"])
+def test_json_endpoints_refuse_forms_with_415(client, service_a, grant, path):
+    response = client.post(
+        path.format(jti=grant.jti),
+        "residents=a&residents=b",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=service_a.auth,
+    )
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+    assert DataAccessBatch.objects.count() == 0
+    schema = client.get("/api/schema/?format=json").json()
+    operation = schema["paths"][path]["post"]
+    assert list(operation["requestBody"]["content"]) == ["application/json"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/tickets/null,null", "/api/v1/tickets/abc", "/api/v1/nothing", "/api/v2/"]
+)
+def test_an_address_the_api_does_not_have_gets_json_404(client, service_a, path):
+    for headers in ({"HTTP_AUTHORIZATION": service_a.auth}, {}):
+        response = client.get(path, **headers)
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found", "detail": "Not found."}
+
+
+def test_the_schema_gives_the_smallest_input_each_endpoint_takes(client):
+    schemas = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    residents = schemas["CheckInput"]["properties"]["residents"]
+    assert (residents["minItems"], residents["maxItems"]) == (1, 10_000)
+    assert residents["items"]["minLength"] == 1
+    assert schemas["IntrospectInput"]["properties"]["token"]["minLength"] == 1
+    ticket = schemas["TicketInput"]["properties"]
+    for name in ("title", "deletion_method", "security_measures", "anonymisation"):
+        assert ticket[name]["minLength"] == 1, name
+    assert ticket["pia"]["minItems"] == 1
+
+
 # --- Grants follow their review ticket -------------------------------------------------------
 
 
