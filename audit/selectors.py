@@ -183,7 +183,7 @@ def reports_visible_to(
 
 def access_report(user, report_id) -> Report:
     """Return the report if ``user`` may see it; Report.DoesNotExist for missing and forbidden."""
-    if not str(report_id).isdigit():
+    if not (str(report_id).isascii() and str(report_id).isdigit()):
         raise Report.DoesNotExist
     report = Report.objects.filter(reports.visible_filter(user)).get(pk=int(report_id))
     if not reports.can_access(

@@ -226,7 +226,7 @@ def access_bylaw_version(viewer, version_id) -> BylawVersion:
     Return bylaw version ``version_id`` if ``viewer`` administers its consortium; raise
     BylawVersion.DoesNotExist otherwise, the same for a missing and a forbidden version.
     """
-    if not str(version_id).isdigit():
+    if not (str(version_id).isascii() and str(version_id).isdigit()):
         raise BylawVersion.DoesNotExist
     return BylawVersion.objects.select_related("consortium").get(
         pk=int(version_id), consortium__in=consortia_administered_by(viewer)
@@ -297,7 +297,7 @@ def access_ticket(viewer, ticket_id) -> ReviewTicket:
     Return ticket ``ticket_id`` with ``viewer_roles`` set, if ``viewer`` may see it; raise
     ReviewTicket.DoesNotExist otherwise, the same for a missing and a forbidden ticket.
     """
-    if not str(ticket_id).isdigit():
+    if not (str(ticket_id).isascii() and str(ticket_id).isdigit()):
         raise ReviewTicket.DoesNotExist
     ticket = (
         ReviewTicket.objects.select_related("consortium", "requester", "purpose", "filed_by")
@@ -359,7 +359,7 @@ def ticket_approved(
     and recipients fetched), optionally only if ``requester`` filed it and its term covers
     ``day``; raise ReviewTicket.DoesNotExist otherwise.
     """
-    if not str(ticket_id).isdigit():
+    if not (str(ticket_id).isascii() and str(ticket_id).isdigit()):
         raise ReviewTicket.DoesNotExist
     tickets = ReviewTicket.objects.filter(pk=int(ticket_id), state=ReviewTicket.State.APPROVED)
     if requester is not None:

@@ -275,8 +275,9 @@ class RevocationsView(ServiceAPIView):
         tags=["grants"],
     )
     def get(self, request):
-        since = request.query_params.get("since", "0") or "0"
-        if not since.isdigit() or len(since) > 18:
+        given = request.query_params.getlist("since") or ["0"]
+        since = given[0]
+        if len(given) > 1 or not (since.isascii() and since.isdigit()) or len(since) > 18:
             raise APIError("invalid_request", "since must be a cursor from a previous answer.")
         events = selectors.revocations_since(request.user, int(since))
         next_cursor = events[-1].id if events else int(since)
@@ -317,8 +318,12 @@ class StrictBooleanField(serializers.BooleanField):
 class TicketInput(serializers.Serializer):
     title = serializers.CharField(min_length=1, max_length=200)
     purpose = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    proposed_purpose_title = serializers.CharField(max_length=200, required=False, default="")
-    proposed_purpose_explanation = serializers.CharField(required=False, default="")
+    proposed_purpose_title = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    proposed_purpose_explanation = serializers.CharField(
+        required=False, allow_blank=True, default=""
+    )
     categories = serializers.ListField(
         child=serializers.SlugField(max_length=64), max_length=100, help_text="category codes"
     )
@@ -335,9 +340,13 @@ class TicketInput(serializers.Serializer):
     deletion_method = serializers.CharField(min_length=1, max_length=2000)
     security_measures = serializers.CharField(min_length=1, max_length=4000)
     anonymisation = serializers.CharField(min_length=1, max_length=32)
-    anonymisation_details = serializers.CharField(max_length=2000, required=False, default="")
+    anonymisation_details = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
     cross_border_transfer = StrictBooleanField(required=False, default=False)
-    cross_border_details = serializers.CharField(max_length=2000, required=False, default="")
+    cross_border_details = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
     # A list field rather than PiaRow(many=True): the same validation, and the schema then
     # says that at least one row is needed (drf-spectacular gives no minItems for the latter).
     pia = serializers.ListField(child=PiaRow(), min_length=1, max_length=100)

@@ -226,7 +226,9 @@ def test_the_comparison_highlights_changes_and_stays_within_the_consortium(clien
     assert client.get(url, {"with": world.a.version.pk}).status_code == 200
     assert client.get(url, {"with": world.b.version.pk}).status_code == 404
     assert client.get(url, {"with": "x"}).status_code == 404
+    assert client.get(url, {"with": "²"}).status_code == 404  # a digit to str.isdigit, no number
     assert client.get("/admin/governance/bylawversion/abc/compare/").status_code == 404
+    assert client.get("/admin/governance/bylawversion/²/compare/").status_code == 404
     other = reverse("admin:governance_bylawversion_compare", args=[world.b.draft.pk])
     assert client.get(other).status_code == 404
     client.logout()

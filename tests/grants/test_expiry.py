@@ -190,7 +190,7 @@ def test_the_command_expires_and_reports(service_a, ticket):
     assert statuses(*grants) == ["expired"] * 3
 
 
-@pytest.mark.parametrize("size", ["0", "abc", "-3", "10001", "2.5"])
+@pytest.mark.parametrize("size", ["0", "abc", "-3", "10001", "2.5", "²"])
 def test_the_command_refuses_a_bad_batch_size(size, service_a, ticket):
     grant = issue(service_a, ticket, expires_at=timezone.now() + datetime.timedelta(seconds=30))
     with pytest.raises(CommandError, match="--batch-size must be a whole number") as error:

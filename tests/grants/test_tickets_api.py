@@ -73,6 +73,21 @@ def test_another_services_ticket_is_404(client, service_a, service_b, purpose, b
     assert client.get(f"/api/v1/tickets/{ticket_id}").status_code == 401
 
 
+def test_optional_texts_may_be_sent_empty(client, service_a, purpose, board_a):
+    """The schema gives them the default "": sending it explicitly is the same as leaving it out."""
+    body = request_body(
+        purpose,
+        {
+            "proposed_purpose_title": "",
+            "proposed_purpose_explanation": "",
+            "cross_border_details": "",
+        },
+    )
+    response = post(client, service_a, body)
+    assert response.status_code == 201, response.content
+    assert ReviewTicket.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "changes",
     [

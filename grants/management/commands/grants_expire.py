@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         text = str(options["batch_size"]).strip()
-        if not text.isdigit() or not 1 <= int(text) <= MAX_BATCH:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_BATCH:
             raise CommandError(
                 f"--batch-size must be a whole number from 1 to {MAX_BATCH:,}, not {text!r}."
             )
