@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from audit.api import ErrorSerializer
 from config.api import APIError
 from consent.models import PSEUDONYMOUS_ID_LENGTH
+from governance.models import PIA_LEVELS
 
 from . import selectors, services
 from .authentication import ServiceAuthentication, basic_credentials
@@ -270,7 +271,14 @@ class RevocationsView(ServiceAPIView):
 
     @extend_schema(
         operation_id="grant_revocations",
-        parameters=[OpenApiParameter("since", int, required=False, description="cursor, 0 first")],
+        parameters=[
+            OpenApiParameter(
+                "since",
+                {"type": "integer", "minimum": 0},
+                required=False,
+                description="cursor, 0 first",
+            )
+        ],
         responses={200: RevocationsOutput, **ERRORS},
         tags=["grants"],
     )
@@ -287,23 +295,12 @@ class RevocationsView(ServiceAPIView):
 # --- POST /api/v1/tickets, GET /api/v1/tickets/<id> -------------------------------------------
 
 
-LEVELS = ("low", "medium", "high")
-
-
 class PiaRow(serializers.Serializer):
-    # Plain strings checked below, not choice fields: the schema would otherwise name one
-    # choice set twice (drf-spectacular W001).
     risk = serializers.CharField(min_length=1, max_length=500)
-    likelihood = serializers.CharField(max_length=8, help_text="low, medium or high")
-    impact = serializers.CharField(max_length=8, help_text="low, medium or high")
+    # One choice set, named PiaLevelEnum in the schema (SPECTACULAR_SETTINGS).
+    likelihood = serializers.ChoiceField(choices=PIA_LEVELS)
+    impact = serializers.ChoiceField(choices=PIA_LEVELS)
     mitigation = serializers.CharField(min_length=1, max_length=1000)
-
-    def validate_likelihood(self, value):
-        if value not in LEVELS:
-            raise serializers.ValidationError("Choose low, medium or high.")
-        return value
-
-    validate_impact = validate_likelihood
 
 
 class StrictBooleanField(serializers.BooleanField):

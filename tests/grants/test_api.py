@@ -581,6 +581,12 @@ def test_the_schema_gives_the_smallest_input_each_endpoint_takes(client):
     for name in ("title", "deletion_method", "security_measures", "anonymisation"):
         assert ticket[name]["minLength"] == 1, name
     assert ticket["pia"]["minItems"] == 1
+    pia = schemas["PiaRow"]["properties"]
+    assert pia["likelihood"] == pia["impact"] == {"$ref": "#/components/schemas/PiaLevelEnum"}
+    assert schemas["PiaLevelEnum"]["enum"] == ["low", "medium", "high"]
+    revocations = client.get("/api/schema/?format=json").json()["paths"]["/api/v1/revocations"]
+    (since,) = revocations["get"]["parameters"]
+    assert since["schema"] == {"type": "integer", "minimum": 0}
 
 
 # --- Grants follow their review ticket -------------------------------------------------------
