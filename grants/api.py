@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from audit.api import ErrorSerializer
 from config.api import APIError
 from consent.models import PSEUDONYMOUS_ID_LENGTH
-from governance.models import PIA_LEVELS
+from governance.models import PIA_LEVELS, ReviewTicket
 
 from . import selectors, services
 from .authentication import ServiceAuthentication, basic_credentials
@@ -332,11 +332,15 @@ class TicketInput(serializers.Serializer):
         help_text="organisation ids",
     )
     third_party_provision = StrictBooleanField(required=False, default=False)
-    legal_basis = serializers.CharField(max_length=32, required=False, default="consent")
+    legal_basis = serializers.ChoiceField(
+        choices=ReviewTicket.LegalBasis.values,
+        required=False,
+        default=ReviewTicket.LegalBasis.CONSENT.value,
+    )
     retention_days = serializers.IntegerField(min_value=1, max_value=36500)
     deletion_method = serializers.CharField(min_length=1, max_length=2000)
     security_measures = serializers.CharField(min_length=1, max_length=4000)
-    anonymisation = serializers.CharField(min_length=1, max_length=32)
+    anonymisation = serializers.ChoiceField(choices=ReviewTicket.Anonymisation.values)
     anonymisation_details = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default=""
     )

@@ -578,8 +578,15 @@ def test_the_schema_gives_the_smallest_input_each_endpoint_takes(client):
     assert residents["items"]["minLength"] == 1
     assert schemas["IntrospectInput"]["properties"]["token"]["minLength"] == 1
     ticket = schemas["TicketInput"]["properties"]
-    for name in ("title", "deletion_method", "security_measures", "anonymisation"):
+    for name in ("title", "deletion_method", "security_measures"):
         assert ticket[name]["minLength"] == 1, name
+    assert schemas["LegalBasisEnum"]["enum"] == ["consent"]
+    assert schemas["AnonymisationEnum"]["enum"] == [
+        "none",
+        "pseudonymised",
+        "anonymised",
+        "statistical",
+    ]
     assert ticket["pia"]["minItems"] == 1
     pia = schemas["PiaRow"]["properties"]
     assert pia["likelihood"] == pia["impact"] == {"$ref": "#/components/schemas/PiaLevelEnum"}
