@@ -14,6 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -23,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import IdsChoiceField
 from governance.selectors import organizations_visible_to
 
 from . import receipts, selectors, services
@@ -42,6 +44,9 @@ def bucket(count: int) -> str:
 
 class SecretariatAdmin(admin.ModelAdmin):
     """Rights come from secretariat membership: clerks act on their own consortia only."""
+
+    # A chosen id beyond 64 bits is an unknown choice, not a database error.
+    formfield_overrides = {models.ManyToManyField: {"form_class": IdsChoiceField}}
 
     # The lookup from this model to its consortium's id.
     consortium_lookup = "consortium"

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Model, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -19,6 +20,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+
+from config.forms import IdsChoiceField
 
 from . import comparison, selectors, services
 from .models import (
@@ -151,6 +154,9 @@ class ScopedMixin:
 
 
 class ScopedAdmin(ScopedMixin, admin.ModelAdmin):
+    # A chosen id beyond 64 bits is an unknown choice, not a database error.
+    formfield_overrides = {models.ManyToManyField: {"form_class": IdsChoiceField}}
+
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import IdsChoiceField
+
 from . import selectors
 from .models import PIA_LEVELS, Organization, ReviewComment, ReviewTicket, ReviewVote
 from .people import person_name
@@ -41,6 +43,7 @@ class TicketForm(forms.ModelForm):
     class Meta:
         model = ReviewTicket
         fields = REQUEST_FORM_FIELDS
+        field_classes = {"categories": IdsChoiceField, "recipients": IdsChoiceField}
         widgets = {
             "categories": forms.CheckboxSelectMultiple,
             "recipients": forms.CheckboxSelectMultiple,

@@ -295,6 +295,10 @@ class RevocationsView(ServiceAPIView):
 # --- POST /api/v1/tickets, GET /api/v1/tickets/<id> -------------------------------------------
 
 
+# The largest primary key (BigAutoField): a larger number is no id, and no database takes it.
+ID_MAX = 2**63 - 1
+
+
 class PiaRow(serializers.Serializer):
     risk = serializers.CharField(min_length=1, max_length=500)
     # One choice set, named PiaLevelEnum in the schema (SPECTACULAR_SETTINGS).
@@ -314,7 +318,9 @@ class StrictBooleanField(serializers.BooleanField):
 
 class TicketInput(serializers.Serializer):
     title = serializers.CharField(min_length=1, max_length=200)
-    purpose = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    purpose = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=ID_MAX
+    )
     proposed_purpose_title = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
@@ -325,7 +331,7 @@ class TicketInput(serializers.Serializer):
         child=serializers.SlugField(max_length=64), max_length=100, help_text="category codes"
     )
     recipients = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX),
         required=False,
         default=list,
         max_length=100,

@@ -121,6 +121,10 @@ def test_a_clerk_creates_and_publishes_a_purpose_through_the_services(
     refused = client.post(reverse("admin:consent_purpose_add"), {**form, "recipients": [org_b.pk]})
     assert refused.status_code == 200 and "recipients" in refused.context["adminform"].form.errors
     assert "柏の葉データ" not in client.get(reverse("admin:consent_purpose_add")).content.decode()
+    # A number no id can be is an unknown choice, not a 500.
+    for field in ("categories", "recipients"):
+        refused = client.post(reverse("admin:consent_purpose_add"), {**form, field: [str(2**70)]})
+        assert refused.status_code == 200 and field in refused.context["adminform"].form.errors
 
     response = client.post(reverse("admin:consent_purpose_add"), form)
     assert response.status_code == 302

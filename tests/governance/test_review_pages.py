@@ -310,6 +310,36 @@ def test_the_requester_files_through_the_form(client, rep_a, purpose_a, category
     assert ReviewTicket.objects.get(pk=ticket.pk).state == State.SUBMITTED
 
 
+@pytest.mark.parametrize("field", ["categories", "recipients", "purpose"])
+@pytest.mark.parametrize("value", [str(2**70), str(2**63), "²", "-1"])
+def test_a_number_no_id_can_be_is_a_field_error(
+    client, rep_a, purpose_a, category_a, board_a, field, value
+):
+    """Was a 500 (the database refused the number) for the multiple choices."""
+    client.force_login(rep_a)
+    data = {
+        "title": "歩行データの活用",
+        "service_name": "あるくポイント",
+        "purpose": purpose_a.pk,
+        "categories": [category_a.pk],
+        "retention_days": "180",
+        "deletion_method": "消去",
+        "security_measures": "暗号化",
+        "anonymisation": "none",
+        "pia-TOTAL_FORMS": "1",
+        "pia-INITIAL_FORMS": "0",
+        "pia-0-risk": "目的外利用",
+        "pia-0-likelihood": "low",
+        "pia-0-impact": "high",
+        "pia-0-mitigation": "アクセスログの監査",
+    }
+    data[field] = [value]
+    response = client.post(reverse("governance:ticket_new"), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert not ReviewTicket.objects.exists()
+
+
 def test_a_bad_form_shows_errors_and_saves_nothing(client, rep_a, purpose_a, board_a):
     client.force_login(rep_a)
     response = client.post(

@@ -100,6 +100,9 @@ def test_optional_texts_may_be_sent_empty(client, service_a, purpose, board_a):
         {"third_party_provision": "yes"},
         {"anonymisation": "magic"},
         {"title": ""},
+        {"recipients": [2**70]},  # more than any database integer: was a 500
+        {"purpose": 2**70},
+        {"recipients": [2**63]},
     ],
 )
 def test_bad_requests_get_json_400_and_file_nothing(client, service_a, purpose, board_a, changes):
