@@ -168,8 +168,8 @@ class IntrospectView(ServiceAPIView):
 # --- POST /api/v1/grants/<jti>/check ---------------------------------------------------------
 
 
-class PseudonymousIdField(serializers.CharField):
-    """A string, never a number coerced to one: ids are opaque strings."""
+class TextField(serializers.CharField):
+    """A JSON string, never a number or a boolean coerced to one (ids are opaque strings)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -179,9 +179,7 @@ class PseudonymousIdField(serializers.CharField):
 
 class CheckInput(serializers.Serializer):
     residents = serializers.ListField(
-        child=PseudonymousIdField(
-            min_length=1, max_length=PSEUDONYMOUS_ID_LENGTH, trim_whitespace=False
-        ),
+        child=TextField(min_length=1, max_length=PSEUDONYMOUS_ID_LENGTH, trim_whitespace=False),
         allow_empty=False,
         min_length=1,
         max_length=services.MAX_CHECK,
@@ -300,11 +298,11 @@ ID_MAX = 2**63 - 1
 
 
 class PiaRow(serializers.Serializer):
-    risk = serializers.CharField(min_length=1, max_length=500)
+    risk = TextField(min_length=1, max_length=500)
     # One choice set, named PiaLevelEnum in the schema (SPECTACULAR_SETTINGS).
     likelihood = serializers.ChoiceField(choices=PIA_LEVELS)
     impact = serializers.ChoiceField(choices=PIA_LEVELS)
-    mitigation = serializers.CharField(min_length=1, max_length=1000)
+    mitigation = TextField(min_length=1, max_length=1000)
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -317,16 +315,12 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class TicketInput(serializers.Serializer):
-    title = serializers.CharField(min_length=1, max_length=200)
+    title = TextField(min_length=1, max_length=200)
     purpose = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=ID_MAX
     )
-    proposed_purpose_title = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    proposed_purpose_explanation = serializers.CharField(
-        required=False, allow_blank=True, default=""
-    )
+    proposed_purpose_title = TextField(max_length=200, required=False, allow_blank=True, default="")
+    proposed_purpose_explanation = TextField(required=False, allow_blank=True, default="")
     categories = serializers.ListField(
         child=serializers.SlugField(max_length=64), max_length=100, help_text="category codes"
     )
@@ -344,16 +338,12 @@ class TicketInput(serializers.Serializer):
         default=ReviewTicket.LegalBasis.CONSENT.value,
     )
     retention_days = serializers.IntegerField(min_value=1, max_value=36500)
-    deletion_method = serializers.CharField(min_length=1, max_length=2000)
-    security_measures = serializers.CharField(min_length=1, max_length=4000)
+    deletion_method = TextField(min_length=1, max_length=2000)
+    security_measures = TextField(min_length=1, max_length=4000)
     anonymisation = serializers.ChoiceField(choices=ReviewTicket.Anonymisation.values)
-    anonymisation_details = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default=""
-    )
+    anonymisation_details = TextField(max_length=2000, required=False, allow_blank=True, default="")
     cross_border_transfer = StrictBooleanField(required=False, default=False)
-    cross_border_details = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default=""
-    )
+    cross_border_details = TextField(max_length=2000, required=False, allow_blank=True, default="")
     # A list field rather than PiaRow(many=True): the same validation, and the schema then
     # says that at least one row is needed (drf-spectacular gives no minItems for the latter).
     pia = serializers.ListField(child=PiaRow(), min_length=1, max_length=100)

@@ -103,6 +103,8 @@ def test_optional_texts_may_be_sent_empty(client, service_a, purpose, board_a):
         {"recipients": [2**70]},  # more than any database integer: was a 500
         {"purpose": 2**70},
         {"recipients": [2**63]},
+        {"title": 12345},  # texts are JSON strings, never numbers made into one
+        {"pia": [{"risk": "r", "likelihood": "low", "impact": "low", "mitigation": 0}]},
     ],
 )
 def test_bad_requests_get_json_400_and_file_nothing(client, service_a, purpose, board_a, changes):
