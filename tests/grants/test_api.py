@@ -34,9 +34,14 @@ def introspect(client, caller, token, *, multipart=False, **extra):
         return client.post(
             "/api/v1/introspect", {"token": token}, HTTP_AUTHORIZATION=caller.auth, **extra
         )
+    return introspect_form(client, caller, urlencode({"token": token}), **extra)
+
+
+def introspect_form(client, caller, body: str, **extra):
+    """POST ``body``, already urlencoded, to the introspection endpoint."""
     return client.post(
         "/api/v1/introspect",
-        urlencode({"token": token}),
+        body,
         content_type="application/x-www-form-urlencoded",
         HTTP_AUTHORIZATION=caller.auth,
         **extra,
@@ -520,12 +525,7 @@ def test_schema_documents_the_grants_api(client):
 
 def test_a_form_with_too_many_fields_gets_json_400(client, service_a, grant):
     body = "&".join(f"f{i}=x" for i in range(2_001)) + "&token=" + grant.token
-    response = client.post(
-        "/api/v1/introspect",
-        body,
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=service_a.auth,
-    )
+    response = introspect_form(client, service_a, body)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"] == "malformed_request"
@@ -535,12 +535,7 @@ def test_a_form_over_the_memory_limit_gets_json_413(client, service_a, grant, se
     body = urlencode(
         {"token": grant.token, "padding": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
     )
-    response = client.post(
-        "/api/v1/introspect",
-        body,
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=service_a.auth,
-    )
+    response = introspect_form(client, service_a, body)
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
 
