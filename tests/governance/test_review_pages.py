@@ -4,6 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from audit import selectors as audit_selectors
+from audit.models import Report
+from governance import selectors as governance_selectors
 from governance import services
 from governance.models import ReviewTicket
 
@@ -425,3 +428,14 @@ def test_the_admin_lists_the_consortiums_tickets_only(client, people, reviewed, 
     client.force_login(people["clerk_b"])
     assert reviewed.title not in client.get("/admin/governance/reviewticket/").content.decode()
     assert client.get(f"/admin/governance/reviewticket/{reviewed.pk}/change/").status_code == 404
+
+
+@pytest.mark.parametrize("given", ["²", "١٢", "", "abc"])
+def test_ids_that_are_no_numbers_find_nothing(rep_a, clerk_a, given):
+    """Other digits than 0-9 (str.isdigit takes them, int() does not always) are no id."""
+    with pytest.raises(ReviewTicket.DoesNotExist):
+        governance_selectors.access_ticket(rep_a, given)
+    with pytest.raises(ReviewTicket.DoesNotExist):
+        governance_selectors.ticket_approved(given)
+    with pytest.raises(Report.DoesNotExist):
+        audit_selectors.access_report(clerk_a, given)
