@@ -461,10 +461,10 @@ class DataAccessBatch(models.Model):
     def ids(self) -> list[str]:
         return self.resident_ids.split("\n")
 
-    def access_of(self, resident) -> "DataAccess":
-        """Return the access this batch records for ``resident``, unsaved, as it will be copied."""
+    def access_of(self, resident_id: str) -> "DataAccess":
+        """Return the access this batch records for resident ``resident_id``, unsaved: a copy."""
         return DataAccess(
-            resident=resident,
+            resident_id=resident_id,
             purpose=self.purpose,
             organization=self.organization,
             service_name=self.service_name,

@@ -249,7 +249,7 @@ def _pending_accesses(resident: Resident) -> list[DataAccess]:
     pid = resident.pseudonymous_id
     # The database narrows by substring; the lines decide (SQLite's LIKE ignores case).
     batches = batches.filter(resident_ids__contains=pid)
-    return [batch.access_of(resident) for batch in batches if pid in batch.ids()]
+    return [batch.access_of(pid) for batch in batches if pid in batch.ids()]
 
 
 def resident_export(resident: Resident) -> dict:

@@ -565,30 +565,4 @@ def _copy_batch(batch: DataAccessBatch) -> None:
                 [batch.pk],
             )
         return
-    _bulk_create_accesses(
-        batch.ids(),
-        batch.purpose_id,
-        batch.organization_id,
-        batch.service_name,
-        batch.grant_jti,
-        batch.batch_sha256,
-        batch.accessed_at,
-    )
-
-
-def _bulk_create_accesses(ids, purpose_id, organization_id, service_name, grant_jti, digest, at):
-    DataAccess.objects.bulk_create(
-        [
-            DataAccess(
-                resident_id=pid,
-                purpose_id=purpose_id,
-                organization_id=organization_id,
-                service_name=service_name,
-                grant_jti=grant_jti,
-                batch_sha256=digest,
-                accessed_at=at,
-            )
-            for pid in ids
-        ],
-        batch_size=2000,
-    )
+    DataAccess.objects.bulk_create([batch.access_of(pid) for pid in batch.ids()], batch_size=2000)
