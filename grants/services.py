@@ -293,7 +293,7 @@ def _change_status(
     grant.status_reason = reason
     grant.status_changed_at = now
     grant.save(update_fields=["status", "status_reason", "status_changed_at"])
-    event = GrantEvent.objects.create(grant=grant, status=status, reason=reason, at=now)
+    event = _announce(grant, status=status, reason=reason, at=now)
     record(
         actor=actor,
         action=action,
@@ -301,11 +301,20 @@ def _change_status(
         consortium=grant.consortium_id,
         payload={"jti": grant.jti, "reason": reason or None, "event": event.pk},
     )
+    return grant
+
+
+def _announce(grant: Grant, *, status: str, reason: str, at) -> GrantEvent:
+    """
+    Add ``grant``'s status change to the revocation feed, and push it to its service's webhook
+    once the transaction commits.
+    """
+    event = GrantEvent.objects.create(grant=grant, status=status, reason=reason, at=at)
     if grant.service.webhook_url:
         from . import tasks
 
         transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
-    return grant
+    return event
 
 
 @transaction.atomic
@@ -783,7 +792,7 @@ def _expire(grant: Grant) -> bool:
     )
     if not changed:
         return False
-    event = GrantEvent.objects.create(grant=grant, status=Grant.Status.EXPIRED, reason="", at=at)
+    event = _announce(grant, status=Grant.Status.EXPIRED, reason="", at=at)
     record(
         actor=None,
         action="grant.expired",
@@ -796,8 +805,4 @@ def _expire(grant: Grant) -> bool:
             "event": event.pk,
         },
     )
-    if grant.service.webhook_url:
-        from . import tasks
-
-        transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
     return True
