@@ -7,6 +7,8 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from config.ids import parse_id
+
 from . import chain, keys, reports
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
@@ -183,9 +185,10 @@ def reports_visible_to(
 
 def access_report(user, report_id) -> Report:
     """Return the report if ``user`` may see it; Report.DoesNotExist for missing and forbidden."""
-    if not (str(report_id).isascii() and str(report_id).isdigit()):
+    pk = parse_id(report_id)
+    if pk is None:
         raise Report.DoesNotExist
-    report = Report.objects.filter(reports.visible_filter(user)).get(pk=int(report_id))
+    report = Report.objects.filter(reports.visible_filter(user)).get(pk=pk)
     if not reports.can_access(
         user, report.kind, report.consortium_id, parameters=report.parameters
     ):

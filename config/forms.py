@@ -2,6 +2,8 @@
 
 from django import forms
 
+from config.ids import ID_MAX
+
 
 class IdsChoiceField(forms.ModelMultipleChoiceField):
     """
@@ -15,7 +17,7 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                 number = int(str(pk))
             except ValueError:
                 continue  # Django's own check refuses it
-            if not -(2**63) <= number < 2**63:
+            if not -ID_MAX - 1 <= number <= ID_MAX:
                 raise forms.ValidationError(
                     self.error_messages["invalid_choice"],
                     code="invalid_choice",

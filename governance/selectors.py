@@ -10,6 +10,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
+from config.ids import parse_id
+
 from .models import (
     Attendance,
     BylawVersion,
@@ -226,10 +228,11 @@ def access_bylaw_version(viewer, version_id) -> BylawVersion:
     Return bylaw version ``version_id`` if ``viewer`` administers its consortium; raise
     BylawVersion.DoesNotExist otherwise, the same for a missing and a forbidden version.
     """
-    if not (str(version_id).isascii() and str(version_id).isdigit()):
+    pk = parse_id(version_id)
+    if pk is None:
         raise BylawVersion.DoesNotExist
     return BylawVersion.objects.select_related("consortium").get(
-        pk=int(version_id), consortium__in=consortia_administered_by(viewer)
+        pk=pk, consortium__in=consortia_administered_by(viewer)
     )
 
 
@@ -297,11 +300,12 @@ def access_ticket(viewer, ticket_id) -> ReviewTicket:
     Return ticket ``ticket_id`` with ``viewer_roles`` set, if ``viewer`` may see it; raise
     ReviewTicket.DoesNotExist otherwise, the same for a missing and a forbidden ticket.
     """
-    if not (str(ticket_id).isascii() and str(ticket_id).isdigit()):
+    pk = parse_id(ticket_id)
+    if pk is None:
         raise ReviewTicket.DoesNotExist
     ticket = (
         ReviewTicket.objects.select_related("consortium", "requester", "purpose", "filed_by")
-        .filter(pk=int(ticket_id))
+        .filter(pk=pk)
         .first()
     )
     if ticket is None:
@@ -359,9 +363,10 @@ def ticket_approved(
     and recipients fetched), optionally only if ``requester`` filed it and its term covers
     ``day``; raise ReviewTicket.DoesNotExist otherwise.
     """
-    if not (str(ticket_id).isascii() and str(ticket_id).isdigit()):
+    pk = parse_id(ticket_id)
+    if pk is None:
         raise ReviewTicket.DoesNotExist
-    tickets = ReviewTicket.objects.filter(pk=int(ticket_id), state=ReviewTicket.State.APPROVED)
+    tickets = ReviewTicket.objects.filter(pk=pk, state=ReviewTicket.State.APPROVED)
     if requester is not None:
         tickets = tickets.filter(requester=requester)
     if day is not None:

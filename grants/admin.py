@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import parse_id
 from consent.selectors import secretariat_consortium_ids
 from governance.models import Consortium, Organization, ReviewTicket
 
@@ -288,13 +289,11 @@ class GrantAdmin(ScopedAdmin):
         ``?ticket=<id>`` (the link on an automatic issuance that issued nothing) chooses that
         approved ticket and the service it names, if both are within the clerk's consortia.
         """
-        ticket_id = request.GET.get("ticket", "")
-        if not (ticket_id.isascii() and ticket_id.isdigit()):
+        pk = parse_id(request.GET.get("ticket", ""))
+        if pk is None:
             return {}
         ticket = ReviewTicket.objects.filter(
-            consortium__in=self.consortia(request),
-            state=ReviewTicket.State.APPROVED,
-            pk=int(ticket_id),
+            consortium__in=self.consortia(request), state=ReviewTicket.State.APPROVED, pk=pk
         ).first()
         if ticket is None:
             return {}

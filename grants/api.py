@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from audit.api import ErrorSerializer
 from config.api import APIError
+from config.ids import ID_MAX, parse_id
 from consent.models import PSEUDONYMOUS_ID_LENGTH
 from governance.models import PIA_LEVELS, ReviewTicket
 
@@ -282,19 +283,15 @@ class RevocationsView(ServiceAPIView):
     )
     def get(self, request):
         given = request.query_params.getlist("since") or ["0"]
-        since = given[0]
-        if len(given) > 1 or not (since.isascii() and since.isdigit()) or len(since) > 18:
+        since = parse_id(given[0]) if len(given) == 1 and len(given[0]) <= 18 else None
+        if since is None:
             raise APIError("invalid_request", "since must be a cursor from a previous answer.")
-        events = selectors.revocations_since(request.user, int(since))
-        next_cursor = events[-1].id if events else int(since)
+        events = selectors.revocations_since(request.user, since)
+        next_cursor = events[-1].id if events else since
         return Response(RevocationsOutput({"items": events, "next": next_cursor}).data)
 
 
 # --- POST /api/v1/tickets, GET /api/v1/tickets/<id> -------------------------------------------
-
-
-# The largest primary key (BigAutoField): a larger number is no id, and no database takes it.
-ID_MAX = 2**63 - 1
 
 
 class PiaRow(serializers.Serializer):
