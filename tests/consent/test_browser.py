@@ -110,6 +110,9 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     assert "同意していません" in card.inner_text()
 
     page.get_by_role("link", name="履歴と受領書").click()
+    # The click starts the navigation; measuring before the new page exists read a null
+    # document (a failure seen once in CI).
+    page.wait_for_url("**/portal/history/")
     assert fits_the_screen(page)
     shot(page, "4-history")
     with page.expect_download() as download_info:
@@ -142,7 +145,7 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.get_by_label("メールアドレス").fill("kiku@example.jp")
     page.get_by_label("パスワード").fill(PASSWORD)
     page.get_by_role("button", name="ログイン", exact=True).click()
-    assert page.url.endswith("/portal/")
+    page.wait_for_url("**/portal/")
     assert "You do not agree" in page.locator(f"#purpose-{purpose.pk}").inner_text()
 
 
