@@ -42,10 +42,12 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Extract and compile the Japanese and English catalogues (commit the results).
+# Extract and compile the Japanese and English catalogues (commit the results). Without source
+# locations, so that a change adds only its own messages to a catalogue.
+APPS := audit governance consent grants
 messages: install
-	for dir in . audit governance consent grants; do \
-	  (cd $$dir && DEBUG=1 $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l ja -l en --ignore=.venv --ignore=var --ignore=tests \
-	   $$( [ $$dir = . ] && echo "--ignore=audit --ignore=governance --ignore=consent --ignore=grants" ) ); \
+	for dir in . $(APPS); do \
+	  (cd $$dir && DEBUG=1 $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l ja -l en --add-location=never --ignore=.venv --ignore=var --ignore=tests \
+	   $$( [ $$dir = . ] && for app in $(APPS); do echo "--ignore=$$app"; done ) ); \
 	done
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
