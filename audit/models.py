@@ -144,11 +144,47 @@ class Entry(EntryFields):
         return f"#{self.seq} {self.action}"
 
 
+class TreeTile(models.Model):
+    """
+    A tile of the audit log's Merkle tree (C2SP tlog-tiles, height 8): up to 256 consecutive
+    hashes of one level, 32 bytes each. Level 0 holds the leaf hashes; each hash of level
+    ``l + 1`` is the root of a full tile of level ``l``.
+
+    Sealing appends to the rightmost tile of each level (``audit.tree.append``), so a tile
+    only ever grows, up to full; tiles are derived from the entries and ``audit_verify``
+    recomputes them.
+    """
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    index = models.PositiveBigIntegerField(_("index"))
+    hashes = models.BinaryField(_("hashes"))
+
+    class Meta:
+        verbose_name = _("Merkle tree tile")
+        verbose_name_plural = _("Merkle tree tiles")
+        db_table = "audit_tile"
+        constraints = [
+            # Also the index of every read: a tile by its address, the last tile of a level.
+            models.UniqueConstraint(fields=["level", "index"], name="audit_tile_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tile {self.level}/{self.index} ({len(self.hashes) // 32})"
+
+
 class Checkpoint(models.Model):
-    """チェックポイント: a signed statement of the chain's head (sequence, hash, time)."""
+    """
+    チェックポイント: a signed statement of the log's head.
+
+    Since the Merkle tree, ``root`` is the RFC 6962 root of the first ``seq`` entries and the
+    note is a C2SP tlog-checkpoint (origin, size, root). Checkpoints of the earlier format
+    have an empty ``root``: their note's third line is the chain hash of entry ``seq`` and
+    a fourth line gives the time.
+    """
 
     seq = models.PositiveBigIntegerField(_("sequence"))
     hash = models.CharField(_("hash"), max_length=64)
+    root = models.CharField(_("Merkle root"), max_length=64, blank=True, default="")
     time = models.DateTimeField(_("time"))
     key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, verbose_name=_("key"))
     note = models.TextField(_("signed note"))

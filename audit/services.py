@@ -18,6 +18,7 @@ transparency-log sequencers such as Trillian and Tessera):
 """
 
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -37,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import chain, keys, notes, reports, selectors
+from . import chain, keys, notes, reports, selectors, tree
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 logger = logging.getLogger(__name__)
@@ -235,7 +236,8 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
         if not rows:
             return 0
         seq, prev_hash = rows[0][1] or 0, rows[0][2] or chain.GENESIS_HASH
-        ids, seqs, prevs, hashes = [], [], [], []
+        first_leaf = seq
+        ids, seqs, prevs, hashes, leaves = [], [], [], [], []
         for (
             _,
             _,
@@ -251,7 +253,7 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
             payload,
         ) in rows:
             seq += 1
-            digest = chain.entry_hash(
+            text = chain.entry_text(
                 seq=seq,
                 time=time,
                 actor_type=a_type,
@@ -262,12 +264,16 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
                 consortium_id=consortium,
                 payload=payload,
                 prev_hash=prev_hash,
-            )
+            ).encode()
+            digest = hashlib.sha256(text).hexdigest()
+            leaves.append(text)
             ids.append(pending_id)
             seqs.append(seq)
             prevs.append(prev_hash)
             hashes.append(digest)
             prev_hash = digest
+        # The Merkle tree grows in the same transaction, from the very bytes just hashed.
+        tree.append(first_leaf, leaves)
         # The database copies the fields itself, so the chain holds exactly the bytes (and the
         # time, to the microsecond) that were hashed.
         if postgres:
