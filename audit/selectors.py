@@ -3,13 +3,14 @@
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config.ids import parse_id
 
-from . import chain, keys, reports
+from . import chain, keys, notes, reports
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 READ_CHUNK = 20_000
@@ -98,6 +99,42 @@ def entries_for_object(*, object_type: str, object_id: str) -> QuerySet[Entry]:
 
 def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.select_related("key").order_by("-seq", "-id").first()
+
+
+def checkpoint_latest_merkle() -> Checkpoint | None:
+    """Return the newest checkpoint over the Merkle tree (not of the earlier format)."""
+    return Checkpoint.objects.exclude(root="").order_by("-seq", "-id").first()
+
+
+def checkpoint_note_cosigned(checkpoint: Checkpoint) -> str:
+    """
+    Return the checkpoint's note with every cosignature held for it appended (C2SP
+    tlog-cosignature lines after the platform's own signature line).
+    """
+    # Witnesses' cosignatures are appended here once they are stored.
+    return checkpoint.note
+
+
+def checkpoints_since(size: int) -> QuerySet[Checkpoint]:
+    """Return the checkpoints of ``size`` entries or more, oldest first."""
+    return Checkpoint.objects.select_related("key").filter(seq__gte=size).order_by("seq", "id")
+
+
+def checkpoint_open(note: str) -> notes.TreeHead | None:
+    """
+    Return the tree head of ``note`` if a platform Ed25519 key (whatever its status now)
+    signed it as this log's checkpoint; None otherwise.
+    """
+    try:
+        notes.parse_tree_head(notes.parse_note(note).text)
+    except notes.NoteError:
+        return None
+    for key in SigningKey.objects.filter(algorithm=SigningKey.Algorithm.EDDSA):
+        try:
+            return notes.open_checkpoint(note, key.public_key(), settings.AUDIT_LOG_ORIGIN)
+        except notes.NoteError:
+            continue
+    return None
 
 
 def signing_key_active(algorithm: str) -> SigningKey | None:

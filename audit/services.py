@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import chain, keys, notes, reports, selectors, tree
+from . import chain, keys, merkle, notes, reports, selectors, signer_state, tree
 from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
 
 logger = logging.getLogger(__name__)
@@ -388,6 +388,20 @@ def seal(*, batch_size: int = SEAL_BATCH, progress: Callable[[int], None] | None
             return total
 
 
+def tree_build(*, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """
+    Catch the Merkle tree up with the sealed entries, holding the sealing lock (on PostgreSQL;
+    SQLite's write lock otherwise); return (entries added, tree size).
+    """
+    held = _chain_hold()
+    try:
+        with transaction.atomic():
+            return tree.build(progress=progress)
+    finally:
+        if held:
+            _chain_release()
+
+
 # --- Signing keys ----------------------------------------------------------------------------
 
 
@@ -472,36 +486,85 @@ def signing_key_set_publish_until(*, actor, key: SigningKey, until) -> SigningKe
 # --- Checkpoints -----------------------------------------------------------------------------
 
 
+class CheckpointRefused(RuntimeError):
+    """The signer will not sign: the log or the database disagrees with what it signed."""
+
+
 def checkpoint_create(*, force: bool = False) -> Checkpoint | None:
     """
-    Seal, then sign a checkpoint of the chain's head; None when nothing is new since the last.
+    Seal, then sign a checkpoint of the log (C2SP tlog-checkpoint: origin, size, Merkle root);
+    None when nothing is new since the last.
 
-    A checkpoint is not itself an audit entry: it is a signed statement about the chain, and an
+    The signer never signs a tree that does not extend the last checkpoint it signed: it keeps
+    that checkpoint outside the database too (``signer_state``), and refuses
+    (CheckpointRefused) when the database's newest checkpoint is not that one, when the log is
+    shorter, or when a consistency proof from it to the new tree does not verify.
+
+    A checkpoint is not itself an audit entry: it is a signed statement about the log, and an
     entry per checkpoint would give the schedule a new entry to checkpoint for ever.
     """
     key = signing_key_ensure(algorithm=keys.EDDSA)  # first, so that its entry is covered
     seal()
     with transaction.atomic():
-        head = selectors.chain_head()
-        if head is None:
+        # One signer at a time: the state it checks is the state it replaces.
+        key = SigningKey.objects.select_for_update().get(pk=key.pk)
+        size = tree.size()
+        if size == 0:
             return None
         last = selectors.checkpoint_latest()
-        if last and last.seq == head.seq and not force:
+        if last and last.seq == size and not force:
             return None
-        now = timezone.now()
-        body = notes.CheckpointBody(
-            origin=settings.AUDIT_LOG_ORIGIN,
-            seq=head.seq,
-            hash=head.hash,
-            time=chain.format_time(now),
-        )
-        return Checkpoint.objects.create(
-            seq=head.seq,
-            hash=head.hash,
-            time=now,
+        reader = tree.TileReader()
+        root = tree.root(size, reader)
+        _check_signer_state(size=size, root=root)
+        head = notes.TreeHead(origin=settings.AUDIT_LOG_ORIGIN, size=size, root=root)
+        checkpoint = Checkpoint.objects.create(
+            seq=size,
+            hash=Entry.objects.values_list("hash", flat=True).get(seq=size),
+            root=root.hex(),
+            time=timezone.now(),
             key=key,
-            note=notes.sign(body, key.private_key()),
+            note=notes.sign_checkpoint(head, key.private_key()),
         )
+        # Before the commit: a record ahead of the database makes the next signature refuse,
+        # never one behind it.
+        signer_state.write(checkpoint.note)
+        return checkpoint
+
+
+def _check_signer_state(*, size: int, root: bytes) -> None:
+    """Raise CheckpointRefused unless the tree (size, root) extends the last signed checkpoint."""
+    recorded = signer_state.read()
+    newest = selectors.checkpoint_latest_merkle()
+    if recorded is None:
+        if newest is not None:
+            raise CheckpointRefused(
+                f"no record of the last signed checkpoint at {signer_state.path()}, yet the "
+                f"database holds one of size {newest.seq}: restore the record"
+            )
+        return
+    last = selectors.checkpoint_open(recorded)
+    if last is None:
+        raise CheckpointRefused(
+            f"the record at {signer_state.path()} is not a checkpoint signed by a platform key"
+        )
+    if newest is None or newest.note != recorded:
+        raise CheckpointRefused(
+            f"the database's newest checkpoint ({newest.seq if newest else 'none'}) is not the "
+            f"last one signed (size {last.size})"
+        )
+    if size < last.size:
+        raise CheckpointRefused(
+            f"the log holds {size} entries, fewer than the {last.size} of the last checkpoint"
+        )
+    try:
+        merkle.verify_consistency(
+            last.size, size, tree.consistency_proof(last.size, size), last.root, root
+        )
+    except (merkle.ProofError, tree.TreeError) as exc:
+        raise CheckpointRefused(
+            f"the log is not consistent with the last signed checkpoint (size {last.size}): {exc}"
+        ) from None
 
 
 def sign_jwt(claims: dict, *, typ: str, algorithm: str = keys.EDDSA) -> str:

@@ -315,15 +315,57 @@ def parse_entry_bundle(bundle: bytes) -> list[bytes]:
     return entries
 
 
-def tile_path(level: int | str, index: int, width: int | None = None) -> str:
+def encode_index(index: int) -> str:
     """
-    Return a tile's path below the log's prefix, e.g. ``tile/0/x001/x234/067`` or
-    ``tile/entries/000.p/5`` (C2SP tlog-tiles: the index in zero-padded 3-digit elements, all
-    but the last starting with ``x``).
+    Return a tile index as tlog-tiles writes it: zero-padded 3-digit elements, all but the
+    last starting with ``x`` (1234067 -> ``x001/x234/067``).
     """
     digits = f"{index:03d}"
     digits = "0" * (-len(digits) % 3) + digits
     elements = [digits[i : i + 3] for i in range(0, len(digits), 3)]
-    encoded = "/".join([*("x" + e for e in elements[:-1]), elements[-1]])
+    return "/".join([*("x" + e for e in elements[:-1]), elements[-1]])
+
+
+def tile_path(level: int | str, index: int, width: int | None = None) -> str:
+    """
+    Return a tile's path below the log's prefix, e.g. ``tile/0/x001/x234/067`` or
+    ``tile/entries/000.p/5`` (``level`` "entries" for an entry bundle).
+    """
     suffix = f".p/{width}" if width is not None and width < TILE_WIDTH else ""
-    return f"tile/{level}/{encoded}{suffix}"
+    return f"tile/{level}/{encode_index(index)}{suffix}"
+
+
+def parse_tile_address(
+    level: str, index: str, width: str | None
+) -> tuple[int | None, int, int] | None:
+    """
+    Return (level, index, width) of a tile path's parts, level None for an entry bundle and
+    width 256 for a full tile; None unless the path is written exactly as tlog-tiles says
+    (no leading zeros in the level or width, the canonical elements of the index).
+    """
+    if level == "entries":
+        level_number = None
+    elif level.isascii() and level.isdigit() and str(int(level)) == level and int(level) < 64:
+        level_number = int(level)
+    else:
+        return None
+    if width is None:
+        width_number = TILE_WIDTH
+    elif width.isascii() and width.isdigit() and str(int(width)) == width:
+        width_number = int(width)
+        if not 1 <= width_number < TILE_WIDTH:
+            return None
+    else:
+        return None
+    digits = index.replace("x", "").replace("/", "")
+    if len(digits) > 21 or encode_index(int(digits)) != index:
+        return None
+    index_number = int(digits)
+    return level_number, index_number, width_number
+
+
+def tile_covered(address: tuple[int | None, int, int], tree_size: int) -> bool:
+    """Return True if the tile (or entry bundle) lies within the tree of ``tree_size`` leaves."""
+    level, index, width = address
+    span = TILE_WIDTH ** (level or 0)  # leaves under one hash of the tile
+    return (index * TILE_WIDTH + width) * span <= tree_size

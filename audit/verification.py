@@ -1,18 +1,23 @@
 """
-Walk the audit chain and every checkpoint, and name the first thing that does not hold.
+Walk the audit log and every checkpoint, and name the first thing that does not hold.
 
 Rows come from ``selectors.chain_rows`` (one raw query, a server-side cursor on PostgreSQL) and
-are hashed from ``chain.entry_text``, so the walk is bound by reading and hashing.
+are hashed from ``chain.entry_text``, so the walk is bound by reading and hashing. The same
+bytes give each entry's chain hash and its Merkle leaf hash; the walk rebuilds the Merkle tree
+tile by tile, compares it with the stored tiles, and checks every checkpoint's root, and the
+checkpoint the signer keeps outside the database (``signer_state``), against it.
 """
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from . import chain, notes, selectors
-from .models import Checkpoint, SigningKey
+from . import chain, merkle, notes, selectors, signer_state
+from .models import Checkpoint, SigningKey, TreeTile
+from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
 
 PROGRESS_EVERY = 20_000
+STORED_TILES_CHUNK = 64
 
 
 class Fault:
@@ -22,6 +27,7 @@ class Fault:
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     TRUNCATED = "truncated"
     BAD_SIGNATURE = "bad_signature"
+    TREE_MISMATCH = "tree_mismatch"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class Verdict:
     head_hash: str = chain.GENESIS_HASH
     checkpoints: int = 0
     pending: int = 0
+    tree_root: str = merkle.EMPTY_ROOT.hex()
+    signer_checkpoint: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -53,10 +61,118 @@ class Verdict:
         return data
 
 
+class _TreeCheck:
+    """
+    The Merkle tree rebuilt from the walk's leaf hashes, tile by tile (C2SP tlog-tiles), and
+    compared with the stored tiles: level 0 as each tile fills, the levels above at the end.
+    """
+
+    def __init__(self, note) -> None:
+        self.note = note
+        self.leaves: list[bytes] = []  # the level-0 tile being filled
+        self.levels: list[list[bytes]] = [[]]  # levels[k >= 1]: every hash of tile level k
+        self.stored: dict[int, bytes] = {}
+        self.size = 0
+
+    def _stored_leaf_tile(self, index: int) -> bytes | None:
+        if index not in self.stored:
+            self.stored = {
+                i: bytes(h)
+                for i, h in TreeTile.objects.filter(
+                    level=0, index__gte=index, index__lt=index + STORED_TILES_CHUNK
+                ).values_list("index", "hashes")
+            }
+            self.stored.setdefault(index, None)
+        return self.stored[index]
+
+    def _compare(self, level: int, index: int, computed: bytes, stored: bytes | None) -> None:
+        if stored == computed:
+            return
+        first = index * TILE_WIDTH  # the first hash of the tile, at its level
+        if stored is not None:
+            for at in range(0, min(len(stored), len(computed)), merkle.HASH_SIZE):
+                if stored[at : at + 32] != computed[at : at + 32]:
+                    first += at // merkle.HASH_SIZE
+                    break
+            else:
+                first += min(len(stored), len(computed)) // merkle.HASH_SIZE
+        seq = (first << (TILE_HEIGHT * level)) + 1
+        self.note(
+            seq,
+            Fault.TREE_MISMATCH,
+            f"stored tile {level}/{index} differs from the tree of the entries"
+            if stored is not None
+            else f"stored tile {level}/{index} is missing",
+        )
+
+    def tile_full(self) -> None:
+        index = (self.size - 1) >> TILE_HEIGHT
+        joined = b"".join(self.leaves)
+        self._compare(0, index, joined, self._stored_leaf_tile(index))
+        value, level = merkle.perfect_root(self.leaves), 1
+        self.leaves = []
+        while True:
+            if len(self.levels) <= level:
+                self.levels.append([])
+            hashes = self.levels[level]
+            hashes.append(value)
+            if len(hashes) % TILE_WIDTH:
+                break
+            value, level = merkle.perfect_root(hashes[-TILE_WIDTH:]), level + 1
+
+    def node(self, level: int, index: int) -> bytes:
+        tile_level, height = divmod(level, TILE_HEIGHT)
+        first = index << height
+        if tile_level == 0:
+            hashes = self.leaves[first - (self.size >> TILE_HEIGHT << TILE_HEIGHT) :][: 1 << height]
+        else:
+            hashes = self.levels[tile_level][first : first + (1 << height)]
+        return merkle.perfect_root(hashes)
+
+    def root(self) -> bytes:
+        """Return the root of the tree of the leaves so far."""
+        if self.size == 0:
+            return merkle.EMPTY_ROOT
+        return merkle.subtree_hash(0, self.size, self.node)
+
+    def finish(self) -> None:
+        """Compare the last level-0 tile and every tile of the levels above."""
+        if self.leaves:
+            index = self.size >> TILE_HEIGHT
+            self._compare(0, index, b"".join(self.leaves), self._stored_leaf_tile(index))
+        last_leaf_tile = (self.size - 1) >> TILE_HEIGHT if self.size else -1
+        extra = TreeTile.objects.filter(level=0, index__gt=last_leaf_tile).order_by("index")
+        for index in extra.values_list("index", flat=True)[:1]:
+            self.note(
+                self.size + 1, Fault.TREE_MISMATCH, f"stored tile 0/{index} is beyond the log"
+            )
+        for level in range(1, max(len(self.levels), 2)):
+            computed = b"".join(self.levels[level]) if level < len(self.levels) else b""
+            stored = {
+                index: bytes(hashes)
+                for index, hashes in TreeTile.objects.filter(level=level).values_list(
+                    "index", "hashes"
+                )
+            }
+            count = -(-len(computed) // FULL_TILE_BYTES)
+            for index in range(count):
+                part = computed[index * FULL_TILE_BYTES : (index + 1) * FULL_TILE_BYTES]
+                self._compare(level, index, part, stored.pop(index, None))
+            for index in sorted(stored)[:1]:
+                self.note(
+                    self.size + 1,
+                    Fault.TREE_MISMATCH,
+                    f"stored tile {level}/{index} is beyond the log",
+                )
+
+
 def verify_chain(
     *, progress: Callable[[int], None] | None = None, max_problems: int = 50
 ) -> Verdict:
-    """Check every entry's sequence, link and hash, then every checkpoint; return the verdict."""
+    """
+    Check every entry's sequence, link and hash, the Merkle tree's stored tiles, then every
+    checkpoint and the signer's own record of its last one; return the verdict.
+    """
     verdict = Verdict()
     problems = verdict.problems
 
@@ -65,8 +181,15 @@ def verify_chain(
             problems.append(Problem(seq, kind, detail))
 
     checkpoints = list(Checkpoint.objects.select_related("key").order_by("seq", "id"))
+    recorded = signer_state.read()
+    signer_head = selectors.checkpoint_open(recorded) if recorded is not None else None
     wanted = {cp.seq for cp in checkpoints}
+    if signer_head is not None:
+        wanted.add(signer_head.size)
     hashes_at: dict[int, str] = {}
+    roots_at: dict[int, bytes] = {}
+    tree_check = _TreeCheck(note)
+    leaves = tree_check.leaves
     expected_seq, prev_hash, count = 1, chain.GENESIS_HASH, 0
     entry_text, sha256 = chain.entry_text, hashlib.sha256  # local names: this is the hot loop
     for (
@@ -86,7 +209,7 @@ def verify_chain(
             note(expected_seq, Fault.GAP, f"entry {expected_seq} is missing; the next is {seq}")
         if prev != prev_hash:
             note(seq, Fault.BROKEN_LINK, "the previous hash does not match the entry before")
-        text = entry_text(
+        data = entry_text(
             seq=seq,
             time=time,
             actor_type=a_type,
@@ -97,13 +220,19 @@ def verify_chain(
             consortium_id=cons,
             payload=payload,
             prev_hash=prev,
-        )
-        if sha256(text.encode()).hexdigest() != digest:
+        ).encode()
+        if sha256(data).hexdigest() != digest:
             note(seq, Fault.HASH_MISMATCH, "the stored hash does not match the entry's content")
-        if seq in wanted:
-            hashes_at[seq] = digest
-        expected_seq, prev_hash = seq + 1, digest
+        leaves.append(sha256(b"\x00" + data).digest())
         count += 1
+        tree_check.size = count
+        if len(leaves) == TILE_WIDTH:
+            tree_check.tile_full()
+            leaves = tree_check.leaves
+        if count in wanted:
+            hashes_at[count] = digest
+            roots_at[count] = tree_check.root()
+        expected_seq, prev_hash = seq + 1, digest
         if progress and count % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
     if progress and count % PROGRESS_EVERY:
@@ -112,12 +241,71 @@ def verify_chain(
     verdict.entries = count
     verdict.head_seq = expected_seq - 1
     verdict.head_hash = prev_hash
+    verdict.tree_root = tree_check.root().hex()
     verdict.pending = selectors.pending_count()
     verdict.checkpoints = len(checkpoints)
     for checkpoint in checkpoints:
-        _check_checkpoint(checkpoint, verdict.head_seq, hashes_at, note)
+        if checkpoint.root:
+            _check_tree_checkpoint(checkpoint, count, roots_at, note)
+        else:
+            _check_checkpoint(checkpoint, verdict.head_seq, hashes_at, note)
+    if recorded is not None:
+        _check_signer_record(signer_head, count, roots_at, note)
+        verdict.signer_checkpoint = signer_head.size if signer_head else None
+    # After the checkpoints: a log cut short is named "truncated" before its tiles differ.
+    tree_check.finish()
     verdict.ok = not problems
     return verdict
+
+
+def _check_tree_checkpoint(checkpoint: Checkpoint, size: int, roots_at: dict, note) -> None:
+    key: SigningKey = checkpoint.key
+    try:
+        if key.algorithm != SigningKey.Algorithm.EDDSA:
+            raise notes.NoteError("checkpoints are signed with Ed25519 keys only")
+        head = notes.open_checkpoint(checkpoint.note, key.public_key())
+    except notes.NoteError as exc:
+        note(checkpoint.seq, Fault.BAD_SIGNATURE, f"checkpoint {checkpoint.pk}: {exc}")
+        return
+    if (head.size, head.root.hex()) != (checkpoint.seq, checkpoint.root):
+        note(checkpoint.seq, Fault.CHECKPOINT_MISMATCH, "the signed note and its row disagree")
+    elif head.size > size:
+        note(
+            size + 1,
+            Fault.TRUNCATED,
+            f"checkpoint {checkpoint.pk} covers {head.size} entries; the log ends at {size}",
+        )
+    elif roots_at.get(head.size) != head.root:
+        note(
+            head.size,
+            Fault.CHECKPOINT_MISMATCH,
+            f"the Merkle root of the first {head.size} entries differs from checkpoint "
+            f"{checkpoint.pk}",
+        )
+
+
+def _check_signer_record(head: notes.TreeHead | None, size: int, roots_at: dict, note) -> None:
+    where = signer_state.path()
+    if head is None:
+        note(
+            size + 1,
+            Fault.BAD_SIGNATURE,
+            f"the checkpoint kept outside the database ({where}) is not signed by a platform key",
+        )
+    elif head.size > size:
+        note(
+            size + 1,
+            Fault.TRUNCATED,
+            f"the checkpoint kept outside the database ({where}) covers {head.size} entries; "
+            f"the log ends at {size}",
+        )
+    elif roots_at.get(head.size) != head.root:
+        note(
+            head.size,
+            Fault.CHECKPOINT_MISMATCH,
+            f"the log is not consistent with the checkpoint kept outside the database ({where}): "
+            f"the Merkle root of its first {head.size} entries differs",
+        )
 
 
 def _check_checkpoint(checkpoint: Checkpoint, head_seq: int, hashes_at: dict, note) -> None:

@@ -1,10 +1,10 @@
 """Public pages of the audit app."""
 
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import selectors, services
+from . import selectors, services, tree
 from .forms import ReportCheckForm
 from .models import Report
 
@@ -65,3 +65,48 @@ def report_verify(request):
         {"form": form, "result": result},
         status=200,
     )
+
+
+# --- The log as C2SP tlog-tiles: the checkpoint, tiles and entry bundles --------------------
+
+# Full tiles and bundles never change; a partial one of width W never changes either (a wider
+# one has another address). The checkpoint changes: caches keep it a few seconds at most.
+IMMUTABLE = "public, max-age=31536000, immutable"
+CHECKPOINT_CACHE = "public, max-age=5"
+
+
+def _not_found(detail: str) -> JsonResponse:
+    return JsonResponse({"error": "not_found", "detail": detail}, status=404)
+
+
+@require_GET
+def checkpoint_note(request):
+    """Serve the newest checkpoint note, with every cosignature held (C2SP tlog-tiles)."""
+    checkpoint = selectors.checkpoint_latest_merkle()
+    if checkpoint is None:
+        return _not_found("No checkpoint has been made yet.")
+    response = HttpResponse(
+        selectors.checkpoint_note_cosigned(checkpoint), content_type="text/plain; charset=utf-8"
+    )
+    response["Cache-Control"] = CHECKPOINT_CACHE
+    return response
+
+
+@require_GET
+def tile(request, level: str, index: str, width: str | None = None):
+    """Serve a Merkle tree tile or an entry bundle covered by the newest checkpoint."""
+    address = tree.parse_tile_address(level, index, width)
+    checkpoint = selectors.checkpoint_latest_merkle() if address else None
+    if address is None or checkpoint is None or not tree.tile_covered(address, checkpoint.seq):
+        return _not_found("No such tile in the tree of the newest checkpoint.")
+    level_number, index_number, width_number = address
+    if level_number is None:
+        content = tree.entry_bundle(index_number, width_number)
+    else:
+        content = tree.tile_bytes(level_number, index_number, width_number)
+    if content is None:  # the tree lags behind its checkpoint: never, once sealed
+        return _not_found("No such tile in the tree of the newest checkpoint.")
+    response = HttpResponse(content, content_type="application/octet-stream")
+    response["Cache-Control"] = IMMUTABLE
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -12,6 +12,8 @@ Environment variables (all optional on a development machine):
 - ``SIGNING_KEY_SECRET``: the secret from which the key that encrypts the platform's private
   signing keys at rest is derived; defaults to ``SECRET_KEY``.
 - ``PLATFORM_URL``: the public base URL, used as the issuer of signed statements.
+- ``AUDIT_CHECKPOINT_STATE``: the file where the checkpoint signer keeps the last checkpoint it
+  signed, outside the database (default: one file per database under ``var/audit-checkpoint/``).
 - ``CONN_MAX_AGE``: seconds a database connection is kept between requests (default 60).
 - ``DB_PREPARED_STATEMENTS``: ``0`` behind a PostgreSQL pooler that cannot keep prepared
   statements (PgBouncer before 1.21 in transaction mode); default on.
@@ -301,6 +303,15 @@ AUDIT_LOG_ORIGIN = os.environ.get(
     "AUDIT_LOG_ORIGIN", PLATFORM_URL.split("://", 1)[-1] + "/audit-log"
 )
 AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "10"))
+# The last checkpoint the signer signed, kept outside the database (a file the database role
+# cannot write; in production on storage of its own). By default one file per database under
+# VAR_DIR, so that switching a checkout between SQLite and PostgreSQL keeps both.
+_database = DATABASES["default"]
+AUDIT_CHECKPOINT_STATE = os.environ.get("AUDIT_CHECKPOINT_STATE") or str(
+    VAR_DIR
+    / "audit-checkpoint"
+    / f"{_database['ENGINE'].rsplit('.', 1)[-1]}-{Path(str(_database['NAME'])).name}.txt"
+)
 
 # --- Grants ---------------------------------------------------------------------------------
 

@@ -62,6 +62,13 @@ def _tasks_run_synchronously():
     Conf.SYNC = previous
 
 
+@pytest.fixture(autouse=True)
+def _checkpoint_signer_state(settings, tmp_path):
+    """Each test's checkpoint signer keeps its record outside the database in a file of its own."""
+    settings.AUDIT_CHECKPOINT_STATE = str(tmp_path / "audit-checkpoint.txt")
+    return settings.AUDIT_CHECKPOINT_STATE
+
+
 @pytest.fixture
 def postgres_only(db):
     from django.db import connection

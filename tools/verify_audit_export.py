@@ -15,6 +15,10 @@ short after a published checkpoint is caught. Exit status 0 when everything hold
 The entry hash (README.md, "The audit log"): SHA-256 over the RFC 8785 canonical JSON of the
 entry without its "hash" member; the first entry's "prev_hash" is 64 zeros; each next entry's
 "prev_hash" is the hash before it; sequence numbers run 1, 2, 3... without gaps.
+
+Checkpoints (C2SP tlog-checkpoint: origin, size, base64 root) name the RFC 6962 Merkle root of
+the first ``size`` entries, leaf data = the same canonical bytes the entry hash covers. Those of
+the earlier format (a fourth line ``time ...``) name the hash of entry ``size`` instead.
 """
 
 import argparse
@@ -86,10 +90,19 @@ def note_key_hash(name, public_key):
 
 
 def verify_note(note, keys):
-    """Return (seq, hash hex) of a checkpoint note signed by one of ``keys``, else raise."""
+    """
+    Return (kind, seq, hash hex) of a checkpoint note signed by one of ``keys``, else raise.
+
+    ``kind`` is "tree" for a C2SP tlog-checkpoint (origin, size, Merkle root), "chain" for the
+    earlier format (origin, size, chain hash of that entry, time).
+    """
     text, sep, signatures = note.partition("\n\n")
     lines = text.split("\n")
-    if not sep or len(lines) != 4 or not lines[3].startswith("time "):
+    if sep and len(lines) == 3:
+        kind = "tree"
+    elif sep and len(lines) == 4 and lines[3].startswith("time "):
+        kind = "chain"
+    else:
         raise ValueError("not a checkpoint note")
     seq, root = int(lines[1]), base64.b64decode(lines[2], validate=True)
     line = signatures.split("\n")[0]
@@ -103,13 +116,50 @@ def verify_note(note, keys):
                 public_key.verify(raw[4:], (text + "\n").encode())
             except InvalidSignature:
                 raise ValueError("bad signature") from None
-            return seq, root.hex()
+            return kind, seq, root.hex()
     raise ValueError("signed by a key that is not in the key set")
+
+
+class TreeRoots:
+    """RFC 6962 roots of the first N entries, from leaf hashes added one by one."""
+
+    def __init__(self):
+        self.stack = []  # (level, hash) of perfect subtrees, levels falling
+        self.size = 0
+
+    def add(self, leaf_hash):
+        level, value = 0, leaf_hash
+        while self.stack and self.stack[-1][0] == level:
+            value = hashlib.sha256(b"\x01" + self.stack.pop()[1] + value).digest()
+            level += 1
+        self.stack.append((level, value))
+        self.size += 1
+
+    def root(self):
+        if not self.stack:
+            return hashlib.sha256(b"").digest()
+        value = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            value = hashlib.sha256(b"\x01" + left + value).digest()
+        return value
 
 
 def verify(export_dir: Path, extra_notes=()):
     manifest = json.loads((export_dir / "manifest.json").read_text())
     keys = load_keys(export_dir / "jwks.json")
+
+    notes = []
+    with open(export_dir / "checkpoints.jsonl", encoding="utf-8") as stream:
+        notes += [json.loads(line)["note"] for line in stream if line.strip()]
+    notes += list(extra_notes)
+    # The Merkle root at each size a checkpoint names (leaf = the entry's canonical bytes).
+    wanted = set()
+    for note in notes:
+        try:
+            wanted.add(int(note.split("\n")[1]))
+        except (IndexError, ValueError):
+            pass
+    tree, roots = TreeRoots(), {}
 
     hashes = {}
     first_seq = expected = prev = None
@@ -128,27 +178,30 @@ def verify(export_dir: Path, extra_notes=()):
                 raise Failure(expected, "gap", f"entry {expected} is missing; the next is {seq}")
             if entry["prev_hash"] != prev:
                 raise Failure(seq, "broken_link", "prev_hash is not the hash of the entry before")
-            if hashlib.sha256(canonical(entry)).hexdigest() != stored:
+            data = canonical(entry)
+            if hashlib.sha256(data).hexdigest() != stored:
                 raise Failure(seq, "hash_mismatch", "the hash does not match the entry's content")
+            if first_seq == 1:
+                tree.add(hashlib.sha256(b"\x00" + data).digest())
+                if tree.size in wanted:
+                    roots[tree.size] = tree.root().hex()
             hashes[seq] = prev = stored
             expected = seq + 1
     last_seq = expected - 1 if expected else 0
     if manifest.get("entries") is not None and manifest["entries"] != len(hashes):
         raise Failure(last_seq + 1, "truncated", "fewer entries than manifest.json announces")
 
-    notes = []
-    with open(export_dir / "checkpoints.jsonl", encoding="utf-8") as stream:
-        notes += [json.loads(line)["note"] for line in stream if line.strip()]
-    notes += list(extra_notes)
     complete = manifest.get("end_seq") == manifest.get("chain_head_seq")
     checked = 0
     for note in notes:
         try:
-            seq, digest = verify_note(note, keys)
+            kind, seq, digest = verify_note(note, keys)
         except ValueError as exc:
             raise Failure(0, "bad_signature", f"checkpoint: {exc}") from None
         if seq in hashes:
-            if hashes[seq] != digest:
+            if kind == "tree" and seq not in roots:
+                continue  # a partial export: its tree starts before its first entry
+            if (roots[seq] if kind == "tree" else hashes[seq]) != digest:
                 raise Failure(seq, "checkpoint_mismatch", "the entry differs from the checkpoint")
             checked += 1
         elif seq > last_seq and (complete or note in extra_notes):

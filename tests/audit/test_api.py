@@ -1,8 +1,9 @@
+import base64
 import re
 
 import pytest
 
-from audit import notes, services
+from audit import merkle, notes, selectors, services
 
 from .helpers import build_chain
 
@@ -31,8 +32,12 @@ def test_the_latest_checkpoint_is_public_and_verifies_with_the_jwks(client):
     )
     from audit.keys import public_key_from_jwk
 
-    body = notes.verify(data["note"], public_key_from_jwk(jwk))
-    assert body.seq == latest.seq
+    head = notes.open_checkpoint(data["note"], public_key_from_jwk(jwk))
+    assert head.size == latest.seq
+    # The root is the RFC 6962 root of the first seq entries' leaf data.
+    leaves = [merkle.leaf_hash(row.text().encode()) for row in selectors.chain_rows()]
+    assert head.root == merkle.root(leaves[: head.size])
+    assert data["root"] == base64.b64encode(head.root).decode()
 
 
 def test_other_methods_get_a_json_error(client):

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from audit import notes, services, tasks
+from audit import notes, services, tasks, tree
 from audit.models import Checkpoint, Entry
 
 from .helpers import build_chain
@@ -32,8 +32,10 @@ def test_audit_checkpoint_signs_the_head_once():
     checkpoint = Checkpoint.objects.get()
     assert checkpoint.seq == 5  # four entries and the key's creation
     assert "No new entries" in out.getvalue()
-    body = notes.verify(checkpoint.note, checkpoint.key.public_key())
-    assert (body.seq, body.hash) == (5, Entry.objects.get(seq=5).hash)
+    head = notes.open_checkpoint(checkpoint.note, checkpoint.key.public_key())
+    assert (head.size, head.root) == (5, tree.root(5))
+    assert checkpoint.note.startswith(f"{head.origin}\n5\n")
+    assert checkpoint.hash == Entry.objects.get(seq=5).hash
 
 
 def test_the_checkpoint_schedule_exists_and_the_task_skips_an_unchanged_head():

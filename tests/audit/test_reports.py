@@ -128,7 +128,7 @@ def test_a_broken_chain_is_reported_with_its_first_bad_entry(db, tmp_path):
     assert failed.data == {
         "first_bad_seq": 2,
         "fault": "hash_mismatch",
-        "problems": 1,
+        "problems": 2,  # the entry's hash, and the Merkle tree's leaf over the same bytes
         "head_seq": failed.data["head_seq"],
     }
     text = pdf_text(make_audit_report(tmp_path, language="en")[0])

@@ -1,5 +1,7 @@
 """Each kind of tampering, done with raw SQL, is caught and named by ``audit_verify``."""
 
+from unittest.mock import ANY
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
@@ -73,9 +75,10 @@ def test_an_inserted_entry_breaks_the_chain_after_it():
     code, verdict = verify_json()
 
     assert code == 1
-    # Entry 5 itself is consistent; the original entry 5, now at 6, no longer hashes right.
-    assert verdict["first_bad_seq"] == 6
-    assert verdict["first_fault"] in {"broken_link", "hash_mismatch"}
+    # Entry 5 itself hashes right, but the Merkle tree sealed before has another leaf there;
+    # and the original entry 5, now at 6, no longer hashes right.
+    assert (verdict["first_bad_seq"], verdict["first_fault"]) == (5, "tree_mismatch")
+    assert {"seq": 6, "kind": "hash_mismatch", "detail": ANY} in verdict["problems"]
 
 
 def test_two_swapped_entries_are_caught_at_the_first():

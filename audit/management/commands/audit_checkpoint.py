@@ -1,10 +1,14 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from audit import services
 
 
 class Command(BaseCommand):
-    help = "Sign a checkpoint of the audit chain's head (when it has grown since the last one)."
+    help = (
+        "Sign a checkpoint of the audit log (C2SP tlog-checkpoint over the Merkle tree) when it "
+        "has grown since the last one. Refuses (exit 1) when the log does not extend the last "
+        "checkpoint signed, as recorded outside the database (AUDIT_CHECKPOINT_STATE)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -12,7 +16,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        checkpoint = services.checkpoint_create(force=options["force"])
+        try:
+            checkpoint = services.checkpoint_create(force=options["force"])
+        except services.CheckpointRefused as exc:
+            raise CommandError(f"refused to sign: {exc}") from None
         if checkpoint is None:
             self.stdout.write("No new entries since the last checkpoint; none made.")
             return
