@@ -358,7 +358,9 @@ def parse_tile_address(
     else:
         return None
     digits = index.replace("x", "").replace("/", "")
-    if len(digits) > 21 or encode_index(int(digits)) != index:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 21:
+        return None
+    if encode_index(int(digits)) != index:
         return None
     index_number = int(digits)
     return level_number, index_number, width_number

@@ -22,8 +22,8 @@ urlpatterns = [
     # C2SP tlog-tiles below the log's prefix, /audit-log/.
     path("audit-log/checkpoint", views.checkpoint_note, name="log-checkpoint"),
     re_path(
-        r"^audit-log/tile/(?P<level>[0-9]+|entries)/(?P<index>(?:x[0-9]{3}/)*[0-9]{3})"
-        r"(?:\.p/(?P<width>[0-9]+))?$",
+        # Loose here; views.tile takes only the exact encoding (tree.parse_tile_address).
+        r"^audit-log/tile/(?P<level>[^/]+)/(?P<index>[^.]+)(?:\.p/(?P<width>[^/]+))?$",
         views.tile,
         name="log-tile",
     ),

@@ -155,10 +155,9 @@ def verify(export_dir: Path, extra_notes=()):
     # The Merkle root at each size a checkpoint names (leaf = the entry's canonical bytes).
     wanted = set()
     for note in notes:
-        try:
-            wanted.add(int(note.split("\n")[1]))
-        except (IndexError, ValueError):
-            pass
+        size = note.split("\n")[1] if note.count("\n") > 1 else ""
+        if size.isascii() and size.isdigit():
+            wanted.add(int(size))
     tree, roots = TreeRoots(), {}
 
     hashes = {}
