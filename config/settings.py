@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "audit",
     "governance",
     "consent",
+    "review",
     "grants",
 ]
 
@@ -292,7 +293,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"PiaLevelEnum": "governance.models.PIA_LEVELS"},
+    "ENUM_NAME_OVERRIDES": {"PiaLevelEnum": "review.models.PIA_LEVELS"},
 }
 
 # --- Audit log ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import IdsChoiceField
@@ -29,16 +29,13 @@ from .models import (
     BylawArticle,
     BylawVersion,
     Consortium,
-    EthicsBoard,
     GeneralAssembly,
     Membership,
     Organization,
     Resolution,
-    ReviewTicket,
     Role,
     Vote,
 )
-from .people import person_name
 from .services.bylaws import RULE_FIELDS
 
 
@@ -546,59 +543,6 @@ class RoleAdmin(ScopedAdmin):
                     actor=request.user, **{name: data.get(name) for name in self.fields}
                 ),
             )
-
-
-@admin.register(EthicsBoard)
-class EthicsBoardAdmin(ScopedAdmin):
-    list_display = ["name_ja", "consortium", "quorum", "legal_veto", "security_veto"]
-    list_select_related = ["consortium"]
-    list_filter = [consortium_filter("consortium")]
-    fields = [
-        "consortium",
-        "name_ja",
-        "name_en",
-        "quorum",
-        "legal_veto",
-        "security_veto",
-        "review_days",
-        "approval_term_days",
-        "members",
-    ]
-    readonly_fields = ["members"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["consortium", "members"] if obj else ["members"]
-
-    @admin.display(description=_("members today"))
-    def members(self, obj):
-        if obj is None or obj.pk is None:
-            return "—"
-        roles = selectors.ethics_board_members(obj, timezone.localdate())
-        if not roles:
-            return _("none: assign ethics-board member roles")
-        return format_html_join(
-            "",
-            "<div>{} — {}</div>",
-            ((person_name(role.user), role.get_expertise_display()) for role in roles),
-        )
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        consortium = self.current(obj).consortium if change else data["consortium"]
-        adopt(
-            obj,
-            services.ethics_board_set(
-                actor=request.user,
-                consortium=consortium,
-                name_ja=data["name_ja"],
-                name_en=data["name_en"],
-                quorum=data["quorum"],
-                legal_veto=data["legal_veto"],
-                security_veto=data["security_veto"],
-                review_days=data["review_days"],
-                approval_term_days=data["approval_term_days"],
-            ),
-        )
 
 
 # --- Bylaws ----------------------------------------------------------------------------------
@@ -1133,58 +1077,4 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
             queryset,
             lambda resolution: services.resolution_close(actor=request.user, resolution=resolution),
             _("%(count)d votes closed; their outcome is frozen."),
-        )
-
-
-# --- The ethics review (the work happens on the review pages) ----------------------------------
-
-
-@admin.register(ReviewTicket)
-class ReviewTicketAdmin(ScopedAdmin):
-    """審査申請: the secretariat's list of its consortia's tickets; each opens its review page."""
-
-    list_display = [
-        "__str__",
-        "requester",
-        "state",
-        "round",
-        "due_on",
-        "valid_until",
-        "review_page",
-    ]
-    list_select_related = ["consortium", "requester"]
-    list_filter = [consortium_filter("consortium"), "state"]
-    search_fields = ["title", "service_name", "requester__name_ja"]
-    fields = [
-        "consortium",
-        "requester",
-        "title",
-        "service_name",
-        "state",
-        "round",
-        "due_on",
-        "conditions",
-        "valid_from",
-        "valid_until",
-        "decided_at",
-        "review_page",
-    ]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        # Drafts are the requester's until submitted.
-        return super().get_queryset(request).exclude(state=ReviewTicket.State.DRAFT)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # requests are filed by member organisations on the review pages
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # every transition has its page and its service
-
-    @admin.display(description=_("review page"))
-    def review_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("governance:ticket", args=[obj.pk]),
-            _("Open the review page"),
         )

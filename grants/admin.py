@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.ids import parse_id
 from consent.selectors import secretariat_consortium_ids
-from governance.models import Consortium, Organization, ReviewTicket
+from governance.models import Consortium, Organization
+from review.models import ReviewTicket
 
 from . import selectors, services
 from .models import (

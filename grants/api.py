@@ -18,7 +18,7 @@ from audit.api import ErrorSerializer
 from config.api import APIError
 from config.ids import ID_MAX, parse_id
 from consent.models import PSEUDONYMOUS_ID_LENGTH
-from governance.models import PIA_LEVELS, ReviewTicket
+from review.models import PIA_LEVELS, ReviewTicket
 
 from . import selectors, services
 from .authentication import ServiceAuthentication, basic_credentials

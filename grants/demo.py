@@ -8,8 +8,9 @@ docs/grants.md at once.
 
 from django.db import transaction
 
-from governance.demo import REVIEW_APPROVED_TITLE, demo_consortium
-from governance.models import ReviewTicket
+from governance.demo import demo_consortium
+from review.demo import REVIEW_APPROVED_TITLE
+from review.models import ReviewTicket
 
 from . import services
 from .models import Grant, Service

@@ -298,7 +298,7 @@ def access_service_ticket(service: Service, ticket_id: int):
     Return the review ticket ``ticket_id`` that ``service`` filed (its organisation, its name, its
     consortium); Http404 for another's and for a missing one alike.
     """
-    from governance.models import ReviewTicket
+    from review.models import ReviewTicket
 
     ticket = ReviewTicket.objects.filter(
         pk=ticket_id,

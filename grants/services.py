@@ -180,12 +180,12 @@ def grant_issue(
     categories and conditions are the ticket's; its audience is the purpose's controller and the
     ticket's recipients (the data holders); it ends with the approval's term at the latest.
     """
-    from governance import selectors as governance_selectors
-    from governance.models import ReviewTicket
+    from review import selectors as review_selectors
+    from review.models import ReviewTicket
 
     now = timezone.now().replace(microsecond=0)
     try:
-        ticket = governance_selectors.ticket_approved(
+        ticket = review_selectors.ticket_approved(
             getattr(ticket, "pk", ticket),
             requester=service.organization,
             day=timezone.localdate(),
@@ -504,9 +504,9 @@ def signing_key_rotate(
 def grants_follow_ticket(*, ticket, old: str, new: str) -> int:
     """
     Suspend, reinstate or revoke the grants of ``ticket`` after its state changed from ``old``
-    to ``new`` (governance's ``ticket_status_changed``); return how many grants changed.
+    to ``new`` (review's ``ticket_status_changed``); return how many grants changed.
     """
-    from governance.models import ReviewTicket
+    from review.models import ReviewTicket
 
     State = ReviewTicket.State
     grants = Grant.objects.filter(ticket_id=ticket.pk)
@@ -552,12 +552,12 @@ class InvalidReference(ValidationError):
 def ticket_file(*, service: Service, submit: bool = True, **fields):
     """
     File a review request for ``service`` (its organisation is the requester) through
-    governance's ``ticket_create``, and submit it unless ``submit`` is False. ``purpose`` is a
+    review's ``ticket_create``, and submit it unless ``submit`` is False. ``purpose`` is a
     purpose id, ``categories`` category codes, ``recipients`` organisation ids.
     """
     from consent.models import DataCategory, Purpose
-    from governance import services as governance_services
     from governance.models import Organization
+    from review import services as review_services
 
     with transaction.atomic():
         purpose_id = fields.pop("purpose", None)
@@ -580,7 +580,7 @@ def ticket_file(*, service: Service, submit: bool = True, **fields):
         if len(recipients) != len(ids):
             raise InvalidReference(_("Unknown recipient organisations."))
         actor = Actor.service(service.pk)
-        ticket = governance_services.ticket_create(
+        ticket = review_services.ticket_create(
             actor=actor,
             consortium=service.consortium,
             requester=service.organization,
@@ -591,7 +591,7 @@ def ticket_file(*, service: Service, submit: bool = True, **fields):
             **fields,
         )
         if submit:
-            ticket = governance_services.ticket_submit(actor=actor, ticket=ticket)
+            ticket = review_services.ticket_submit(actor=actor, ticket=ticket)
     return ticket
 
 
@@ -639,7 +639,7 @@ def _rule_actor(rule: IssuanceRule) -> Actor:
 
 def _auto_issue_refusal(rule: IssuanceRule, ticket) -> tuple[str, Service | None]:
     """Return why ``rule`` issues nothing for ``ticket`` ("" if it may) and the service."""
-    from governance.models import ReviewTicket
+    from review.models import ReviewTicket
 
     Reason = AutoIssuance.Reason
     if ticket.state != ReviewTicket.State.APPROVED:
@@ -684,7 +684,7 @@ def grant_auto_issue(*, ticket) -> AutoIssuance | None:
     repeated signal, two workers) issues nothing more: the result is unique per ticket, and a
     second transaction that gets that far is rolled back whole, its grant with it.
     """
-    from governance.models import ReviewTicket
+    from review.models import ReviewTicket
 
     rule = IssuanceRule.objects.filter(consortium_id=ticket.consortium_id, enabled=True).first()
     if rule is None:

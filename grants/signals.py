@@ -3,7 +3,7 @@
 from django.dispatch import receiver
 
 from consent.signals import purpose_closed
-from governance.signals import ticket_status_changed
+from review.signals import ticket_status_changed
 
 
 @receiver(ticket_status_changed, dispatch_uid="grants.follow_ticket")
@@ -12,7 +12,7 @@ def follow_ticket(sender, ticket, old, new, **kwargs) -> None:
     A suspended ticket suspends its grants, a resumed one reinstates them, closure revokes; an
     approval gets its grant from the consortium's issuance rule, if the secretariat set one.
     """
-    from governance.models import ReviewTicket
+    from review.models import ReviewTicket
 
     from . import services
 

@@ -137,10 +137,12 @@ def seat_on_ethics_board(user, consortium, expertise: str = "legal"):
     import datetime
 
     from governance import services
-    from governance.models import EthicsBoard, Role
+    from governance.models import Role
+    from review import services as review_services
+    from review.models import EthicsBoard
 
     if not EthicsBoard.objects.filter(consortium=consortium).exists():
-        services.ethics_board_set(
+        review_services.ethics_board_set(
             actor=None,
             consortium=consortium,
             name_ja=f"{consortium.name_ja} データ倫理審査会",

@@ -1,6 +1,7 @@
 """
 The import direction of design.md: audit imports no other app; governance only audit; consent
-audit and governance (purposes belong to a consortium); grants all three; nothing imports grants.
+audit and governance (purposes belong to a consortium); review those three (the board reviews
+uses of consent's purposes by governance's members); grants all four; nothing imports grants.
 """
 
 import ast
@@ -8,12 +9,13 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = {"audit", "governance", "consent", "grants"}
+APPS = {"audit", "governance", "consent", "review", "grants"}
 ALLOWED = {
     "audit": set(),
     "governance": {"audit"},
     "consent": {"audit", "governance"},
-    "grants": {"audit", "governance", "consent"},
+    "review": {"audit", "governance", "consent"},
+    "grants": {"audit", "governance", "consent", "review"},
 }
 
 

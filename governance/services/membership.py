@@ -1,4 +1,4 @@
-"""Consortia, organisations, memberships, roles and the ethics board."""
+"""Consortia, organisations, memberships and roles."""
 
 import datetime
 
@@ -12,7 +12,6 @@ from .. import selectors
 from ..models import (
     BylawVersion,
     Consortium,
-    EthicsBoard,
     Membership,
     Organization,
     Resolution,
@@ -24,15 +23,6 @@ CONSORTIUM_FIELDS = {"name_ja", "name_en", "area", "vision", "established_on", "
 ORGANIZATION_FIELDS = {"kind", "name_ja", "name_en", "corporate_number"}
 MEMBERSHIP_FIELDS = {"member_class", "representative"}
 ROLE_FIELDS = {"kind", "user", "organization", "expertise", "start_on", "end_on", "elected_by"}
-ETHICS_BOARD_FIELDS = {
-    "name_ja",
-    "name_en",
-    "quorum",
-    "legal_veto",
-    "security_veto",
-    "review_days",
-    "approval_term_days",
-}
 
 
 @transaction.atomic
@@ -491,43 +481,3 @@ def role_end(*, actor: ActorLike, role: Role, end_on: datetime.date) -> Role:
         payload={"kind": role.kind, "user_id": role.user_id, "end_on": iso(end_on)},
     )
     return role
-
-
-@transaction.atomic
-def ethics_board_set(
-    *,
-    actor: ActorLike,
-    consortium: Consortium,
-    name_ja: str,
-    name_en: str,
-    quorum: int = 3,
-    **rules,
-) -> EthicsBoard:
-    """
-    Create or update the consortium's data-ethics board: its names, quorum and review rules
-    (``legal_veto``, ``security_veto``, ``review_days``, ``approval_term_days``).
-    """
-    board = EthicsBoard.objects.filter(consortium=consortium).first()
-    created = board is None
-    if created:
-        board = EthicsBoard(consortium=consortium)
-    changed = set_fields(
-        board,
-        {"name_ja": name_ja, "name_en": name_en, "quorum": quorum, **rules},
-        ETHICS_BOARD_FIELDS,
-    )
-    board.full_clean()
-    board.save()
-    record(
-        actor=actor,
-        action="ethics_board.created" if created else "ethics_board.updated",
-        obj=board,
-        consortium=consortium,
-        payload={
-            "changed": changed,
-            "quorum": board.quorum,
-            "legal_veto": board.legal_veto,
-            "security_veto": board.security_veto,
-        },
-    )
-    return board

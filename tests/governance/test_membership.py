@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from governance import selectors, services
 from governance.models import Membership, Organization, Role
 from governance.validators import corporate_number_check_digit, validate_corporate_number
+from review import selectors as review_selectors
+from review import services as review_services
 
 from .conftest import ASSEMBLY_DAY, FOUNDED, close, corporate_number, make_user
 
@@ -260,7 +262,7 @@ def test_the_database_refuses_two_open_chairs(clerk_a, consortium_a):
 
 def test_ethics_board_members_need_an_expertise(clerk_a, consortium_a):
     reviewer_a = make_user("expert")
-    board = services.ethics_board_set(
+    board = review_services.ethics_board_set(
         actor=clerk_a,
         consortium=consortium_a,
         name_ja="データ倫理審査会",
@@ -294,7 +296,7 @@ def test_ethics_board_members_need_an_expertise(clerk_a, consortium_a):
         expertise=Role.Expertise.LEGAL,
     )
 
-    members = selectors.ethics_board_members(board, ASSEMBLY_DAY)
+    members = review_selectors.ethics_board_members(board, ASSEMBLY_DAY)
     assert [(role.user, role.expertise) for role in members] == [(reviewer_a, "legal")]
     assert selectors.is_ethics_board_member(reviewer_a, consortium_a, ASSEMBLY_DAY)
     assert not selectors.is_ethics_board_member(

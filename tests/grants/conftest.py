@@ -7,12 +7,13 @@ import pytest
 from django.utils import timezone
 
 from consent import services as consent_services
-from governance import services as governance_services
 from governance.models import Membership, Organization
 from grants import services
+from review import services as review_services
 from tests.consent import conftest as consent_fixtures
 from tests.consent.conftest import make_resident
 from tests.governance import conftest as governance_fixtures
+from tests.review import conftest as review_fixtures
 
 # The consent tests' data categories and open purpose, shared with these tests.
 steps = consent_fixtures.steps
@@ -23,7 +24,7 @@ purpose = consent_fixtures.purpose
 founding_bylaws = governance_fixtures.founding_bylaws
 requester_a = governance_fixtures.requester_a
 rep_a = governance_fixtures.rep_a
-board_a = governance_fixtures.board_a
+board_a = review_fixtures.board_a
 _fast_passwords = governance_fixtures._fast_passwords  # autouse: cheap hashes for the personas
 _english = governance_fixtures._english  # autouse: assert on the English messages
 
@@ -90,14 +91,14 @@ def holder(consortium_a, city_a) -> Caller:
 
 def approve(ticket, board, clerk, rep, conditions="aggregate before publication"):
     """Take a draft ticket through the board's review to approval, with ``conditions``."""
-    ticket = governance_services.ticket_submit(actor=rep, ticket=ticket)
+    ticket = review_services.ticket_submit(actor=rep, ticket=ticket)
     reviewers = [board.legal, board.security, board.data]
     for reviewer in reviewers:
-        governance_services.reviewer_assign(actor=clerk, ticket=ticket, reviewer=reviewer)
-        governance_services.conflict_declare(actor=reviewer, ticket=ticket, has_conflict=False)
-    ticket = governance_services.ticket_review_start(actor=clerk, ticket=ticket)
+        review_services.reviewer_assign(actor=clerk, ticket=ticket, reviewer=reviewer)
+        review_services.conflict_declare(actor=reviewer, ticket=ticket, has_conflict=False)
+    ticket = review_services.ticket_review_start(actor=clerk, ticket=ticket)
     for reviewer in reviewers:
-        governance_services.review_vote_cast(
+        review_services.review_vote_cast(
             actor=reviewer, ticket=ticket, choice="approve_with_conditions", conditions=conditions
         )
     ticket.refresh_from_db()
@@ -124,10 +125,10 @@ def file_ticket(consortium_a, requester_a, rep_a, purpose, steps, checkup):
             security_measures="暗号化とアクセス制御",
             anonymisation="pseudonymised",
             anonymisation_details="利用者IDを仮名IDに置き換える",
-            pia=governance_fixtures.PIA,
+            pia=review_fixtures.PIA,
         )
         fields.update(overrides)
-        return governance_services.ticket_create(**fields)
+        return review_services.ticket_create(**fields)
 
     return make
 

@@ -621,19 +621,19 @@ def test_grant_carries_the_tickets_terms(grant, ticket, purpose, city_a):
 def test_ticket_suspension_resumption_and_closure_reach_the_grant(
     client, service_a, grant, ticket, clerk_a, django_capture_on_commit_callbacks
 ):
-    from governance import services as governance_services
+    from review import services as review_services
 
     with django_capture_on_commit_callbacks(execute=True):
-        governance_services.ticket_suspend(actor=clerk_a, ticket=ticket)
+        review_services.ticket_suspend(actor=clerk_a, ticket=ticket)
     grant.refresh_from_db()
     assert grant.status == Grant.Status.SUSPENDED
     assert introspect(client, service_a, grant.token).json() == {"active": False}
     with django_capture_on_commit_callbacks(execute=True):
-        governance_services.ticket_resume(actor=clerk_a, ticket=ticket)
+        review_services.ticket_resume(actor=clerk_a, ticket=ticket)
     grant.refresh_from_db()
     assert grant.status == Grant.Status.ACTIVE
     with django_capture_on_commit_callbacks(execute=True):
-        governance_services.ticket_close(actor=clerk_a, ticket=ticket)
+        review_services.ticket_close(actor=clerk_a, ticket=ticket)
     grant.refresh_from_db()
     assert (grant.status, grant.status_reason) == ("revoked", "ticket_closed")
 

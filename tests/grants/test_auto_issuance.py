@@ -10,10 +10,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from audit.models import PendingEntry
-from governance import services as governance_services
-from governance.models import ReviewTicket
 from grants import services
 from grants.models import AutoIssuance, Grant, IssuanceRule
+from review import services as review_services
+from review.models import ReviewTicket
 
 from .conftest import approve
 from .test_api import introspect
@@ -253,9 +253,9 @@ def test_resuming_a_suspended_ticket_issues_nothing_more(
 ):
     ticket = approve_now(file_ticket())
     with django_capture_on_commit_callbacks(execute=True):
-        governance_services.ticket_suspend(actor=clerk_a, ticket=ticket)
+        review_services.ticket_suspend(actor=clerk_a, ticket=ticket)
     with django_capture_on_commit_callbacks(execute=True):
-        governance_services.ticket_resume(actor=clerk_a, ticket=ticket)
+        review_services.ticket_resume(actor=clerk_a, ticket=ticket)
     assert Grant.objects.get().status == "active"  # reinstated, not issued again
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from audit.models import PendingEntry
-from governance.models import ReviewTicket
+from review.models import ReviewTicket
 
 pytestmark = pytest.mark.django_db
 

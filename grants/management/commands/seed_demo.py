@@ -4,6 +4,7 @@ from audit import services as audit_services
 from consent import demo as consent_demo
 from governance import demo as governance_demo
 from grants import demo as grants_demo
+from review import demo as review_demo
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         governance_demo.seed(stdout=self.stdout)
         consent_demo.seed(residents=residents, stdout=self.stdout)
         # The ethics review's tickets name consent's purposes, so they come after them.
-        governance_demo.seed_review(stdout=self.stdout)
+        review_demo.seed(stdout=self.stdout)
         grants_demo.seed(stdout=self.stdout)
         # A public key in the JWKS and a signed checkpoint, so that a newcomer can verify at once.
         audit_services.signing_key_ensure()

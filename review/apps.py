@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ReviewConfig(AppConfig):
+    name = "review"
+    verbose_name = _("Data-ethics review")
+
+    def ready(self) -> None:
+        from .schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)
+
+        from .reports import register
+
+        register()

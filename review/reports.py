@@ -1,0 +1,153 @@
+"""
+The data-ethics board's decision letter (審査結果通知書) as a report.
+
+Registered with the audit app's report machinery from ``ReviewConfig.ready``; built by its
+django-q2 task. The secretariat of the ticket's consortium and the board members who may read the
+ticket's whole record (``selectors.may_see_decision_letter``) may request and download it. The
+kind keeps the name it was first registered under (``governance.decision_letter``): reports
+already made carry it.
+"""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit import reports
+from governance import selectors as governance_selectors
+from governance.models import Role
+from governance.people import person_name
+from governance.reports import localized
+
+from . import selectors
+from .models import ReviewAssignment, ReviewTicket, ReviewVote
+
+
+def _fetch(model, report, key):
+    """Return the report's object, of the consortium the report was requested for."""
+    try:
+        return model.objects.select_related("consortium").get(
+            pk=report.parameters[key], consortium_id=report.consortium_id
+        )
+    except (model.DoesNotExist, KeyError, TypeError, ValueError):
+        raise reports.ReportError(_("The record this report is about no longer exists.")) from None
+
+
+LETTER = "governance.decision_letter"
+DECIDED_STATES = ("approved", "rejected", "suspended", "closed")
+
+
+class DecisionLetterForm(reports.ReportParametersForm):
+    ticket = forms.ModelChoiceField(label=gettext_lazy("review ticket"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is None or self.user.is_superuser:
+            tickets = ReviewTicket.objects.filter(
+                decided_at__isnull=False, state__in=DECIDED_STATES
+            ).order_by("-decided_at")
+        else:
+            tickets = selectors.tickets_with_letter_for(self.user)
+        self.fields["ticket"].queryset = tickets.select_related("consortium")
+
+    def parameters(self):
+        ticket = self.cleaned_data["ticket"]
+        return {"ticket": ticket.pk}, ticket.consortium_id
+
+
+def letter_consortia_for(user):
+    """The secretariat's consortia and those on whose ethics board ``user`` sits today."""
+    if user.is_superuser:
+        return reports.ALL
+    from .models import Role
+
+    today = timezone.localdate()
+    seats = governance_selectors.roles_on_any(today).filter(
+        user=user, kind=Role.Kind.ETHICS_BOARD_MEMBER
+    )
+    return set(
+        governance_selectors.consortia_administered_by(user).values_list("pk", flat=True)
+    ) | set(seats.values_list("consortium_id", flat=True))
+
+
+def letter_access(user, parameters: dict, consortium_id: int | None) -> bool:
+    """
+    Return True if ``user`` may see the record the letter is about: the ticket, decided, in
+    that consortium, read in full with the board's side on the review pages.
+    """
+    if not isinstance(parameters, dict):
+        return False
+    try:
+        ticket = selectors.access_ticket(user, parameters.get("ticket"))
+    except ReviewTicket.DoesNotExist:
+        return False
+    return ticket.consortium_id == consortium_id and selectors.may_see_decision_letter(user, ticket)
+
+
+def build_decision_letter(report, *, progress, workdir):
+    ticket = _fetch(ReviewTicket, report, "ticket")
+    if ticket.decided_at is None or ticket.state not in DECIDED_STATES:
+        raise reports.ReportError(_("This request has not been decided yet."))
+    # The votes of the deciding round; a recused member is named as recused, never counted.
+    votes = {
+        vote.assignment_id: vote
+        for vote in ReviewVote.objects.filter(ticket=ticket, round=ticket.round)
+    }
+    members = []
+    for assignment in (
+        ReviewAssignment.objects.filter(ticket=ticket)
+        .select_related("reviewer", "role")
+        .order_by("role__expertise", "reviewer__username")
+    ):
+        vote = votes.get(assignment.pk)
+        members.append(
+            {
+                "name": person_name(assignment.reviewer),
+                "expertise": assignment.role.get_expertise_display(),
+                "recused": bool(assignment.recusal),
+                "recusal": assignment.get_recusal_display() if assignment.recusal else "",
+                "vote": vote.get_choice_display() if vote else _("no vote"),
+                "conditions": vote.conditions if vote else "",
+            }
+        )
+    progress(50)
+    entries = [
+        {"seq": entry.seq, "action": entry.action, "time": entry.time}
+        for entry in selectors.ticket_entries(ticket)
+    ]
+    chair = governance_selectors.roles_on(
+        ticket.consortium, ticket.decided_at.date(), Role.Kind.CHAIR
+    ).first()
+    return reports.Document(
+        template="review/reports/decision_letter.html",
+        title=_("Decision of the data ethics board"),
+        context={
+            "consortium": localized(ticket.consortium, "name"),
+            "ticket": ticket,
+            "requester": localized(ticket.requester, "name") if ticket.requester_id else "",
+            "purpose": localized(ticket.purpose, "title")
+            if ticket.purpose_id
+            else ticket.proposed_purpose_title,
+            "categories": [localized(c, "name") for c in ticket.categories.all()],
+            "recipients": [localized(o, "name") for o in ticket.recipients.all()],
+            "state": ticket.get_state_display(),
+            "legal_basis": ticket.get_legal_basis_display() if ticket.legal_basis else "",
+            "anonymisation": ticket.get_anonymisation_display() if ticket.anonymisation else "",
+            "members": members,
+            "entries": entries,
+            "chair": person_name(chair.user) if chair and chair.user else "",
+        },
+    )
+
+
+def register() -> None:
+    reports.register(
+        reports.ReportKind(
+            kind=LETTER,
+            label=gettext_lazy("Decision letter of the data ethics board"),
+            consortia_for=letter_consortia_for,
+            form_class=DecisionLetterForm,
+            build=build_decision_letter,
+            can_access=letter_access,
+        )
+    )

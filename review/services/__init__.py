@@ -1,0 +1,48 @@
+"""
+Every state change of the data-ethics review: one function per use case, ``<entity>_<action>``,
+each atomic, keyword-only with the actor first, validated, and recorded in the audit log.
+"""
+
+from .board import ethics_board_set
+from .tickets import (
+    TransitionError,
+    attachment_add,
+    comment_add,
+    conflict_declare,
+    reminders_send,
+    review_vote_cast,
+    reviewer_assign,
+    ticket_approve,
+    ticket_close,
+    ticket_create,
+    ticket_reject,
+    ticket_request_changes,
+    ticket_resubmit,
+    ticket_resume,
+    ticket_review_start,
+    ticket_submit,
+    ticket_suspend,
+    ticket_update,
+)
+
+__all__ = [
+    "ethics_board_set",
+    "TransitionError",
+    "attachment_add",
+    "comment_add",
+    "conflict_declare",
+    "reminders_send",
+    "review_vote_cast",
+    "reviewer_assign",
+    "ticket_approve",
+    "ticket_close",
+    "ticket_create",
+    "ticket_reject",
+    "ticket_request_changes",
+    "ticket_resubmit",
+    "ticket_resume",
+    "ticket_review_start",
+    "ticket_submit",
+    "ticket_suspend",
+    "ticket_update",
+]
