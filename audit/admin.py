@@ -76,8 +76,8 @@ class PendingEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "time", "hash", "key"]
-    fields = ["seq", "hash", "time", "key", "note"]
+    list_display = ["seq", "time", "root", "key"]
+    fields = ["seq", "hash", "root", "time", "key", "note"]
     readonly_fields = fields
 
 

@@ -1,5 +1,8 @@
 """Reads of the audit app: the chain's rows, public keys, checkpoints."""
 
+import contextlib
+import queue
+import threading
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -11,7 +14,7 @@ from django.utils import timezone
 from config.ids import parse_id
 
 from . import chain, keys, notes, reports
-from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
+from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey, TreeTile
 
 READ_CHUNK = 20_000
 
@@ -82,6 +85,68 @@ def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[Ch
             while rows := cursor.fetchmany(READ_CHUNK):
                 for row in rows:
                     yield ChainRow._make(row)
+
+
+def chain_row_batches(*, start_seq: int = 1) -> Iterator[list[tuple]]:
+    """
+    Yield sealed entries in sequence order, in lists of plain tuples (ChainRow's fields).
+
+    On PostgreSQL a thread reads the next batch from the server-side cursor while the caller
+    works on this one: the server's reading and formatting overlaps the caller's hashing.
+    """
+    query = (
+        f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
+        f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
+        "WHERE seq >= %s ORDER BY seq"
+    )
+    with transaction.atomic():
+        connection.ensure_connection()
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(query, [start_seq])
+                while rows := cursor.fetchmany(READ_CHUNK):
+                    yield rows
+            return
+        # The raw connection: the reading thread uses nothing of Django's, and this thread
+        # touches the connection only once the reader has finished.
+        with connection.connection.cursor(name="audit_chain_batches") as cursor:
+            cursor.execute(query, [start_seq])
+            batches: queue.Queue = queue.Queue(maxsize=2)
+            stop = threading.Event()
+
+            def read() -> None:
+                try:
+                    while not stop.is_set():
+                        rows = cursor.fetchmany(READ_CHUNK)
+                        batches.put(rows)
+                        if not rows:
+                            return
+                except BaseException as exc:  # handed to the consuming thread
+                    batches.put(exc)
+
+            reader = threading.Thread(target=read, name="audit-chain-reader", daemon=True)
+            reader.start()
+            try:
+                while True:
+                    rows = batches.get()
+                    if isinstance(rows, BaseException):
+                        raise rows
+                    if not rows:
+                        break
+                    yield rows
+            finally:
+                stop.set()
+                while reader.is_alive():  # unblock a reader waiting to put
+                    with contextlib.suppress(queue.Empty):
+                        batches.get(timeout=0.1)
+                reader.join()
+
+
+def tree_tiles(*, level: int) -> Iterator[tuple[int, bytes]]:
+    """Yield (index, hashes) of the stored tiles of one level, in index order."""
+    yield from (
+        TreeTile.objects.filter(level=level).order_by("index").values_list("index", "hashes")
+    ).iterator(chunk_size=256)
 
 
 def chain_head() -> Entry | None:

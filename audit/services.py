@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # The advisory lock that serialises sealing on PostgreSQL ("audit" in ASCII).
 SEAL_LOCK_ID = 0x6175646974
+# The advisory lock that serialises checkpoint signing on PostgreSQL ("auditcp").
+CHECKPOINT_LOCK_ID = 0x61756469746370
 SEAL_BATCH = 5000
 VACUUM_DEAD_ROWS = 5000
 
@@ -506,8 +508,11 @@ def checkpoint_create(*, force: bool = False) -> Checkpoint | None:
     key = signing_key_ensure(algorithm=keys.EDDSA)  # first, so that its entry is covered
     seal()
     with transaction.atomic():
-        # One signer at a time: the state it checks is the state it replaces.
-        key = SigningKey.objects.select_for_update().get(pk=key.pk)
+        # One signer at a time: the state it checks is the state it replaces. An advisory
+        # lock (SQLite: the write lock), not a row lock, which would need UPDATE on the keys.
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHECKPOINT_LOCK_ID])
         size = tree.size()
         if size == 0:
             return None

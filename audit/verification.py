@@ -11,13 +11,13 @@ checkpoint the signer keeps outside the database (``signer_state``), against it.
 import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from json.encoder import encode_basestring  # the C string encoder chain.entry_text uses
+
+from django.db import connection, transaction
 
 from . import chain, merkle, notes, selectors, signer_state
-from .models import Checkpoint, SigningKey, TreeTile
+from .models import Checkpoint, SigningKey
 from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
-
-PROGRESS_EVERY = 20_000
-STORED_TILES_CHUNK = 64
 
 
 class Fault:
@@ -64,26 +64,16 @@ class Verdict:
 class _TreeCheck:
     """
     The Merkle tree rebuilt from the walk's leaf hashes, tile by tile (C2SP tlog-tiles), and
-    compared with the stored tiles: level 0 as each tile fills, the levels above at the end.
+    compared with the stored tiles after the walk: level 0 by a digest of each tile (so that
+    the walk itself reads nothing but entries), the levels above hash by hash.
     """
 
     def __init__(self, note) -> None:
         self.note = note
         self.leaves: list[bytes] = []  # the level-0 tile being filled
         self.levels: list[list[bytes]] = [[]]  # levels[k >= 1]: every hash of tile level k
-        self.stored: dict[int, bytes] = {}
+        self.leaf_tile_digests: list[bytes] = []  # SHA-256 of each full level-0 tile
         self.size = 0
-
-    def _stored_leaf_tile(self, index: int) -> bytes | None:
-        if index not in self.stored:
-            self.stored = {
-                i: bytes(h)
-                for i, h in TreeTile.objects.filter(
-                    level=0, index__gte=index, index__lt=index + STORED_TILES_CHUNK
-                ).values_list("index", "hashes")
-            }
-            self.stored.setdefault(index, None)
-        return self.stored[index]
 
     def _compare(self, level: int, index: int, computed: bytes, stored: bytes | None) -> None:
         if stored == computed:
@@ -106,10 +96,9 @@ class _TreeCheck:
         )
 
     def tile_full(self) -> None:
-        index = (self.size - 1) >> TILE_HEIGHT
-        joined = b"".join(self.leaves)
-        self._compare(0, index, joined, self._stored_leaf_tile(index))
-        value, level = merkle.perfect_root(self.leaves), 1
+        leaves = self.leaves
+        self.leaf_tile_digests.append(hashlib.sha256(b"".join(leaves)).digest())
+        value, level = merkle.perfect_root(leaves), 1
         self.leaves = []
         while True:
             if len(self.levels) <= level:
@@ -135,25 +124,36 @@ class _TreeCheck:
             return merkle.EMPTY_ROOT
         return merkle.subtree_hash(0, self.size, self.node)
 
+    def _leaf_tile(self, index: int) -> bytes:
+        """Recompute full level-0 tile ``index`` from its entries (to name a bad leaf)."""
+        first = index * TILE_WIDTH + 1
+        return b"".join(
+            merkle.leaf_hash(row.text().encode())
+            for row in selectors.chain_rows(start_seq=first, end_seq=first + TILE_WIDTH - 1)
+        )
+
     def finish(self) -> None:
-        """Compare the last level-0 tile and every tile of the levels above."""
-        if self.leaves:
-            index = self.size >> TILE_HEIGHT
-            self._compare(0, index, b"".join(self.leaves), self._stored_leaf_tile(index))
-        last_leaf_tile = (self.size - 1) >> TILE_HEIGHT if self.size else -1
-        extra = TreeTile.objects.filter(level=0, index__gt=last_leaf_tile).order_by("index")
-        for index in extra.values_list("index", flat=True)[:1]:
-            self.note(
-                self.size + 1, Fault.TREE_MISMATCH, f"stored tile 0/{index} is beyond the log"
-            )
+        """Compare every stored tile with the tree of the entries."""
+        full_tiles = len(self.leaf_tile_digests)
+        stored_leaf_tiles = set()
+        for index, hashes in selectors.tree_tiles(level=0):
+            hashes = bytes(hashes)
+            stored_leaf_tiles.add(index)
+            if index < full_tiles:
+                if hashlib.sha256(hashes).digest() != self.leaf_tile_digests[index]:
+                    self._compare(0, index, self._leaf_tile(index), hashes)
+            elif index == full_tiles and self.leaves:
+                self._compare(0, index, b"".join(self.leaves), hashes)
+            else:
+                self.note(
+                    self.size + 1, Fault.TREE_MISMATCH, f"stored tile 0/{index} is beyond the log"
+                )
+        expected = set(range(full_tiles + (1 if self.leaves else 0)))
+        for index in sorted(expected - stored_leaf_tiles)[:1]:
+            self._compare(0, index, b"", None)
         for level in range(1, max(len(self.levels), 2)):
             computed = b"".join(self.levels[level]) if level < len(self.levels) else b""
-            stored = {
-                index: bytes(hashes)
-                for index, hashes in TreeTile.objects.filter(level=level).values_list(
-                    "index", "hashes"
-                )
-            }
+            stored = {index: bytes(hashes) for index, hashes in selectors.tree_tiles(level=level)}
             count = -(-len(computed) // FULL_TILE_BYTES)
             for index in range(count):
                 part = computed[index * FULL_TILE_BYTES : (index + 1) * FULL_TILE_BYTES]
@@ -172,7 +172,18 @@ def verify_chain(
     """
     Check every entry's sequence, link and hash, the Merkle tree's stored tiles, then every
     checkpoint and the signer's own record of its last one; return the verdict.
+
+    On PostgreSQL, outside a caller's transaction, everything is read from one snapshot
+    (REPEATABLE READ), so that entries, tiles and checkpoints sealed meanwhile do not count.
     """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _verify(progress=progress, max_problems=max_problems)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _verify(progress=progress, max_problems=max_problems)
+
+
+def _verify(*, progress, max_problems: int) -> Verdict:
     verdict = Verdict()
     problems = verdict.problems
 
@@ -191,52 +202,48 @@ def verify_chain(
     tree_check = _TreeCheck(note)
     leaves = tree_check.leaves
     expected_seq, prev_hash, count = 1, chain.GENESIS_HASH, 0
-    entry_text, sha256 = chain.entry_text, hashlib.sha256  # local names: this is the hot loop
-    for (
-        seq,
-        time,
-        a_type,
-        a_id,
-        action,
-        o_type,
-        o_id,
-        cons,
-        payload,
-        prev,
-        digest,
-    ) in selectors.chain_rows():
-        if seq != expected_seq:
-            note(expected_seq, Fault.GAP, f"entry {expected_seq} is missing; the next is {seq}")
-        if prev != prev_hash:
-            note(seq, Fault.BROKEN_LINK, "the previous hash does not match the entry before")
-        data = entry_text(
-            seq=seq,
-            time=time,
-            actor_type=a_type,
-            actor_id=a_id,
-            action=action,
-            object_type=o_type,
-            object_id=o_id,
-            consortium_id=cons,
-            payload=payload,
-            prev_hash=prev,
-        ).encode()
-        if sha256(data).hexdigest() != digest:
-            note(seq, Fault.HASH_MISMATCH, "the stored hash does not match the entry's content")
-        leaves.append(sha256(b"\x00" + data).digest())
-        count += 1
-        tree_check.size = count
-        if len(leaves) == TILE_WIDTH:
-            tree_check.tile_full()
-            leaves = tree_check.leaves
-        if count in wanted:
-            hashes_at[count] = digest
-            roots_at[count] = tree_check.root()
-        expected_seq, prev_hash = seq + 1, digest
-        if progress and count % PROGRESS_EVERY == 0:
-            progress(PROGRESS_EVERY)
-    if progress and count % PROGRESS_EVERY:
-        progress(count % PROGRESS_EVERY)
+    sha256, enc = hashlib.sha256, encode_basestring  # local names: this is the hot loop
+    for batch in selectors.chain_row_batches():
+        for (
+            seq,
+            time,
+            a_type,
+            a_id,
+            action,
+            o_type,
+            o_id,
+            cons,
+            payload,
+            prev,
+            digest,
+        ) in batch:
+            if seq != expected_seq:
+                note(expected_seq, Fault.GAP, f"entry {expected_seq} is missing; the next is {seq}")
+            if prev != prev_hash:
+                note(seq, Fault.BROKEN_LINK, "the previous hash does not match the entry before")
+            # chain.entry_text, written out: the same members in the same order.
+            data = (
+                f'{{"action":{enc(action)},"actor_id":{enc(a_id)},"actor_type":{enc(a_type)},'
+                f'"consortium_id":{"null" if cons is None else int(cons)},'
+                f'"object_id":{enc(o_id)},"object_type":{enc(o_type)},"payload":{payload},'
+                f'"prev_hash":{enc(prev)},"seq":{int(seq)},"time":{enc(time)}}}'
+            ).encode()
+            if sha256(data).hexdigest() != digest:
+                note(seq, Fault.HASH_MISMATCH, "the stored hash does not match the entry's content")
+            leaves.append(sha256(b"\x00" + data).digest())
+            count += 1
+            if len(leaves) == TILE_WIDTH:
+                tree_check.size = count
+                tree_check.tile_full()
+                leaves = tree_check.leaves
+            if count in wanted:
+                tree_check.size = count
+                hashes_at[count] = digest
+                roots_at[count] = tree_check.root()
+            expected_seq, prev_hash = seq + 1, digest
+        if progress:
+            progress(len(batch))
+    tree_check.size = count
 
     verdict.entries = count
     verdict.head_seq = expected_seq - 1
