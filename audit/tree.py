@@ -234,11 +234,10 @@ def _proof_tiles(size: int, *indexes: int) -> list[tuple[int, int]]:
     level = 0
     while (size - 1) >> (TILE_HEIGHT * level) or level == 0:
         shift = TILE_HEIGHT * (level + 1)
+        # A path's siblings at this tile level lie in its own tile; the pieces of the tree's
+        # right edge lie in the tile of its last leaf.
         for leaf in (*indexes, size - 1):
             keys.append((level, leaf >> shift))
-            # The sibling subtrees of a path may lie in the tile before.
-            if leaf >> shift:
-                keys.append((level, (leaf >> shift) - 1))
         level += 1
         if TILE_HEIGHT * level >= 64:
             break

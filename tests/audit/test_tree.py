@@ -142,3 +142,12 @@ def test_verification_outside_a_transaction_reads_one_snapshot():
     assert code == 0, verdict
     assert verdict["entries"] == 301
     assert verdict["tree_root"] == merkle.root(leaf_hashes()).hex()
+
+
+def test_a_proof_reads_its_tiles_in_one_query(django_assert_num_queries):
+    record_entries(70_000 // 100, seal_every=None)  # 700 leaves: two tile levels
+    for index, size, first in ((5, 700, 3), (699, 700, 650), (300, 513, 257)):
+        with django_assert_num_queries(1):
+            tree.inclusion_proof(index, size)
+        with django_assert_num_queries(1):
+            tree.consistency_proof(first, size)
