@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from config.api import APIError
 from config.ids import parse_id
 
-from . import selectors, tree
+from . import merkle, selectors, tree
 from .models import Checkpoint
 
 # Proofs about sizes a checkpoint covers never change; checkpoints appear every few minutes.
@@ -85,16 +85,11 @@ def size_parameter(request, name: str, *, minimum: int = 0) -> int:
     return value
 
 
-def newest_size() -> int:
-    """Return the size of the newest Merkle checkpoint; a 404 when there is none."""
-    size = selectors.checkpoint_latest_size()
-    if size is None:
+def covered(size: int, name: str, newest: int | None) -> None:
+    """Refuse (404) a size beyond the newest checkpoint's (``newest``, None when none)."""
+    if newest is None:
         raise APIError("no_checkpoint", "No checkpoint has been made yet.", 404)
-    return size
-
-
-def covered(size: int, name: str) -> None:
-    if size > newest_size():
+    if size > newest:
         raise APIError(
             "beyond_checkpoint",
             f"{name} is beyond the newest checkpoint; fetch /audit-log/checkpoint again.",
@@ -203,8 +198,9 @@ class InclusionProofView(PublicAPIView):
         size = size_parameter(request, "size", minimum=1)
         if index >= size:
             raise APIError("invalid_range", "index must be smaller than size.")
-        covered(size, "size")
-        leaf, proof = tree.inclusion_proof(index, size)
+        newest, reader = tree.proof_reader(size, index)
+        covered(size, "size", newest)
+        leaf, proof = reader.node(0, index), merkle.inclusion_proof(index, size, reader.node)
         response = Response(
             {"index": index, "size": size, "leaf_hash": b64(leaf), "proof": [b64(p) for p in proof]}
         )
@@ -250,8 +246,9 @@ class ConsistencyProofView(PublicAPIView):
         second = size_parameter(request, "to", minimum=1)
         if first > second:
             raise APIError("invalid_range", "from must not be larger than to.")
-        covered(second, "to")
-        proof = tree.consistency_proof(first, second)
+        newest, reader = tree.proof_reader(second, first - 1)
+        covered(second, "to", newest)
+        proof = merkle.consistency_proof(first, second, reader.node)
         response = Response({"from": first, "to": second, "proof": [b64(p) for p in proof]})
         response["Cache-Control"] = PROOF_CACHE
         return response

@@ -180,13 +180,6 @@ def checkpoint_note_cosigned(checkpoint: Checkpoint) -> str:
     return checkpoint.note
 
 
-def checkpoint_latest_size() -> int | None:
-    """Return the tree size of the newest checkpoint over the Merkle tree (one small read)."""
-    return (
-        Checkpoint.objects.exclude(root="").order_by("-seq").values_list("seq", flat=True).first()
-    )
-
-
 def checkpoints_since(size: int) -> QuerySet[Checkpoint]:
     """Return the checkpoints of ``size`` entries or more, oldest first."""
     return Checkpoint.objects.select_related("key").filter(seq__gte=size).order_by("seq", "id")

@@ -244,6 +244,43 @@ def _proof_tiles(size: int, *indexes: int) -> list[tuple[int, int]]:
     return keys
 
 
+def proof_reader(tree_size: int, *indexes: int) -> tuple[int | None, TileReader]:
+    """
+    Return (the newest checkpoint's tree size or None, a TileReader holding the tiles a proof
+    about leaves ``indexes`` in the tree of ``tree_size`` leaves needs), in one round trip:
+    what the public proofs read per request.
+    """
+    from .models import Checkpoint
+
+    keys = sorted(set(_proof_tiles(tree_size, *indexes)))
+    index = connection.ops.quote_name("index")
+    levels = sorted({level for level, _ in keys})
+    where = " OR ".join(
+        f"(level = %s AND {index} IN ({', '.join(['%s'] * sum(1 for k in keys if k[0] == lvl))}))"
+        for lvl in levels
+    )
+    params: list[int] = []
+    for lvl in levels:
+        params += [lvl, *(i for level, i in keys if level == lvl)]
+    reader = TileReader()
+    newest = None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT -1, -1, NULL, (SELECT seq FROM {Checkpoint._meta.db_table} WHERE root <> '' "
+            f"ORDER BY seq DESC LIMIT 1) UNION ALL "
+            f"SELECT level, {index}, hashes, NULL FROM {TABLE} WHERE {where}",
+            params,
+        )
+        for level, idx, hashes, size in cursor.fetchall():
+            if level == -1:
+                newest = size
+            else:
+                reader.tiles[(level, idx)] = bytes(hashes)
+    for key in keys:
+        reader.tiles.setdefault(key, b"")
+    return newest, reader
+
+
 def root(tree_size: int, reader: TileReader | None = None) -> bytes:
     """Return the RFC 6962 root of the first ``tree_size`` leaves."""
     if tree_size == 0:
