@@ -179,7 +179,8 @@ def verify_chain(
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return _verify(progress=progress, max_problems=max_problems)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # Not READ ONLY: a report's progress callback writes its heartbeat meanwhile.
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return _verify(progress=progress, max_problems=max_problems)
 
 
