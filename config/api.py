@@ -2,6 +2,7 @@
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -60,6 +61,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # a POST to an unknown address is not found, not refused for want of a cookie
 def not_found(request, *args, **kwargs):
     """Any address under /api/ that the API does not have: JSON, as every API answer."""
     return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)

@@ -32,3 +32,6 @@ urlpatterns = [
     path("", include("grants.urls")),
     re_path(r"^api/", api.not_found),  # last: what no route above takes
 ]
+
+handler400 = "config.views.bad_request"
+handler500 = "config.views.server_error"

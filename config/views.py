@@ -1,10 +1,16 @@
-"""Site-wide pages: the landing page and the health check."""
+"""Site-wide pages: the landing page, the health check and the error pages."""
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
+
+from .middleware import NUL_REFUSED
 
 
 @require_GET
@@ -40,3 +46,40 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
     )
+
+
+def _api_error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@requires_csrf_token
+def bad_request(request, exception=None):
+    """
+    The 400 of every request Django refuses before a view answers (a bad ``Host``, a NUL
+    character, a form Django cannot parse): JSON with a stable code under /api/, as every API
+    answer, else a page that says what was wrong.
+    """
+    nul = str(exception) == NUL_REFUSED
+    if request.path.startswith("/api/"):
+        if isinstance(exception, DisallowedHost):
+            return _api_error("bad_host", "This host name is not served here.", 400)
+        if isinstance(exception, RequestDataTooBig):
+            return _api_error("payload_too_large", "The request body is too large.", 413)
+        if nul:
+            return _api_error(
+                "malformed_request", "The request holds a NUL character, which no field takes.", 400
+            )
+        return _api_error("malformed_request", "The request could not be read.", 400)
+    detail = (
+        _("The request holds a NUL character, which no field or address takes.")
+        if nul
+        else _("The request could not be read.")
+    )
+    return render(request, "400.html", {"detail": detail}, status=400)
+
+
+def server_error(request):
+    """The 500: JSON under /api/ (``server_error``), else Django's page."""
+    if request.path.startswith("/api/"):
+        return _api_error("server_error", "Something went wrong on our side; try again.", 500)
+    return defaults.server_error(request)
