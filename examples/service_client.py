@@ -16,7 +16,9 @@ pyjwt[crypto]``). It shows the four things a service does:
 
 import argparse
 import base64
+import binascii
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -24,6 +26,26 @@ import urllib.parse
 import urllib.request
 
 import jwt
+
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", re.ASCII)
+
+
+def is_compact_jws(token: str) -> bool:
+    """
+    Return True if ``token`` is a compact JWS in the one spelling of its bytes: three base64url
+    segments without padding that re-encode to themselves. PyJWT also accepts "=" appended and
+    other last characters; a cache or deny-list keyed on the string would miss those spellings.
+    """
+    if not COMPACT_JWS.fullmatch(token):
+        return False
+    for segment in token.split("."):
+        try:
+            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != segment:
+            return False
+    return True
 
 
 class GrantsClient:
@@ -71,8 +93,12 @@ class GrantsClient:
     def verify_offline(self, token: str, *, audience: str | None = None) -> dict:
         """
         Return the grant's claims if its signature, validity window and audience hold.
-        The algorithm is the key's (from the JWKS), never the token's own ``alg``.
+        The algorithm is the key's (from the JWKS), never the token's own ``alg``. Key what you
+        cache on the returned ``jti``, not on the token string: an ES256 signature has a twin
+        ``(r, n - s)`` that verifies too (the platform's introspection refuses it).
         """
+        if not is_compact_jws(token):
+            raise jwt.DecodeError("not a compact JWS in its one spelling")
         kid = jwt.get_unverified_header(token).get("kid")
         jwk = next((k for k in self.jwks()["keys"] if k["kid"] == kid), None)
         if jwk is None:  # a key made since the last fetch, or one withdrawn

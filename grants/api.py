@@ -44,7 +44,12 @@ TOKEN_MAX_LENGTH = 8192
 class IntrospectInput(serializers.Serializer):
     """The form IntrospectView reads (checked by hand there); documents the request."""
 
-    token = serializers.CharField(min_length=1, max_length=TOKEN_MAX_LENGTH, trim_whitespace=True)
+    token = serializers.CharField(
+        min_length=1,
+        max_length=TOKEN_MAX_LENGTH,
+        trim_whitespace=False,
+        help_text="The grant exactly as issued: any other string is inactive.",
+    )
     token_type_hint = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -99,8 +104,9 @@ def introspection_answer(verdict: selectors.TokenVerdict) -> dict:
 
 
 def _token_from_form(form) -> str:
+    # Taken as sent, white space included: only the exact string issued is the grant.
     token = form.get("token")
-    return token.strip() if isinstance(token, str) else ""
+    return token if isinstance(token, str) else ""
 
 
 def introspect_directly(request) -> HttpResponse | None:

@@ -3,6 +3,7 @@
 import binascii
 import hmac
 import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -110,11 +111,32 @@ _VERIFIED: OrderedDict[str, tuple[str, dict]] = OrderedDict()
 _VERIFIED_LOCK = threading.Lock()
 
 
+# A compact JWS as the platform writes it (RFC 7515 §7.1): three base64url segments, without
+# padding (RFC 7515 §2) and with the unused bits of each segment's last character zero, the only
+# spelling of each segment's bytes. PyJWT also takes "=" appended and other last characters.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", re.ASCII)
+# The last character of a segment of length 2 or 3 modulo 4 carries 4 or 2 unused bits.
+CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+
+
+def is_compact_jws(token: str) -> bool:
+    """Return True if ``token`` is a compact JWS in the one spelling of its bytes."""
+    if not COMPACT_JWS.fullmatch(token):
+        return False
+    for segment in token.split("."):
+        remainder = len(segment) % 4
+        if remainder == 1 or (remainder and segment[-1] not in CANONICAL_LAST[remainder]):
+            return False
+    return True
+
+
 def _token_claims(token: str) -> tuple[str | None, dict | None, str]:
     """
     Return ``(kid, claims, "")`` for a well-signed token, else ``(kid, None, reason)``; the
     claims are shared, never to be changed.
     """
+    if not is_compact_jws(token):
+        return None, None, "malformed"
     with _VERIFIED_LOCK:
         known = _VERIFIED.get(token)
         if known is not None:
@@ -172,16 +194,22 @@ def _token_signature_check(token: str) -> tuple[str | None, dict | None, str]:
 
 
 def _grant_columns() -> str:
-    """The columns of the grant and key half of the token queries, after the caller's five."""
+    """
+    The columns of the grant and key half of the token queries, after the caller's five; their
+    parameters are the moment, the kid and the token.
+    """
     return (
         "g.kid, g.status, g.expires_at > %s, "
-        f"(SELECT k.status FROM {audit_selectors.signing_keys_table()} k WHERE k.kid = %s)"
+        f"(SELECT k.status FROM {audit_selectors.signing_keys_table()} k WHERE k.kid = %s), "
+        # One string for one grant: another valid signature of the same claims (ECDSA's
+        # (r, n - s)) is not the grant, so that a deny-list keyed on the string holds.
+        "g.token = %s"
     )
 
 
 def _judge(kid, claims, refusal: str, row, *, subject: str, organization_id, at) -> TokenVerdict:
     """Give the verdict on a token from its checked claims and its grant row."""
-    grant_kid, grant_status, grant_unexpired, key_status = row
+    grant_kid, grant_status, grant_unexpired, key_status, issued = row
     key_usable = (
         key_status is not None and key_status != audit_selectors.signing_key_revoked_status()
     )
@@ -190,6 +218,8 @@ def _judge(kid, claims, refusal: str, row, *, subject: str, organization_id, at)
         return TokenVerdict(False, (refusal or "unknown_grant") if key_usable else "unknown_kid")
     if not key_usable:
         return TokenVerdict(False, "unknown_kid")
+    if not issued:
+        return TokenVerdict(False, "not_issued")
     now = at.timestamp()
     if not isinstance(claims["exp"], int | float) or not isinstance(claims["nbf"], int | float):
         return TokenVerdict(False, "malformed")
@@ -225,7 +255,7 @@ def token_verify(token: str, *, caller: Service, at=None) -> TokenVerdict:
     )
     moment = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [moment, kid, claims["jti"] if claims else None])
+        cursor.execute(sql, [moment, kid, token, claims["jti"] if claims else None])
         row = cursor.fetchone()
     return _judge(
         kid,
@@ -265,7 +295,7 @@ def token_introspect(client_id: str, secret: str, token: str, *, at=None) -> Int
     )
     moment = connection.ops.adapt_datetimefield_value(at)
     jti = claims["jti"] if claims else None
-    row = fetch_one_prepared(sql, [moment, moment, kid, jti, client_id])
+    row = fetch_one_prepared(sql, [moment, moment, kid, token, jti, client_id])
     # Compare even when the client id is unknown, so that timing tells nothing.
     matches = hmac.compare_digest(row[0] if row else "0" * 64, hash_secret(secret))
     if row is None or not matches or not row[1] or not row[3]:

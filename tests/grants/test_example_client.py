@@ -42,6 +42,8 @@ def test_example_client_end_to_end(example, server, service_a, grant, purpose, c
     assert claims["jti"] == grant.jti
     with pytest.raises(jwt.PyJWTError):
         client.verify_offline(grant.token[:-4] + "AAAA")
+    with pytest.raises(jwt.PyJWTError):
+        client.verify_offline(grant.token + "==")
     assert client.introspect(grant.token)["active"] is True
     allowed = client.allowed_residents(
         grant.jti, [agreeing.pseudonymous_id, declining.pseudonymous_id]
