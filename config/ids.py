@@ -11,7 +11,8 @@ def parse_id(value) -> int | None:
     else None. (``str.isdigit`` also takes "²", which ``int()`` refuses.)
     """
     text = str(value)
-    if not (text.isascii() and text.isdigit()):
+    # Bounded before int(), which refuses more than 4,300 digits with an error of its own.
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(ID_MAX)):
         return None
     number = int(text)
     return number if number <= ID_MAX else None

@@ -296,6 +296,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"PiaLevelEnum": "review.models.PIA_LEVELS"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The tickets API's requirements that depend on other fields, which a serializer
+        # field cannot state.
+        "grants.api.ticket_input_conditions",
+    ],
 }
 
 # --- Audit log ------------------------------------------------------------------------------

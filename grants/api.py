@@ -7,6 +7,7 @@ import functools
 import json
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers
@@ -39,6 +40,13 @@ class ServiceAPIView(APIView):
 
 
 TOKEN_MAX_LENGTH = 8192
+
+# Text that is more than white space: a character outside the set that Python's str.strip
+# removes (which the fields and the model apply), spelled out because the \s of other regular
+# expression engines differs (ECMAScript's takes U+FEFF, Unicode's leaves out U+001C-U+001F).
+NOT_BLANK = (
+    r"[^\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 
 
 class IntrospectInput(serializers.Serializer):
@@ -178,6 +186,12 @@ class IntrospectView(ServiceAPIView):
 class TextField(serializers.CharField):
     """A JSON string, never a number or a boolean coerced to one (ids are opaque strings)."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.trim_whitespace and self.min_length:
+            # Trimmed, white space alone is empty: the schema says so with a pattern.
+            self.validators.append(RegexValidator(NOT_BLANK))
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
@@ -279,7 +293,7 @@ class RevocationsView(ServiceAPIView):
         parameters=[
             OpenApiParameter(
                 "since",
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": ID_MAX},
                 required=False,
                 description="cursor, 0 first",
             )
@@ -289,7 +303,7 @@ class RevocationsView(ServiceAPIView):
     )
     def get(self, request):
         given = request.query_params.getlist("since") or ["0"]
-        since = parse_id(given[0]) if len(given) == 1 and len(given[0]) <= 18 else None
+        since = parse_id(given[0]) if len(given) == 1 else None
         if since is None:
             raise APIError("invalid_request", "since must be a cursor from a previous answer.")
         events = selectors.revocations_since(request.user, since)
@@ -353,6 +367,47 @@ class TicketInput(serializers.Serializer):
     submit = StrictBooleanField(
         required=False, default=True, help_text="submit to the board now (else a draft)"
     )
+
+
+def ticket_input_conditions(result, generator, request, public):
+    """
+    State in the schema what ReviewTicket.clean requires across fields, so that the schema and
+    the server agree: exactly one of an existing purpose and a proposed one; the details of a
+    cross-border transfer when there is one; how the data are processed unless they are used
+    as they are (anonymisation ``none``).
+    """
+    schema = result.get("components", {}).get("schemas", {}).get("TicketInput")
+    if schema is None:
+        return result
+    proposed = {"required": ["proposed_purpose_title"]}
+    proposed["properties"] = {"proposed_purpose_title": {"type": "string", "pattern": NOT_BLANK}}
+    schema["allOf"] = [
+        {
+            "oneOf": [
+                {"required": ["purpose"], "properties": {"purpose": {"type": "integer"}}},
+                proposed,
+            ]
+        },
+        {
+            "anyOf": [
+                {"properties": {"cross_border_transfer": {"enum": [False]}}},
+                {
+                    "required": ["cross_border_details"],
+                    "properties": {"cross_border_details": {"pattern": NOT_BLANK}},
+                },
+            ]
+        },
+        {
+            "anyOf": [
+                {"properties": {"anonymisation": {"enum": [ReviewTicket.Anonymisation.NONE]}}},
+                {
+                    "required": ["anonymisation_details"],
+                    "properties": {"anonymisation_details": {"pattern": NOT_BLANK}},
+                },
+            ]
+        },
+    ]
+    return result
 
 
 class TicketOutput(serializers.Serializer):

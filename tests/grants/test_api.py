@@ -588,7 +588,7 @@ def test_the_schema_gives_the_smallest_input_each_endpoint_takes(client):
     assert schemas["PiaLevelEnum"]["enum"] == ["low", "medium", "high"]
     revocations = client.get("/api/schema/?format=json").json()["paths"]["/api/v1/revocations"]
     (since,) = revocations["get"]["parameters"]
-    assert since["schema"] == {"type": "integer", "minimum": 0}
+    assert since["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 
 # --- Grants follow their review ticket -------------------------------------------------------
