@@ -15,6 +15,8 @@ Environment variables (all optional on a development machine):
 - ``AUDIT_CHECKPOINT_STATE``: the file where the checkpoint signer keeps the last checkpoint it
   signed, outside the database (default: one file per database under ``var/audit-checkpoint/``).
 - ``CONN_MAX_AGE``: seconds a database connection is kept between requests (default 60).
+- ``TRUSTED_PROXIES``: comma-separated addresses or networks of the reverse proxies in front of
+  the platform; only their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed.
 - ``DB_PREPARED_STATEMENTS``: ``0`` behind a PostgreSQL pooler that cannot keep prepared
   statements (PgBouncer before 1.21 in transaction mode); default on.
 """
@@ -55,6 +57,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are
+# believed; from anyone else those headers are dropped (config.clients).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 PLATFORM_URL = os.environ.get("PLATFORM_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -78,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: whatever reads the client's address or scheme must see the resolved ones.
+    "config.clients.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RequestBodyLimitMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -192,6 +199,13 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours: a locked-out pair may try again after 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures from one address across user names before the address is locked out too, so that
+# one password tried against many accounts is stopped (config.lockout). Several times the
+# per-account limit: a shared office or school address makes honest mistakes too.
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_HANDLER = "config.lockout.AddressLockoutHandler"
+# The client's address as config.clients resolved it from the trusted proxies only.
+AXES_CLIENT_IP_CALLABLE = "config.clients.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
@@ -207,6 +221,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Where a sign-in goes when its next= is refused (another host, another scheme) or absent.
+LOGIN_REDIRECT_URL = "landing"
 
 # --- Internationalisation -------------------------------------------------------------------
 
@@ -253,6 +269,7 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # Believed only from the proxies in TRUSTED_PROXIES: config.clients drops it from others.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
