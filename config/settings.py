@@ -63,7 +63,7 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 PLATFORM_URL = os.environ.get("PLATFORM_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.PlatformAdminConfig",  # Django's admin, answering 404 for others' objects
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
