@@ -220,6 +220,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password reset requests in the portal, per hour: per email address (beyond it no more mail is
+# sent, with the same answer) and per client address (beyond it the form answers 429).
+PASSWORD_RESET_WINDOW = 3600
+PASSWORD_RESET_LIMIT_PER_EMAIL = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_EMAIL", "3"))
+PASSWORD_RESET_LIMIT_PER_CLIENT = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_CLIENT", "10"))
 LOGIN_URL = "admin:login"
 # Where a sign-in goes when its next= is refused (another host, another scheme) or absent.
 LOGIN_REDIRECT_URL = "landing"

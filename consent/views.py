@@ -7,6 +7,7 @@ through an ``access_*`` selector that answers 404 for anything else.
 """
 
 import functools
+import hashlib
 import json
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
@@ -26,6 +27,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
+from config.clients import client_address
+from config.throttle import over_limit
 
 from . import identity, receipts, selectors, services
 from .forms import AccountForm, DeleteAccountForm, SignInForm, SignUpForm
@@ -154,6 +157,12 @@ def signout(request):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """
+    Django's password reset, throttled: per client address (beyond the limit the form says so,
+    429), and per email address (beyond the limit no more mail is sent, and the answer is the
+    same as when one is, so that it tells nothing about the account or the throttle).
+    """
+
     template_name = "consent/portal/password_reset.html"
     email_template_name = "consent/registration/password_reset_email.txt"
     subject_template_name = "consent/registration/password_reset_subject.txt"
@@ -161,6 +170,22 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "label_suffix": ""}
+
+    def form_valid(self, form):
+        window = settings.PASSWORD_RESET_WINDOW
+        client = f"consent:reset:client:{client_address(self.request)}"
+        if over_limit(client, limit=settings.PASSWORD_RESET_LIMIT_PER_CLIENT, window=window):
+            form.add_error(
+                None,
+                _("Too many requests from your connection. Please try again in an hour."),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        email = identity.normalise_email(form.cleaned_data["email"])
+        digest = hashlib.sha256(email.encode()).hexdigest()  # no address in the cache's keys
+        account = f"consent:reset:email:{digest}"
+        if over_limit(account, limit=settings.PASSWORD_RESET_LIMIT_PER_EMAIL, window=window):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
