@@ -55,12 +55,8 @@ class SignUpForm(PortalForm):
         ).order_by("name_ja")
 
     def clean_email(self) -> str:
-        email = identity.normalise_email(self.cleaned_data["email"])
-        if identity.email_taken(email):
-            raise forms.ValidationError(
-                _("An account with this email address exists. Sign in, or reset your password.")
-            )
-        return email
+        # Whether the address has an account is said only in a mail to it (identity).
+        return identity.normalise_email(self.cleaned_data["email"])
 
     def clean(self):
         data = super().clean()

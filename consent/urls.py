@@ -6,6 +6,7 @@ app_name = "consent"
 urlpatterns = [
     path("portal/", views.portal, name="portal"),
     path("portal/signup/", views.signup, name="signup"),
+    path("portal/signup/<str:token>/", views.signup_confirm, name="signup_confirm"),
     path("portal/signin/", views.signin, name="signin"),
     path("portal/signout/", views.signout, name="signout"),
     path("portal/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),

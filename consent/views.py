@@ -82,7 +82,7 @@ def signup(request):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        identity.sign_up(
+        identity.sign_up_request(
             request,
             email=data["email"],
             password=data["password"],
@@ -90,17 +90,37 @@ def signup(request):
             language=data["language"],
             full_name=data["full_name"],
         )
-        response = redirect("consent:portal")
-        _use_language(response, data["language"])
-        messages.success(
-            request,
-            _(
-                "Your account is ready. Nothing has been agreed: read each purpose and decide "
-                "for yourself."
-            ),
-        )
-        return response
+        # The same page whether or not the address has an account: the mail says which.
+        return render(request, "consent/portal/signup_sent.html", {"email": data["email"]})
     return render(request, "consent/portal/signup.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request, token: str):
+    """
+    The link of the sign-up mail: a page with one button, so that a mail scanner that opens
+    links creates nothing; the POST creates the account and signs in.
+    """
+    pending = identity.sign_up_pending(token)
+    if request.method == "POST" and pending is not None:
+        resident = identity.sign_up_confirm(request, token=token)
+        if resident is not None:
+            response = redirect("consent:portal")
+            _use_language(response, resident.language)
+            messages.success(
+                request,
+                _(
+                    "Your account is ready. Nothing has been agreed: read each purpose and "
+                    "decide for yourself."
+                ),
+            )
+            return response
+        pending = None
+    status = 200 if pending is not None else 404
+    return render(
+        request, "consent/portal/signup_confirm.html", {"pending": pending}, status=status
+    )
 
 
 def set_language(request):

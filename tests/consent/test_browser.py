@@ -5,11 +5,13 @@ Screenshots go to var/screenshots/.
 """
 
 import json
+import re
 from pathlib import Path
 
 import jwt
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.db import connections
 
 from .conftest import PASSWORD
@@ -91,6 +93,11 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.get_by_label("パスワード（確認のためもう一度）").fill(PASSWORD)
     page.get_by_label("お住まいの地域").select_option(label="会津スマートシティ推進協議会")
     shot(page, "1-signup")
+    page.get_by_role("button", name="アカウントを作成する").click()
+    assert "メールを確認してください" in page.content()
+    assert fits_the_screen(page)
+    link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
+    page.goto(link)
     page.get_by_role("button", name="アカウントを作成する").click()
 
     card = page.locator(f"#purpose-{purpose.pk}")
