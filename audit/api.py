@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import APIError
-from config.ids import parse_id
+from config.ids import ID_MAX, parse_id
 
 from . import merkle, selectors, tree
 from .models import Checkpoint
@@ -131,7 +131,7 @@ class CheckpointHistoryView(PublicAPIView):
         parameters=[
             OpenApiParameter(
                 "since",
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": ID_MAX},
                 required=False,
                 description="tree size; 0 (the default) for the whole history",
             )
@@ -179,13 +179,13 @@ class InclusionProofView(PublicAPIView):
         parameters=[
             OpenApiParameter(
                 "index",
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": ID_MAX},
                 required=True,
                 description="leaf index (sequence number - 1)",
             ),
             OpenApiParameter(
                 "size",
-                {"type": "integer", "minimum": 1},
+                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
                 required=True,
                 description="tree size, at most the newest checkpoint's",
             ),
@@ -229,11 +229,14 @@ class ConsistencyProofView(PublicAPIView):
         operation_id="audit_consistency_proof",
         parameters=[
             OpenApiParameter(
-                "from", {"type": "integer", "minimum": 1}, required=True, description="tree size"
+                "from",
+                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+                required=True,
+                description="tree size",
             ),
             OpenApiParameter(
                 "to",
-                {"type": "integer", "minimum": 1},
+                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
                 required=True,
                 description="tree size, at least from, at most the newest checkpoint's",
             ),
