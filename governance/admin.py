@@ -369,6 +369,17 @@ class RoleCurrentFilter(admin.SimpleListFilter):
 
 
 class MembershipForm(forms.ModelForm):
+    leaving_reason = forms.ChoiceField(
+        label=_("how the membership ends"),
+        choices=Membership.EndReason.choices,
+        initial=Membership.EndReason.LEFT,
+        required=False,
+        help_text=_(
+            "With a leaving date: from that day the member's services stop, their grants are "
+            "revoked and their open requests closed."
+        ),
+    )
+
     class Meta:
         model = Membership
         fields = [
@@ -417,9 +428,23 @@ class MembershipAdmin(ScopedAdmin):
     list_select_related = ["organization", "consortium"]
     fieldsets = [
         (None, {"fields": ["consortium", "organization", "member_class", "representative"]}),
-        (_("Admission and leaving"), {"fields": ["joined_on", "admission_resolution", "left_on"]}),
+        (
+            _("Admission and leaving"),
+            {
+                "fields": [
+                    "joined_on",
+                    "admission_resolution",
+                    "left_on",
+                    "leaving_reason",
+                    "end_reason",
+                    "suspended_on",
+                    "cut_off_at",
+                ]
+            },
+        ),
         (_("Terms accepted"), {"fields": TERMS_FIELDS}),
     ]
+    actions = ["suspend_today", "reinstate"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -432,9 +457,32 @@ class MembershipAdmin(ScopedAdmin):
         return field
 
     def get_readonly_fields(self, request, obj=None):
+        ended = ["end_reason", "suspended_on", "cut_off_at"]
         if obj is None:
-            return ["left_on"]
-        return ["consortium", "organization", "joined_on", "admission_resolution"]
+            return ["left_on", *ended]
+        return ["consortium", "organization", "joined_on", "admission_resolution", *ended]
+
+    @admin.action(description=_("Suspend the selected members from today (data flows stop)"))
+    def suspend_today(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda membership: services.membership_suspend(
+                actor=request.user, membership=membership, suspended_on=timezone.localdate()
+            ),
+            _("%(count)d members suspended; their services and grants are cut off."),
+        )
+
+    @admin.action(description=_("End the selected members' suspension"))
+    def reinstate(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda membership: services.membership_reinstate(
+                actor=request.user, membership=membership
+            ),
+            _("%(count)d members reinstated."),
+        )
 
     def has_change_permission(self, request, obj=None) -> bool:
         # A former membership is history: it can only be read. Asked of the stored row, as the
@@ -480,7 +528,10 @@ class MembershipAdmin(ScopedAdmin):
             )
         if "left_on" in form.changed_data and data["left_on"]:
             services.membership_leave(
-                actor=request.user, membership=membership, left_on=data["left_on"]
+                actor=request.user,
+                membership=membership,
+                left_on=data["left_on"],
+                reason=data.get("leaving_reason") or Membership.EndReason.LEFT,
             )
 
 

@@ -7,6 +7,8 @@ live in ``clean()``; rules across rows (quorum, majority, eligibility, overlappi
 the services.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -474,6 +476,10 @@ class Resolution(models.Model):
 class Membership(models.Model):
     """会員: an organisation's membership of a consortium, from joining to leaving."""
 
+    class EndReason(models.TextChoices):
+        LEFT = "left", _("left (退会)")
+        EXPELLED = "expelled", _("expelled (除名)")
+
     class MemberClass(models.TextChoices):
         REGULAR = "regular", _("regular member (正会員)")
         ASSOCIATE = "associate", _("associate member (賛助会員)")
@@ -525,6 +531,20 @@ class Membership(models.Model):
         _("intellectual property terms accepted"), default=False
     )
     terms_accepted_on = models.DateField(_("terms accepted on"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("how the membership ended"),
+        max_length=16,
+        choices=EndReason.choices,
+        blank=True,
+        editable=False,
+    )
+    # 資格停止: a member suspended from this day keeps its seat but receives no data.
+    suspended_on = models.DateField(_("suspended from"), null=True, blank=True, editable=False)
+    # When its services, grants and open requests were cut off (the membership ended or was
+    # suspended); empty while they run, and again after a reinstatement.
+    cut_off_at = models.DateTimeField(
+        _("data flows cut off at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -567,6 +587,11 @@ class Membership(models.Model):
 
     def is_member_on(self, day) -> bool:
         return self.joined_on <= day and (self.left_on is None or self.left_on >= day)
+
+    def data_ends_on(self) -> datetime.date | None:
+        """Return the day its data flows end (it leaves, or is suspended), or None."""
+        days = [day for day in (self.left_on, self.suspended_on) if day is not None]
+        return min(days) if days else None
 
     def clean(self) -> None:
         errors = {}

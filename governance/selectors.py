@@ -77,6 +77,13 @@ def members_on(consortium: Consortium, day: datetime.date) -> QuerySet[Membershi
     )
 
 
+def members_in_good_standing(consortium: Consortium, day: datetime.date) -> QuerySet[Membership]:
+    """Return the members of ``consortium`` on ``day`` that are not suspended (data may flow)."""
+    return members_on(consortium, day).filter(
+        Q(suspended_on__isnull=True) | Q(suspended_on__gt=day)
+    )
+
+
 def voting_classes(bylaws: BylawVersion) -> list[str]:
     """Return the member classes that may vote under ``bylaws``; observers never vote."""
     classes = [Membership.MemberClass.REGULAR]

@@ -124,6 +124,8 @@ class Grant(models.Model):
         PURPOSE_CLOSED = "purpose_closed", _("consent purpose closed")
         KEY_COMPROMISED = "key_compromised", _("signing key compromised")
         SECRETARIAT = "secretariat_decision", _("secretariat decision")
+        # The organisation's membership ended (left, expelled) or was suspended.
+        MEMBER_LEFT = "member_left", _("membership ended or suspended")
 
     jti = models.CharField(_("grant id (jti)"), max_length=64, unique=True, editable=False)
     consortium = models.ForeignKey(

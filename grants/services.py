@@ -56,7 +56,7 @@ def service_register(
     """Register a member organisation's service in ``consortium``."""
     from governance import selectors as governance_selectors
 
-    members = governance_selectors.members_on(consortium, timezone.localdate())
+    members = governance_selectors.members_in_good_standing(consortium, timezone.localdate())
     if not members.filter(organization=organization).exists():
         raise ValidationError(
             {"organization": _("Only a current member organisation can register a service.")}
@@ -79,7 +79,22 @@ def service_register(
 @transaction.atomic
 def service_update(*, actor, service: Service, name: str, webhook_url: str, is_active: bool):
     """Change a service's name, webhook URL or whether it may call the API at all."""
+    from governance import selectors as governance_selectors
+
     service = Service.objects.select_for_update().get(pk=service.pk)
+    if is_active and not service.is_active:
+        members = governance_selectors.members_in_good_standing(
+            service.consortium, timezone.localdate()
+        )
+        if not members.filter(organization_id=service.organization_id).exists():
+            raise ValidationError(
+                {
+                    "is_active": _(
+                        "The organisation is no longer a member in good standing: its service "
+                        "stays inactive."
+                    )
+                }
+            )
     changed = sorted(
         field
         for field, value in (("name", name), ("webhook_url", webhook_url), ("is_active", is_active))
@@ -524,6 +539,38 @@ def grants_follow_ticket(*, ticket, old: str, new: str) -> int:
             continue
         changed += 1
     return changed
+
+
+@transaction.atomic
+def services_cut_off(*, membership) -> int:
+    """
+    Deactivate the services of a member whose membership ended or was suspended (governance's
+    ``membership_ended``), so that their credentials authenticate no more, and revoke their
+    active and suspended grants with the reason ``member_left`` (the revocation feed and the
+    webhooks carry it as any revocation); return how many grants were revoked.
+    """
+    services = Service.objects.select_for_update().filter(
+        consortium_id=membership.consortium_id, organization_id=membership.organization_id
+    )
+    revoked = 0
+    for service in services.order_by("pk"):
+        if service.is_active:
+            service.is_active = False
+            service.save(update_fields=["is_active"])
+            record(
+                actor=None,
+                action="service.updated",
+                obj=service,
+                consortium=service.consortium_id,
+                payload={"changed": ["is_active"], "is_active": False, "reason": "member_left"},
+            )
+        live = Grant.objects.filter(
+            service=service, status__in=[Grant.Status.ACTIVE, Grant.Status.SUSPENDED]
+        )
+        for grant in live.order_by("pk"):
+            grant_revoke(actor=None, grant=grant, reason=Grant.Reason.MEMBER_LEFT)
+            revoked += 1
+    return revoked
 
 
 @transaction.atomic

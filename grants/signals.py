@@ -3,6 +3,7 @@
 from django.dispatch import receiver
 
 from consent.signals import purpose_closed
+from governance.signals import membership_ended
 from review.signals import ticket_status_changed
 
 
@@ -19,6 +20,14 @@ def follow_ticket(sender, ticket, old, new, **kwargs) -> None:
     services.grants_follow_ticket(ticket=ticket, old=old, new=new)
     if new == ReviewTicket.State.APPROVED and old == ReviewTicket.State.IN_REVIEW:
         services.grant_auto_issue(ticket=ticket)
+
+
+@receiver(membership_ended, dispatch_uid="grants.follow_membership")
+def follow_membership(sender, membership, reason, **kwargs) -> None:
+    """A member that left, was expelled or is suspended has its services and grants cut off."""
+    from . import services
+
+    services.services_cut_off(membership=membership)
 
 
 @receiver(purpose_closed, dispatch_uid="grants.follow_purpose")

@@ -8,6 +8,7 @@ class ReviewConfig(AppConfig):
     verbose_name = _("Data-ethics review")
 
     def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects the receivers)
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)

@@ -5,6 +5,8 @@ import datetime
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
@@ -17,6 +19,7 @@ from ..models import (
     Resolution,
     Role,
 )
+from ..signals import membership_ended
 from ._common import ActorLike, iso, record, set_fields
 
 CONSORTIUM_FIELDS = {"name_ja", "name_en", "area", "vision", "established_on", "status"}
@@ -325,12 +328,23 @@ def membership_terms_accept(
 
 @transaction.atomic
 def membership_leave(
-    *, actor: ActorLike, membership: Membership, left_on: datetime.date
+    *,
+    actor: ActorLike,
+    membership: Membership,
+    left_on: datetime.date,
+    reason: str = Membership.EndReason.LEFT,
 ) -> Membership:
-    """End a membership on ``left_on`` (the member may vote at assemblies up to that day)."""
+    """
+    End a membership on ``left_on`` (the member may vote at assemblies up to that day), as
+    ``reason``: it left (退会) or was expelled (除名). From that day its data flows are cut off
+    (``membership_cut_off``): at once when the day has come, else by the daily task.
+    """
+    if reason not in Membership.EndReason.values:
+        raise ValidationError({"reason": _("Choose whether the member left or was expelled.")})
     if membership.left_on is not None:
         raise ValidationError(_("This member has already left."))
     membership.left_on = left_on
+    membership.end_reason = reason
     membership.full_clean()
     if membership.votes.filter(resolution__assembly__held_on__gt=left_on).exists():
         raise ValidationError(
@@ -342,9 +356,111 @@ def membership_leave(
         action="membership.left",
         obj=membership,
         consortium=membership.consortium_id,
-        payload={"left_on": iso(left_on)},
+        payload={"left_on": iso(left_on), "reason": reason},
+    )
+    _cut_off_if_due(membership)
+    return membership
+
+
+@transaction.atomic
+def membership_suspend(
+    *, actor: ActorLike, membership: Membership, suspended_on: datetime.date
+) -> Membership:
+    """
+    Suspend a member (資格停止) from ``suspended_on``: it keeps its seat, but its data flows are
+    cut off from that day as if it had left, until ``membership_reinstate``.
+    """
+    if membership.left_on is not None:
+        raise ValidationError(_("This member has already left."))
+    if membership.suspended_on is not None:
+        raise ValidationError(_("This member is already suspended."))
+    if suspended_on < membership.joined_on:
+        raise ValidationError(
+            {"suspended_on": _("A member cannot be suspended before joining: check the date.")}
+        )
+    membership.suspended_on = suspended_on
+    membership.save(update_fields=["suspended_on"])
+    record(
+        actor=actor,
+        action="membership.suspended",
+        obj=membership,
+        consortium=membership.consortium_id,
+        payload={"suspended_on": iso(suspended_on)},
+    )
+    _cut_off_if_due(membership)
+    return membership
+
+
+@transaction.atomic
+def membership_reinstate(*, actor: ActorLike, membership: Membership) -> Membership:
+    """
+    End a member's suspension. What the suspension cut off stays so (revoked grants, closed
+    requests, deactivated services): the member files again and the secretariat reactivates.
+    """
+    if membership.suspended_on is None or membership.left_on is not None:
+        raise ValidationError(_("Only a suspended current member can be reinstated."))
+    membership.suspended_on = None
+    membership.cut_off_at = None
+    membership.save(update_fields=["suspended_on", "cut_off_at"])
+    record(
+        actor=actor,
+        action="membership.reinstated",
+        obj=membership,
+        consortium=membership.consortium_id,
+        payload={},
     )
     return membership
+
+
+def _cut_off_if_due(membership: Membership, today: datetime.date | None = None) -> bool:
+    ends_on = membership.data_ends_on()
+    if membership.cut_off_at is not None or ends_on is None:
+        return False
+    if ends_on > (today or timezone.localdate()):
+        return False
+    membership_cut_off(actor=None, membership=membership)
+    return True
+
+
+@transaction.atomic
+def membership_cut_off(*, actor: ActorLike, membership: Membership) -> Membership:
+    """
+    Cut off an ended or suspended member's data flows, once: record it, then tell the apps
+    that hold them (``signals.membership_ended``, in this transaction, so that the member's
+    services, grants and open requests end with it or not at all).
+    """
+    stored = Membership.objects.select_for_update().get(pk=membership.pk)
+    if stored.cut_off_at is not None:
+        return stored
+    if stored.left_on is None and stored.suspended_on is None:
+        raise ValidationError(_("This member neither left nor is suspended."))
+    reason = (stored.end_reason or Membership.EndReason.LEFT) if stored.left_on else "suspended"
+    membership.cut_off_at = stored.cut_off_at = timezone.now()
+    stored.save(update_fields=["cut_off_at"])
+    record(
+        actor=actor,
+        action="membership.cut_off",
+        obj=membership,
+        consortium=membership.consortium_id,
+        payload={"reason": reason, "organization": membership.organization_id},
+    )
+    membership_ended.send(sender=Membership, membership=stored, reason=reason)
+    return membership
+
+
+def memberships_cut_off(*, today: datetime.date | None = None) -> int:
+    """Cut off the members whose leaving or suspension day has come; return how many."""
+    today = today or timezone.localdate()
+    due = (
+        Membership.objects.filter(cut_off_at__isnull=True)
+        .filter(Q(left_on__lte=today) | Q(suspended_on__lte=today))
+        .order_by("pk")
+    )
+    count = 0
+    for membership in due:
+        if _cut_off_if_due(membership, today):
+            count += 1
+    return count
 
 
 def check_role(role: Role) -> None:

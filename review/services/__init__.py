@@ -23,6 +23,7 @@ from .tickets import (
     ticket_submit,
     ticket_suspend,
     ticket_update,
+    tickets_close_for_member,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "ticket_submit",
     "ticket_suspend",
     "ticket_update",
+    "tickets_close_for_member",
 ]

@@ -747,10 +747,11 @@ def ticket_resume(
 
 
 @transaction.atomic
-def ticket_close(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTicket:
+def ticket_close(*, actor: ActorLike, ticket: ReviewTicket, reason: str = "") -> ReviewTicket:
     """
     Close a ticket for good: by the secretariat from any state, or withdrawn by the requester.
-    A closed approval allows no grant any more.
+    A closed approval allows no grant any more. ``reason`` says why when the system closes it
+    (``member_left``: the requester's membership ended or was suspended).
     """
     ticket = _lock(ticket)
     is_secretariat = actor is None or (
@@ -770,10 +771,28 @@ def ticket_close(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTicket:
         action="ticket.closed",
         obj=ticket,
         consortium=ticket.consortium,
-        payload={"old": old},
+        payload={"old": old, "reason": reason} if reason else {"old": old},
     )
     _announce(ticket, old, State.CLOSED)
     return ticket
+
+
+MEMBER_LEFT = "member_left"
+
+
+def tickets_close_for_member(*, membership) -> int:
+    """
+    Close every open ticket the member filed in its consortium, its membership having ended or
+    been suspended (governance's ``membership_ended``); return how many were closed.
+    """
+    open_tickets = ReviewTicket.objects.filter(
+        consortium_id=membership.consortium_id, requester_id=membership.organization_id
+    ).exclude(state__in=[State.CLOSED, State.REJECTED])
+    closed = 0
+    for ticket in open_tickets.order_by("pk"):
+        ticket_close(actor=None, ticket=ticket, reason=MEMBER_LEFT)
+        closed += 1
+    return closed
 
 
 # --- Attachments and reminders -------------------------------------------------------------

@@ -258,9 +258,26 @@ def test_every_service_writes_one_entry_without_personal_data(
         "resolution.closed",
         lambda: services.resolution_close(actor=clerk_a, resolution=resolution, today=ASSEMBLY_DAY),
     )
+    # Leaving and suspension dated ahead: their cut-off is a step of its own.
+    ahead = datetime.date.today() + datetime.timedelta(days=30)
     run(
         "membership.left",
-        lambda: services.membership_leave(actor=clerk_a, membership=other, left_on=ASSEMBLY_DAY),
+        lambda: services.membership_leave(actor=clerk_a, membership=other, left_on=ahead),
+    )
+    run(
+        "membership.cut_off",
+        lambda: services.membership_cut_off(actor=clerk_a, membership=other),
+    )
+    run(
+        "membership.suspended",
+        lambda: services.membership_suspend(
+            actor=clerk_a, membership=membership, suspended_on=ahead
+        ),
+    )
+    run("membership.cut_off", lambda: services.memberships_cut_off(today=ahead))
+    run(
+        "membership.reinstated",
+        lambda: services.membership_reinstate(actor=clerk_a, membership=membership),
     )
 
     assert closed.outcome == "carried"
@@ -271,7 +288,7 @@ def test_every_service_writes_one_entry_without_personal_data(
     entry = PendingEntry.objects.get(action="resolution.closed")
     assert entry.object_id == str(closed.pk)
     assert entry.consortium_id == consortium_a.pk
-    assert len(steps) == 29
+    assert len(steps) == 33
 
     # Every payload seals into the chain and verifies.
     pending = PendingEntry.objects.count()
