@@ -176,10 +176,14 @@ class AssignForm(forms.Form):
         board = governance_selectors.roles_on(
             ticket.consortium, timezone.localdate(), "ethics_board_member"
         ).exclude(user__in=ticket.assignments.values("reviewer"))
+        expertise = {role.user_id: role.get_expertise_display() for role in board}
         self.fields["reviewer"].queryset = get_user_model().objects.filter(
             pk__in=board.values("user")
         )
-        self.fields["reviewer"].label_from_instance = lambda user: person_name(user)
+        # The secretariat balances the board's expertise: each name says it.
+        self.fields["reviewer"].label_from_instance = lambda user: (
+            f"{person_name(user)} ({expertise.get(user.pk, '')})"
+        )
 
 
 class AttachmentForm(forms.Form):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import F as models_F
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from audit import selectors as audit_selectors
 from audit.models import Entry
@@ -372,3 +373,78 @@ def ticket_entries(ticket: ReviewTicket) -> QuerySet[Entry]:
     for object_type in TICKET_OBJECT_TYPES:
         entries |= audit_selectors.entries_for_object(object_type=object_type, object_id=ticket.pk)
     return entries.order_by("seq")
+
+
+# --- What each viewer must do next (the queue) -------------------------------------------------
+
+NEXT_STEPS = {
+    "declare": pgettext_lazy("next step", "Declare your conflicts of interest"),
+    "vote": pgettext_lazy("next step", "Cast your vote"),
+    "voted": pgettext_lazy("next step", "You voted: waiting for the other members"),
+    "recused": pgettext_lazy("next step", "Recused: nothing to do"),
+    "read": pgettext_lazy("next step", "Declared: the review opens soon"),
+    "complete": pgettext_lazy("next step", "Complete and submit your request"),
+    "revise": pgettext_lazy("next step", "Revise the request and resubmit it"),
+    "await_board": pgettext_lazy("next step", "Waiting for the board"),
+    "open_review": pgettext_lazy("next step", "Assign reviewers and open the review"),
+}
+
+
+def next_steps(viewer, tickets) -> dict[int, str]:
+    """
+    Return {ticket id: step code} of what ``viewer`` must do next on each of ``tickets`` (a
+    key of NEXT_STEPS), "" where nothing is theirs to do. As a reviewer first (declare, vote,
+    wait), then as the requester, then as the secretariat.
+    """
+    tickets = list(tickets)
+    ids = [ticket.pk for ticket in tickets]
+    assignments = {
+        a.ticket_id: a for a in ReviewAssignment.objects.filter(ticket_id__in=ids, reviewer=viewer)
+    }
+    voted = set(
+        ReviewVote.objects.filter(assignment__in=assignments.values()).values_list(
+            "ticket_id", "round"
+        )
+    )
+    today = timezone.localdate()
+    represented = set(
+        governance_selectors.members_on_any(today)
+        .filter(representative=viewer)
+        .values_list("consortium_id", "organization_id")
+    ) | set(
+        governance_selectors.roles_on_any(today)
+        .filter(user=viewer, kind=Role.Kind.REPRESENTATIVE, organization__isnull=False)
+        .values_list("consortium_id", "organization_id")
+    )
+    administered = set(
+        governance_selectors.consortia_administered_by(viewer).values_list("pk", flat=True)
+    )
+    State = ReviewTicket.State
+    steps = {}
+    for ticket in tickets:
+        assignment = assignments.get(ticket.pk)
+        step = ""
+        if assignment and ticket.state in (State.SUBMITTED, State.IN_REVIEW):
+            if assignment.is_recused:
+                step = "recused"
+            elif assignment.conflict_declared_at is None:
+                step = "declare"
+            elif ticket.state == State.SUBMITTED:
+                step = "read"
+            elif (ticket.pk, ticket.round) in voted:
+                step = "voted"
+            else:
+                step = "vote"
+        elif ticket.filed_by_id == viewer.pk or (
+            (ticket.consortium_id, ticket.requester_id) in represented
+        ):
+            step = {
+                State.DRAFT: "complete",
+                State.CHANGES_REQUESTED: "revise",
+                State.SUBMITTED: "await_board",
+                State.IN_REVIEW: "await_board",
+            }.get(ticket.state, "")
+        elif ticket.consortium_id in administered and ticket.state == State.SUBMITTED:
+            step = "open_review"
+        steps[ticket.pk] = step
+    return steps

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -134,14 +135,18 @@ def queue(request):
             tickets = tickets.filter(
                 Q(assignments__reviewer=request.user) | Q(filed_by=request.user)
             ).distinct()
+    shown = list(tickets[:200])
+    steps = selectors.next_steps(request.user, shown)
     rows = [
         {
             "ticket": ticket,
             "overdue": ticket.state in (State.SUBMITTED, State.IN_REVIEW)
             and ticket.due_on is not None
             and ticket.due_on < today,
+            "step": steps[ticket.pk],
+            "step_label": selectors.NEXT_STEPS.get(steps[ticket.pk], ""),
         }
-        for ticket in tickets[:200]
+        for ticket in shown
     ]
     return render(
         request,
@@ -315,6 +320,10 @@ def attachment_download(request, ticket, attachment_id):
 
 @ticket_view
 def ticket_detail(request, ticket):
+    return render(request, "review/ticket.html", _ticket_context(request, ticket))
+
+
+def _ticket_context(request, ticket, *, vote_form: VoteForm | None = None) -> dict:
     roles = ticket.viewer_roles
     full = selectors.may_see_full_ticket(request.user, ticket)
     assignment = selectors.ticket_assignment(request.user, ticket)
@@ -354,7 +363,7 @@ def ticket_detail(request, ticket):
         "comments": comments,
         "comment_form": CommentForm(),
         "answer_form": AnswerForm(),
-        "vote_form": VoteForm() if can_vote else None,
+        "vote_form": (vote_form or VoteForm()) if can_vote else None,
         "votes": votes,
         "assignments": assignments,
         "assign_form": AssignForm(ticket=ticket) if is_secretariat else None,
@@ -369,7 +378,7 @@ def ticket_detail(request, ticket):
         "commentable": ticket.state in (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED),
         "letter": _letter_context(request.user, ticket),
     }
-    return render(request, "review/ticket.html", context)
+    return context
 
 
 @ticket_view
@@ -417,16 +426,27 @@ def comment(request, ticket):
 @ticket_view
 @require_POST
 def vote(request, ticket):
+    """
+    Cast the viewer's vote. A refused vote shows the page again with what was typed and the
+    error on its field (aria-invalid), nothing recorded.
+    """
     form = VoteForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose your vote."))
+    if form.is_valid():
+        try:
+            services.review_vote_cast(actor=request.user, ticket=ticket, **form.cleaned_data)
+        except PermissionDenied as error:
+            _refused(request, error)
+            return _back(ticket)
+        except ValidationError as error:
+            _apply_errors(error, form)
+        else:
+            messages.success(request, _("Your vote is recorded."))
+            return _back(ticket)
+    context = _ticket_context(request, ticket, vote_form=form)
+    if context["vote_form"] is None:  # no longer the viewer's to cast (e.g. voted meanwhile)
+        _refused(request, ValidationError(_("You cannot vote on this ticket now.")))
         return _back(ticket)
-    try:
-        services.review_vote_cast(actor=request.user, ticket=ticket, **form.cleaned_data)
-        messages.success(request, _("Your vote is recorded."))
-    except (ValidationError, PermissionDenied) as error:
-        _refused(request, error)
-    return _back(ticket)
+    return render(request, "review/ticket.html", context, status=400)
 
 
 @ticket_view
@@ -481,6 +501,16 @@ close = _secretariat_action(services.ticket_close, lambda: _("The ticket is clos
 
 # --- The decision record -----------------------------------------------------------------------
 
+# The decision record's audit entries in words (the log keeps the codes).
+ENTRY_WORDS = {
+    "ticket.approved": gettext_lazy("The board approved the request."),
+    "ticket.rejected": gettext_lazy("The board rejected the request."),
+    "ticket.vote_cast": gettext_lazy("A board member voted."),
+    "ticket.suspended": gettext_lazy("The secretariat suspended the approval."),
+    "ticket.resumed": gettext_lazy("The secretariat resumed the approval."),
+    "ticket.closed": gettext_lazy("The request was closed."),
+}
+
 
 @ticket_view
 def decision(request, ticket):
@@ -500,6 +530,15 @@ def decision(request, ticket):
             "ticket.closed",
         ],
     )
+    entries = [
+        {
+            "seq": entry.seq,
+            "time": entry.time,
+            "action": entry.action,
+            "words": ENTRY_WORDS.get(entry.action, entry.action),
+        }
+        for entry in entries
+    ]
     final_round = ticket.rounds.exclude(outcome="").order_by("-number").first()
     rows = []
     if is_board_side and final_round:

@@ -166,7 +166,7 @@ def test_file_request_changes_resubmit_approve(
     assert state_of(ticket.pk) == ReviewTicket.State.APPROVED
     reviewer.click("text=決定記録")
     assert "年1回、利用状況を報告すること" in reviewer.content()
-    assert "ticket.approved" in reviewer.content()
+    assert "審査会が申請を承認しました。" in reviewer.content()
     shot(reviewer, "3-decision")
 
     page.goto(f"{base}/review/{ticket.pk}/")
