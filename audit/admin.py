@@ -10,7 +10,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import reports, services, views
-from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
+from .forms import WitnessedLogForm
+from .models import (
+    Checkpoint,
+    Cosignature,
+    Entry,
+    PendingEntry,
+    Report,
+    SigningKey,
+    WitnessedCheckpoint,
+    WitnessedLog,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -100,6 +110,57 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     @admin.display(description=_("public key (JWK)"))
     def public_jwk(self, obj):
         return obj.jwk
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    """Witnesses' cosignatures of the platform's checkpoints, as received; append-only."""
+
+    list_display = ["checkpoint", "witness", "key_id", "timestamp", "received_at"]
+    list_filter = ["witness"]
+    fields = ["checkpoint", "witness", "key_id", "timestamp", "line", "received_at"]
+    readonly_fields = fields
+
+
+@admin.register(WitnessedLog)
+class WitnessedLogAdmin(admin.ModelAdmin):
+    """
+    証人として見守るログ: the logs this platform cosigns as a witness (origin and the log's
+    verifier key). Saved through ``services.witnessed_log_save``; never deleted, only made
+    inactive, so the checkpoints cosigned for it stay.
+    """
+
+    form = WitnessedLogForm
+    list_display = ["origin", "active", "last_size", "created_at"]
+    fields = ["origin", "verifier_key", "active"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("last size cosigned"))
+    def last_size(self, obj):
+        last = obj.checkpoints.order_by("-id").first()
+        return last.size if last else "-"
+
+    def save_model(self, request, obj, form, change):
+        saved = services.witnessed_log_save(
+            actor=request.user,
+            log=WitnessedLog.objects.get(pk=obj.pk) if change else None,
+            origin=form.cleaned_data["origin"],
+            verifier_key=form.cleaned_data["verifier_key"],
+            active=form.cleaned_data["active"],
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(WitnessedCheckpoint)
+class WitnessedCheckpointAdmin(ReadOnlyAdmin):
+    """The checkpoints of witnessed logs that this platform cosigned; append-only."""
+
+    list_display = ["log", "size", "root", "cosigned_at"]
+    list_filter = ["log"]
+    fields = ["log", "size", "root", "note", "cosignature", "cosigned_at"]
+    readonly_fields = fields
 
 
 def _may_use_reports(request) -> bool:

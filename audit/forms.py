@@ -50,3 +50,44 @@ class ReportCheckForm(forms.Form):
         for chunk in upload.chunks():
             digest.update(chunk)
         return digest.hexdigest()
+
+
+class WitnessedLogForm(forms.ModelForm):
+    """A log for this platform to witness: its origin and its signed-note verifier key."""
+
+    class Meta:
+        from .models import WitnessedLog
+
+        model = WitnessedLog
+        fields = ["origin", "verifier_key", "active"]
+
+    def clean_origin(self):
+        from . import notes
+
+        origin = self.cleaned_data["origin"].strip()
+        try:
+            notes.check_key_name(origin)
+        except notes.NoteError:
+            raise forms.ValidationError(
+                _("An origin is one line without spaces or '+', e.g. city.example/audit-log.")
+            ) from None
+        return origin
+
+    def clean(self):
+        from . import notes
+
+        cleaned = super().clean()
+        origin, vkey = cleaned.get("origin"), cleaned.get("verifier_key", "").strip()
+        if origin and vkey:
+            try:
+                name, _public_key = notes.parse_verifier_key(vkey)
+            except (notes.NoteError, ValueError):
+                self.add_error(
+                    "verifier_key",
+                    _("Enter the log's Ed25519 verifier key: name+key ID (8 hex digits)+key."),
+                )
+            else:
+                if name != origin:
+                    self.add_error("verifier_key", _("The key's name must be the log's origin."))
+        cleaned["verifier_key"] = vkey
+        return cleaned

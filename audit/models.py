@@ -261,3 +261,94 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.get_state_display()})"
+
+
+class Cosignature(models.Model):
+    """
+    連署: a witness's cosignature on one of the platform's checkpoints (C2SP tlog-cosignature,
+    ``cosignature/v1``, Ed25519), as the witness returned it; append-only.
+
+    ``GET /audit-log/checkpoint`` serves each checkpoint with every cosignature held for it.
+    """
+
+    checkpoint = models.ForeignKey(
+        Checkpoint,
+        on_delete=models.PROTECT,
+        related_name="cosignatures",
+        verbose_name=_("checkpoint"),
+    )
+    witness = models.CharField(_("witness"), max_length=255)
+    key_id = models.CharField(_("key ID"), max_length=8)
+    timestamp = models.PositiveBigIntegerField(_("cosigned at (POSIX seconds)"))
+    line = models.TextField(_("signature line"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cosignature")
+        verbose_name_plural = _("cosignatures")
+        ordering = ["checkpoint_id", "witness", "id"]
+        constraints = [
+            # Also the index of "which witnesses cosigned this checkpoint".
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness", "key_id"], name="audit_cosignature_once"
+            ),
+        ]
+        indexes = [
+            # The witness's last cosigned size: its newest cosignature.
+            models.Index(fields=["witness", "key_id", "-checkpoint"], name="audit_cosig_witness"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness} @{self.checkpoint_id}"
+
+
+class WitnessedLog(models.Model):
+    """
+    見守るログ: another transparency log (a neighbouring city's platform...) whose checkpoints
+    this platform cosigns as a witness (C2SP tlog-witness), set by the secretariat.
+    """
+
+    origin = models.CharField(_("origin"), max_length=255, unique=True)
+    verifier_key = models.CharField(
+        _("log's verifier key"),
+        max_length=300,
+        help_text=_("The log's public key as a signed-note verifier key: name+key ID+key."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("witnessed log")
+        verbose_name_plural = _("witnessed logs")
+        ordering = ["origin"]
+
+    def __str__(self) -> str:
+        return self.origin
+
+
+class WitnessedCheckpoint(models.Model):
+    """
+    A checkpoint of a witnessed log that this platform cosigned; append-only. The newest row of
+    a log is the witness's state: the size and root it will only ever extend.
+    """
+
+    log = models.ForeignKey(
+        WitnessedLog, on_delete=models.PROTECT, related_name="checkpoints", verbose_name=_("log")
+    )
+    size = models.PositiveBigIntegerField(_("tree size"))
+    root = models.CharField(_("Merkle root"), max_length=64)
+    note = models.TextField(_("checkpoint as submitted"))
+    cosignature = models.TextField(_("cosignature line"))
+    cosigned_at = models.DateTimeField(_("cosigned at"))
+
+    class Meta:
+        verbose_name = _("witnessed checkpoint")
+        verbose_name_plural = _("witnessed checkpoints")
+        ordering = ["log_id", "-id"]
+        indexes = [
+            # The witness's state for a log: its newest row.
+            models.Index(fields=["log", "-id"], name="audit_witnessed_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.log_id} @{self.size}"

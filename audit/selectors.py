@@ -176,8 +176,9 @@ def checkpoint_note_cosigned(checkpoint: Checkpoint) -> str:
     Return the checkpoint's note with every cosignature held for it appended (C2SP
     tlog-cosignature lines after the platform's own signature line).
     """
-    # Witnesses' cosignatures are appended here once they are stored.
-    return checkpoint.note
+    from . import witnessing
+
+    return checkpoint.note + witnessing.cosignature_lines(checkpoint)
 
 
 def checkpoints_since(size: int) -> QuerySet[Checkpoint]:

@@ -39,7 +39,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import chain, keys, merkle, notes, reports, selectors, signer_state, tree
-from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey
+from .models import (
+    Checkpoint,
+    Cosignature,
+    Entry,
+    PendingEntry,
+    Report,
+    SigningKey,
+    WitnessedCheckpoint,
+    WitnessedLog,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -534,6 +543,8 @@ def checkpoint_create(*, force: bool = False) -> Checkpoint | None:
         # Before the commit: a record ahead of the database makes the next signature refuse,
         # never one behind it.
         signer_state.write(checkpoint.note)
+        if settings.AUDIT_WITNESSES:
+            transaction.on_commit(lambda: _enqueue_witnessing(checkpoint.pk))
         return checkpoint
 
 
@@ -570,6 +581,89 @@ def _check_signer_state(*, size: int, root: bytes) -> None:
         raise CheckpointRefused(
             f"the log is not consistent with the last signed checkpoint (size {last.size}): {exc}"
         ) from None
+
+
+# --- Witnessing (audit.witnessing) -----------------------------------------------------------
+#
+# Cosignatures and the witness's records are statements about logs, as checkpoints are, and no
+# audit entries: an entry per cosignature would give the next checkpoint something new to
+# cosign for ever (and two platforms witnessing each other a ping-pong of checkpoints).
+
+
+def _enqueue_witnessing(checkpoint_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "audit.tasks.witness_checkpoint", checkpoint_id, task_name=f"witness {checkpoint_id}"
+    )
+
+
+@transaction.atomic
+def cosignature_store(
+    *, checkpoint: Checkpoint, witness: str, key_id: str, timestamp: int, line: str
+) -> Cosignature:
+    """Keep a witness's verified cosignature of ``checkpoint`` (append-only)."""
+    cosignature = Cosignature(
+        checkpoint=checkpoint, witness=witness, key_id=key_id, timestamp=timestamp, line=line
+    )
+    cosignature.full_clean(validate_unique=False, validate_constraints=False)
+    cosignature.save()
+    return cosignature
+
+
+def witnessed_checkpoint_record(
+    *, log: WitnessedLog, size: int, root: bytes, note: str, cosignature: str, cosigned_at
+) -> WitnessedCheckpoint:
+    """
+    Record that this platform, as a witness, cosigned ``log``'s tree (``size``, ``root``): its
+    new state for that log. The caller holds the log's row lock and checked consistency.
+    """
+    return WitnessedCheckpoint.objects.create(
+        log=log,
+        size=size,
+        root=root.hex(),
+        note=note,
+        cosignature=cosignature,
+        cosigned_at=cosigned_at,
+    )
+
+
+@transaction.atomic
+def witness_record_inconsistency(
+    *, log: WitnessedLog, size: int, old_size: int, reason: str
+) -> PendingEntry:
+    """
+    Record that a witnessed log presented a checkpoint signed by its key that does not extend
+    the tree this witness cosigned (``witness.inconsistency``): evidence of a rewritten log.
+    """
+    return record(
+        actor=SYSTEM,
+        action="witness.inconsistency",
+        obj=log,
+        payload={"origin": log.origin, "size": size, "cosigned_size": old_size, "fault": reason},
+    )
+
+
+@transaction.atomic
+def witnessed_log_save(
+    *, actor, log: WitnessedLog | None = None, origin: str, verifier_key: str, active: bool = True
+) -> WitnessedLog:
+    """Add a log for this platform to witness, or change one (its key, whether active)."""
+    name, _public_key = notes.parse_verifier_key(verifier_key)  # NoteError when malformed
+    if name != origin:
+        raise ValidationError({"verifier_key": _("The key's name must be the log's origin.")})
+    created = log is None
+    log = log or WitnessedLog()
+    log.origin, log.verifier_key, log.active = origin, verifier_key.strip(), active
+    log.full_clean()
+    log.save()
+    record(
+        actor=actor,
+        action="witness.log_added" if created else "witness.log_changed",
+        obj=log,
+        payload={"origin": origin, "active": active},
+    )
+    return log
 
 
 def sign_jwt(claims: dict, *, typ: str, algorithm: str = keys.EDDSA) -> str:

@@ -21,6 +21,8 @@ urlpatterns = [
     path("reports/verify", views.report_verify, name="report-verify"),
     # C2SP tlog-tiles below the log's prefix, /audit-log/.
     path("audit-log/checkpoint", views.checkpoint_note, name="log-checkpoint"),
+    # This platform as a witness of other logs: the submission prefix is /witness.
+    path("witness/add-checkpoint", views.witness_add_checkpoint, name="witness-add-checkpoint"),
     re_path(
         # Loose here; views.tile takes only the exact encoding (tree.parse_tile_address).
         r"^audit-log/tile/(?P<level>[^/]+)/(?P<index>[^.]+)(?:\.p/(?P<width>[^/]+))?$",

@@ -9,14 +9,14 @@ checkpoint the signer keeps outside the database (``signer_state``), against it.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from json.encoder import encode_basestring  # the C string encoder chain.entry_text uses
 
 from django.db import connection, transaction
 
-from . import chain, merkle, notes, selectors, signer_state
-from .models import Checkpoint, SigningKey
+from . import chain, cosignatures, merkle, notes, selectors, signer_state, witnessing
+from .models import Checkpoint, Cosignature, SigningKey
 from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
 
 
@@ -28,6 +28,8 @@ class Fault:
     TRUNCATED = "truncated"
     BAD_SIGNATURE = "bad_signature"
     TREE_MISMATCH = "tree_mismatch"
+    BAD_COSIGNATURE = "bad_cosignature"
+    WITNESS_MISMATCH = "witness_mismatch"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Verdict:
     pending: int = 0
     tree_root: str = merkle.EMPTY_ROOT.hex()
     signer_checkpoint: int | None = None
+    # Checkpoints cosigned by a quorum of the configured witnesses, and the newest one's size.
+    witnessed: int = 0
+    witnessed_size: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -167,24 +172,29 @@ class _TreeCheck:
 
 
 def verify_chain(
-    *, progress: Callable[[int], None] | None = None, max_problems: int = 50
+    *,
+    progress: Callable[[int], None] | None = None,
+    max_problems: int = 50,
+    cosigned_notes: Sequence[str] = (),
 ) -> Verdict:
     """
     Check every entry's sequence, link and hash, the Merkle tree's stored tiles, then every
-    checkpoint and the signer's own record of its last one; return the verdict.
+    checkpoint and the signer's own record of its last one, every witness cosignature held and
+    each of ``cosigned_notes`` (checkpoints cosigned by a configured witness, obtained
+    elsewhere); return the verdict.
 
     On PostgreSQL, outside a caller's transaction, everything is read from one snapshot
     (REPEATABLE READ), so that entries, tiles and checkpoints sealed meanwhile do not count.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _verify(progress=progress, max_problems=max_problems)
+        return _verify(progress=progress, max_problems=max_problems, cosigned_notes=cosigned_notes)
     with transaction.atomic(), connection.cursor() as cursor:
         # Not READ ONLY: a report's progress callback writes its heartbeat meanwhile.
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return _verify(progress=progress, max_problems=max_problems)
+        return _verify(progress=progress, max_problems=max_problems, cosigned_notes=cosigned_notes)
 
 
-def _verify(*, progress, max_problems: int) -> Verdict:
+def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) -> Verdict:
     verdict = Verdict()
     problems = verdict.problems
 
@@ -198,6 +208,8 @@ def _verify(*, progress, max_problems: int) -> Verdict:
     wanted = {cp.seq for cp in checkpoints}
     if signer_head is not None:
         wanted.add(signer_head.size)
+    witnessed = _witnessed_heads(checkpoints, cosigned_notes, note, verdict)
+    wanted.update(head.size for head, _ in witnessed)
     hashes_at: dict[int, str] = {}
     roots_at: dict[int, bytes] = {}
     tree_check = _TreeCheck(note)
@@ -260,6 +272,20 @@ def _verify(*, progress, max_problems: int) -> Verdict:
     if recorded is not None:
         _check_signer_record(signer_head, count, roots_at, note)
         verdict.signer_checkpoint = signer_head.size if signer_head else None
+    for head, where in witnessed:
+        if head.size > count:
+            note(
+                count + 1,
+                Fault.TRUNCATED,
+                f"{where} covers {head.size} entries; the log ends at {count}",
+            )
+        elif roots_at.get(head.size) != head.root:
+            note(
+                head.size,
+                Fault.WITNESS_MISMATCH,
+                f"the log is not consistent with {where}: the Merkle root of its first "
+                f"{head.size} entries differs",
+            )
     # After the checkpoints: a log cut short is named "truncated" before its tiles differ.
     tree_check.finish()
     verdict.ok = not problems
@@ -335,3 +361,66 @@ def _check_checkpoint(checkpoint: Checkpoint, head_seq: int, hashes_at: dict, no
         )
     elif hashes_at.get(body.seq) != body.hash:
         note(body.seq, Fault.CHECKPOINT_MISMATCH, f"entry {body.seq} differs from the checkpoint")
+
+
+def _witnessed_heads(
+    checkpoints: list[Checkpoint], cosigned_notes: Sequence[str], note, verdict: Verdict
+) -> list[tuple[notes.TreeHead, str]]:
+    """
+    Check every cosignature held against its checkpoint and the configured witnesses' keys,
+    count the witnessed checkpoints, and return the tree heads of ``cosigned_notes`` (each
+    signed by a platform key and cosigned by a configured witness) with a description, for the
+    walk to check the log against.
+    """
+    witnesses = witnessing.configured_witnesses()
+    cosigners = {(w.name, w.cosigner.key_id.hex()): w.cosigner for w in witnesses}
+    needed = max(witnessing.quorum(), 1)
+    by_checkpoint: dict[int, list] = {}
+    for cosignature in Cosignature.objects.order_by("checkpoint_id", "id"):
+        by_checkpoint.setdefault(cosignature.checkpoint_id, []).append(cosignature)
+    for checkpoint in checkpoints:
+        held = set()
+        for cosignature in by_checkpoint.get(checkpoint.pk, []):
+            cosigner = cosigners.get((cosignature.witness, cosignature.key_id))
+            if cosigner is None:
+                continue  # a witness no longer configured: nothing to check it against
+            try:
+                signature = cosignatures.parse_signature_lines(cosignature.line)[0]
+                text = notes.parse_note(checkpoint.note).text
+                cosignatures.verify(text, signature, cosigner)
+            except (notes.NoteError, IndexError) as exc:
+                note(
+                    checkpoint.seq,
+                    Fault.BAD_COSIGNATURE,
+                    f"checkpoint {checkpoint.pk}: the cosignature by {cosignature.witness} "
+                    f"does not verify ({exc})",
+                )
+                continue
+            held.add(cosigner.name)
+        if witnesses and len(held) >= needed:
+            verdict.witnessed += 1
+            verdict.witnessed_size = max(verdict.witnessed_size or 0, checkpoint.seq)
+    heads = []
+    for text in cosigned_notes:
+        head = selectors.checkpoint_open(text)
+        if head is None:
+            note(
+                0,
+                Fault.BAD_SIGNATURE,
+                "a cosigned checkpoint given is not signed by a platform key",
+            )
+            continue
+        try:
+            names = sorted(cosignatures.cosignatures(text, [w.cosigner for w in witnesses]))
+        except notes.NoteError as exc:
+            note(head.size, Fault.BAD_COSIGNATURE, f"a cosigned checkpoint given: {exc}")
+            continue
+        if not names:
+            note(
+                head.size,
+                Fault.BAD_COSIGNATURE,
+                f"the checkpoint of size {head.size} given is cosigned by no configured witness",
+            )
+            continue
+        heads.append((head, f"the checkpoint of size {head.size} cosigned by {', '.join(names)}"))
+    return heads

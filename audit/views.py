@@ -2,9 +2,10 @@
 
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services, tree
+from . import selectors, services, tree, witnessing
 from .forms import ReportCheckForm
 from .models import Report
 
@@ -109,4 +110,31 @@ def tile(request, level: str, index: str, width: str | None = None):
     response = HttpResponse(content, content_type="application/octet-stream")
     response["Cache-Control"] = IMMUTABLE
     response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- The platform as a witness (C2SP tlog-witness) -------------------------------------------
+
+
+@csrf_exempt  # a protocol endpoint: the checkpoint's signature is the only authentication
+@require_POST
+def witness_add_checkpoint(request):
+    """
+    Cosign another log's checkpoint (tlog-witness ``add-checkpoint``): 200 with the
+    cosignature line, or the status the specification gives, with a JSON error (a 409 for an
+    old size that is not the last cosigned answers that size, as ``text/x.tlog.size``).
+    """
+    try:
+        line = witnessing.witness_add_checkpoint(body=request.body)
+    except witnessing.WitnessRefusal as refusal:
+        if refusal.body is not None:
+            response = HttpResponse(refusal.body, status=refusal.status)
+            response["Content-Type"] = witnessing.SIZE_CONTENT_TYPE
+        else:
+            response = JsonResponse(
+                {"error": refusal.code, "detail": refusal.detail}, status=refusal.status
+            )
+    else:
+        response = HttpResponse(line, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
     return response

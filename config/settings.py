@@ -344,6 +344,29 @@ AUDIT_CHECKPOINT_STATE = os.environ.get("AUDIT_CHECKPOINT_STATE") or str(
     / f"{_database['ENGINE'].rsplit('.', 1)[-1]}-{Path(str(_database['NAME'])).name}.txt"
 )
 
+# Witnessing (C2SP tlog-witness, docs/transparency-log.md "Witnesses").
+# The witnesses this platform submits each new checkpoint to: one per line (or ";"), each
+# "<witness verifier key> <submission prefix URL>", the key as name+keyID+base64(0x04||key).
+AUDIT_WITNESSES = [
+    item.split()
+    for item in os.environ.get("AUDIT_WITNESSES", "").replace(";", "\n").splitlines()
+    if item.strip()
+]
+# How many of them must cosign a checkpoint for it to count as witnessed (default: all).
+AUDIT_WITNESS_QUORUM = int(os.environ.get("AUDIT_WITNESS_QUORUM") or len(AUDIT_WITNESSES))
+AUDIT_WITNESS_TIMEOUT = float(os.environ.get("AUDIT_WITNESS_TIMEOUT", "10"))
+# This platform as a witness of other logs: its name (the key name of its cosignatures) and
+# its own Ed25519 key, kept encrypted (SIGNING_KEY_SECRET) in a file outside the database,
+# made on first use. Its verifier key: manage.py audit_witness_key.
+AUDIT_WITNESS_NAME = os.environ.get(
+    "AUDIT_WITNESS_NAME", PLATFORM_URL.split("://", 1)[-1] + "/witness"
+)
+AUDIT_WITNESS_KEY_FILE = os.environ.get("AUDIT_WITNESS_KEY_FILE") or str(
+    VAR_DIR
+    / "audit-witness"
+    / f"{_database['ENGINE'].rsplit('.', 1)[-1]}-{Path(str(_database['NAME'])).name}.key"
+)
+
 # --- Grants ---------------------------------------------------------------------------------
 
 # How often grants whose expiry has passed are stored as expired (and pushed to webhooks).

@@ -69,6 +69,15 @@ def _checkpoint_signer_state(settings, tmp_path):
     return settings.AUDIT_CHECKPOINT_STATE
 
 
+@pytest.fixture(autouse=True)
+def _witness_key_file(settings, tmp_path):
+    """Each test's platform, as a witness, has a cosigning key of its own; no witness set."""
+    settings.AUDIT_WITNESS_KEY_FILE = str(tmp_path / "audit-witness.key")
+    settings.AUDIT_WITNESSES = []
+    settings.AUDIT_WITNESS_QUORUM = 0
+    return settings.AUDIT_WITNESS_KEY_FILE
+
+
 @pytest.fixture
 def postgres_only(db):
     from django.db import connection

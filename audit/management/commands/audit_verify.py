@@ -1,6 +1,7 @@
 import json
+from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from audit import selectors, services
 from audit.verification import verify_chain
@@ -21,18 +22,32 @@ class Command(BaseCommand):
             help="do not seal pending entries first (for a read-only replica)",
         )
 
+        parser.add_argument(
+            "--cosigned",
+            action="append",
+            default=[],
+            metavar="NOTE_FILE",
+            help="a checkpoint note cosigned by a configured witness, obtained elsewhere (from "
+            "a monitor, another copy of /audit-log/checkpoint): the log must extend it",
+        )
+
     def handle(self, *args, **options):
+        try:
+            cosigned = [Path(name).read_text(encoding="utf-8") for name in options["cosigned"]]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"cannot read a cosigned checkpoint: {exc}") from None
         if not options["no_seal"]:
             services.seal()
         head = selectors.chain_head()
         with progress_bar(total=head.seq if head else 0, desc="verifying", unit="entries") as bar:
-            verdict = verify_chain(progress=bar.update)
+            verdict = verify_chain(progress=bar.update, cosigned_notes=cosigned)
         if options["json"]:
             self.stdout.write(json.dumps(verdict.as_dict(), ensure_ascii=False))
         elif verdict.ok:
             self.stdout.write(
                 f"OK: {verdict.entries} entries, head {verdict.head_seq} {verdict.head_hash}, "
                 f"{verdict.checkpoints} checkpoint(s) verified"
+                + (f", {verdict.witnessed} witnessed" if verdict.witnessed else "")
                 + (f", {verdict.pending} pending" if verdict.pending else "")
             )
         else:
