@@ -1,19 +1,32 @@
 """
-Export the chain for outside verification: ``entries.jsonl``, ``checkpoints.jsonl``,
-``jwks.json`` and ``manifest.json`` in one directory, checked by
+Export the chain for outside verification: ``entries.jsonl``, ``checkpoints.jsonl`` (each note
+with the witnesses' cosignatures held), ``jwks.json``, ``manifest.json`` and, for an export that
+does not start at entry 1, ``anchor.json``, in one directory, checked by
 ``tools/verify_audit_export.py`` with no database and no Django.
+
+Everything is read in one transaction, REPEATABLE READ on PostgreSQL (SQLite's transactions
+are snapshots already): the entries, checkpoints, tree and keys of one moment, however busy
+the writers and the sealer are meanwhile.
+
+``anchor.json`` links a partial export to the log before it: the perfect-subtree hashes of the
+entries before its first (``frontier``: their root is the tree of those entries), the newest
+checkpoint before its first entry with a consistency proof from it to that tree, and the entry
+just before with its inclusion proof (its hash is the first entry's ``prev_hash``).
 """
 
+import base64
 import hashlib
 import json
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
-from . import chain, selectors
+from . import chain, merkle, selectors, tree
 from .models import Checkpoint, SigningKey
 
 FORMAT = "smartcity-audit-export/1"
@@ -53,6 +66,48 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def anchor(first_seq: int) -> dict:
+    """Return anchor.json's content for an export whose first entry is ``first_seq`` > 1."""
+    size = first_seq - 1
+    reader = tree.TileReader()
+    frontier, start = [], 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            frontier.append(reader.node(level, start >> level))
+            start += 1 << level
+    checkpoint = (
+        Checkpoint.objects.exclude(root="").filter(seq__lte=size).order_by("-seq", "-id").first()
+    )
+    (previous,) = list(selectors.chain_rows(start_seq=size, end_seq=size))
+    return {
+        "size": size,
+        "frontier": [b64(value) for value in frontier],
+        "checkpoint": selectors.checkpoint_note_cosigned(checkpoint) if checkpoint else None,
+        "consistency": [
+            b64(value)
+            for value in (
+                merkle.consistency_proof(checkpoint.seq, size, reader.node) if checkpoint else []
+            )
+        ],
+        "previous_entry": entry_line(previous),
+        "inclusion": [b64(value) for value in merkle.inclusion_proof(size - 1, size, reader.node)],
+    }
+
+
+@contextmanager
+def snapshot():
+    """One transaction for the whole export; REPEATABLE READ (and read only) on PostgreSQL."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 def export(
     out_dir: Path,
     *,
@@ -60,8 +115,13 @@ def export(
     end_seq: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict:
-    """Write an export of the sealed chain to ``out_dir``; return its manifest."""
+    """Write an export of the sealed chain as of one moment to ``out_dir``; return its manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    with snapshot():
+        return _export(out_dir, start_seq=start_seq, end_seq=end_seq, progress=progress)
+
+
+def _export(out_dir: Path, *, start_seq: int, end_seq: int | None, progress) -> dict:
     head = selectors.chain_head()
     with open(out_dir / "entries.jsonl", "w", encoding="utf-8", newline="\n") as stream:
         count, first, last = write_entries(
@@ -75,11 +135,16 @@ def export(
                         "seq": checkpoint.seq,
                         "hash": checkpoint.hash,
                         "kid": checkpoint.key.kid,
-                        "note": checkpoint.note,
+                        "note": selectors.checkpoint_note_cosigned(checkpoint),
                     }
                 )
                 + "\n"
             )
+    names = ["entries.jsonl", "checkpoints.jsonl", "jwks.json"]
+    (out_dir / "anchor.json").unlink(missing_ok=True)
+    if first is not None and first > 1:
+        (out_dir / "anchor.json").write_text(json.dumps(anchor(first), indent=2) + "\n")
+        names.append("anchor.json")
     keys = [{**key.jwk, "status": key.status} for key in SigningKey.objects.order_by("created_at")]
     (out_dir / "jwks.json").write_text(json.dumps({"keys": keys}, indent=2) + "\n")
     manifest = {
@@ -90,10 +155,7 @@ def export(
         "start_seq": first,
         "end_seq": last,
         "chain_head_seq": head.seq if head else 0,
-        "files": {
-            name: file_sha256(out_dir / name)
-            for name in ("entries.jsonl", "checkpoints.jsonl", "jwks.json")
-        },
+        "files": {name: file_sha256(out_dir / name) for name in names},
     }
     tmp = out_dir / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
