@@ -3,14 +3,18 @@ Consent receipts: a machine-readable record of each decision, with the fields of
 Initiative Consent Receipt Specification v1.1 and ISO/IEC TS 27560 that apply, signed by the
 platform's key as a JWS (RFC 7515) that anyone can verify against ``/.well-known/jwks.json``.
 
-The claims are a pure function of the stored record and its notice, so a receipt downloaded
-twice says the same thing; it is signed when it is downloaded.
+The claims are a pure function of the stored record, its notice and the public audit log, so
+a receipt downloaded twice says the same thing; it is signed when it is downloaded. Once a
+signed checkpoint covers the decision's audit entry, ``auditLog.proof`` carries that entry's
+inclusion proof against it (C2SP tlog-proof, with the witnesses' cosignatures), which anyone can
+check offline: ``tools/verify_audit_export.py proof receipt``.
 """
 
 from django.conf import settings
 from django.urls import reverse
 
-from audit.services import sign_jwt
+from audit.proofs import object_entry_proof
+from audit.services import object_label, sign_jwt
 
 from .models import ConsentRecord
 
@@ -84,7 +88,18 @@ def receipt_claims(record: ConsentRecord) -> dict:
         "consentStatus": record.decision,
         "notice": {"version": notice.version, "sha256": notice.sha256},
         "expiry": int(record.expires_at.timestamp()) if record.expires_at else None,
+        # The decision's entry in the public audit log and, once a checkpoint covers it, its
+        # inclusion proof (C2SP tlog-proof).
+        "auditLog": audit_log_claim(record),
     }
+
+
+def audit_log_claim(record: ConsentRecord) -> dict:
+    """Return where the decision is in the public audit log, with its proof when there is one."""
+    object_type, object_id = object_label(record)
+    return object_entry_proof(
+        object_type=object_type, object_id=object_id, action_prefix="consent."
+    )
 
 
 def _termination(record: ConsentRecord, terms: dict) -> str:

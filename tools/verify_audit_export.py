@@ -524,30 +524,43 @@ def parse_tlog_proof(text: str):
     return extra, int(index_text), b64_hashes(lines[at:end]), "\n".join(lines[end + 1 :])
 
 
-def receipt_proof_text(text: str) -> str:
-    """Return the tlog-proof of a receipt: the file itself, or a receipt JWT's claim."""
-    text = text.strip() + "\n" if not text.startswith(PROOF_HEADER) else text
+def receipt_proof(text: str):
+    """
+    Return (tlog-proof text, receipt id or None) of what the resident holds: the receipt file
+    downloaded from the portal (JSON with "receipt" and "jws"), the receipt's JWS alone, or
+    the .tlog-proof itself.
+    """
     if text.startswith(PROOF_HEADER):
-        return text
-    parts = text.strip().split(".")
-    if len(parts) != 3:
-        raise ValueError("neither a tlog-proof nor a receipt (JWS compact serialisation)")
-    claims = json.loads(b64url_decode(parts[1]))
-    proof = claims.get("auditLog", {}).get("proof")
+        return text, None
+    text = text.strip()
+    if text.startswith("{"):
+        claims = json.loads(text)["receipt"]
+    else:
+        parts = text.split(".")
+        if len(parts) != 3:
+            raise ValueError("neither a receipt nor a tlog-proof")
+        claims = json.loads(b64url_decode(parts[1]))
+    proof = (claims.get("auditLog") or {}).get("proof")
     if not proof:
         raise ValueError("the receipt carries no proof yet: download it again later")
-    return proof
+    return proof, claims.get("consentReceiptID")
 
 
 def proof_receipt(args, keys: Keys):
     """A consent receipt's decision entry is in a signed (and cosigned) checkpoint's tree."""
-    extra, index, proof, note = parse_tlog_proof(receipt_proof_text(args.receipt.read_text()))
+    text, receipt_id = receipt_proof(args.receipt.read_text(encoding="utf-8"))
+    extra, index, proof, note = parse_tlog_proof(text)
     kind, size, digest, cosigners = verify_note(note, keys)
     if kind != "tree" or extra is None:
         raise Failure(index + 1, "bad_proof", "the proof carries no entry or no Merkle checkpoint")
-    entry, data, _stored = entry_of_line(extra + b"\n", index + 1)
-    if entry["seq"] != index + 1:
-        raise Failure(index + 1, "proof_mismatch", "the entry is not the one at the index")
+    try:
+        entry, data = parse_canonical_line(extra + b"\n"), extra  # the leaf data: no "hash"
+        if entry["seq"] != index + 1 or not isinstance(entry["payload"], dict):
+            raise Failure(index + 1, "proof_mismatch", "the entry is not the one at the index")
+    except (ValueError, KeyError) as exc:
+        raise Failure(index + 1, "malformed", f"the proof's entry: {exc}") from None
+    if receipt_id is not None and entry["payload"].get("receipt") != receipt_id:
+        raise Failure(index + 1, "proof_mismatch", "the entry is about another receipt")
     try:
         merkle.verify_inclusion(index, size, merkle.leaf_hash(data), proof, bytes.fromhex(digest))
     except merkle.ProofError as exc:
@@ -556,7 +569,7 @@ def proof_receipt(args, keys: Keys):
         "ok": True,
         "seq": entry["seq"],
         "action": entry["action"],
-        "object": f"{entry['object_type']}:{entry['object_id']}",
+        "receipt": entry["payload"].get("receipt"),
         "size": size,
         "witnessed_by": sorted(cosigners),
     }
@@ -657,6 +670,12 @@ def proof_main(argv):
         return 2
     witnesses = ", ".join(result["witnessed_by"]) or "no witness given"
     result["text"] = f"OK: {args.kind} proof verified (cosigned by: {witnesses})"
+    if args.kind == "receipt":
+        result["text"] = (
+            f"OK: the decision of receipt {result['receipt']} is entry {result['seq']} "
+            f"({result['action']}) of the log, in its signed tree of {result['size']} entries "
+            f"(cosigned by: {witnesses})"
+        )
     return report(args, result)
 
 
