@@ -13,7 +13,7 @@ from io import StringIO
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit import cosignatures, merkle, notes, services, witnessing
@@ -159,8 +159,9 @@ def test_the_witness_key_is_its_own_and_stays_the_same(settings, tmp_path):
 
 def test_the_witnessed_log_command_refuses_a_key_named_otherwise():
     log = OtherLog()
-    with pytest.raises(Exception, match="origin"):
+    with pytest.raises(CommandError, match="not saved"):
         call_command("audit_witness_log", "another.example/log", log.vkey(), stdout=StringIO())
+    assert not WitnessedLog.objects.exists()
     call_command("audit_witness_log", log.origin, log.vkey(), stdout=StringIO())
     services.seal()
     assert Entry.objects.filter(action="witness.log_added").count() == 1
