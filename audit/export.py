@@ -100,9 +100,13 @@ def anchor(first_seq: int) -> dict:
 
 @contextmanager
 def snapshot():
-    """One transaction for the whole export; REPEATABLE READ (and read only) on PostgreSQL."""
+    """
+    One transaction for the whole export; REPEATABLE READ (and read only) on PostgreSQL. Inside
+    a caller's transaction (which has read already), the export reads in that one.
+    """
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield
