@@ -101,14 +101,16 @@ def anchor(first_seq: int) -> dict:
 @contextmanager
 def snapshot():
     """
-    One transaction for the whole export; REPEATABLE READ (and read only) on PostgreSQL. Inside
-    a caller's transaction (which has read already), the export reads in that one.
+    One transaction for the whole export; REPEATABLE READ on PostgreSQL. Inside a caller's
+    transaction (which has read already), the export reads in that one.
     """
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                # Not READ ONLY: the audit report exports inside it, and its progress callback
+                # writes the report's heartbeat meanwhile (as in verification.verify_chain).
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield
 
 
