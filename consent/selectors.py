@@ -225,6 +225,40 @@ def consent_history(resident: Resident) -> QuerySet[ConsentRecord]:
     )
 
 
+def decision_kinds(resident: Resident) -> dict[int, str]:
+    """
+    Return, for each of the resident's records (by id), what the resident did: "agreed",
+    "declined" (said no to a purpose they had not agreed to) or "withdrew" (took back a
+    consent they had given). The record alone cannot tell the last two apart.
+    """
+    kinds: dict[int, str] = {}
+    last: dict[int, str] = {}
+    rows = (
+        ConsentRecord.objects.filter(resident=resident)
+        .order_by("id")
+        .values_list("id", "purpose_id", "decision")
+    )
+    for record_id, purpose_id, decision in rows:
+        if decision == ConsentRecord.Decision.GIVEN:
+            kinds[record_id] = "agreed"
+        elif last.get(purpose_id) == ConsentRecord.Decision.GIVEN:
+            kinds[record_id] = "withdrew"
+        else:
+            kinds[record_id] = "declined"
+        last[purpose_id] = decision
+    return kinds
+
+
+def history_with_kinds(resident: Resident, records) -> list[ConsentRecord]:
+    """Return ``records`` (the resident's) as a list, each with its ``kind`` (decision_kinds)."""
+    records = list(records)
+    if records:
+        kinds = decision_kinds(resident)
+        for record in records:
+            record.kind = kinds.get(record.pk, "declined")
+    return records
+
+
 def data_accesses(resident: Resident, *, limit: int = 200) -> list:
     """
     Return the newest recorded uses of the resident's data by member services (at most

@@ -230,9 +230,16 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 @require_GET
 @resident_required
 def portal(request):
-    """The dashboard: every purpose open in the resident's consortia and their decision."""
+    """
+    The dashboard: every purpose open in the resident's consortia and their decision; those
+    waiting for one first, in full, then those decided, one line each (a phone's screen).
+    """
     states = selectors.dashboard(request.resident)
-    return render(request, "consent/portal/dashboard.html", {"states": states})
+    decided = [state for state in states if state.state in ("agreed", "declined")]
+    open_states = [state for state in states if state not in decided]
+    return render(
+        request, "consent/portal/dashboard.html", {"open": open_states, "decided": decided}
+    )
 
 
 @require_GET
@@ -242,7 +249,9 @@ def purpose_detail(request, purpose_id: int):
     state = next(
         (s for s in selectors.dashboard(request.resident) if s.purpose.pk == purpose.pk), None
     )
-    history = selectors.consent_history(request.resident).filter(purpose=purpose)
+    history = selectors.history_with_kinds(
+        request.resident, selectors.consent_history(request.resident).filter(purpose=purpose)
+    )
     return render(
         request,
         "consent/portal/purpose.html",
@@ -276,7 +285,10 @@ def _decide(request, purpose_id: int, service, done_message: str):
         messages.error(request, " ".join(error.messages))
         return redirect("consent:portal")
     messages.success(request, done_message % {"purpose": purpose.title()})
-    return redirect(reverse("consent:portal") + f"#purpose-{purpose.pk}")
+    # The confirmation is at the top of the page (the message list, a live region): the
+    # fragment takes the eye, the scroll position and the screen reader's reading point there,
+    # with or without JavaScript.
+    return redirect(reverse("consent:portal") + "#messages")
 
 
 @require_POST
@@ -326,7 +338,9 @@ def withdraw_all(request):
 @require_GET
 @resident_required
 def history(request):
-    records = selectors.consent_history(request.resident)
+    records = selectors.history_with_kinds(
+        request.resident, selectors.consent_history(request.resident)
+    )
     return render(request, "consent/portal/history.html", {"records": records})
 
 

@@ -1,11 +1,15 @@
 """Template filters of the consent app."""
 
 from django import template
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, ngettext
 
 from ..models import localized
 
 register = template.Library()
+
+# A month as the calendar averages it (365.25 / 12): retention periods are set in days by the
+# secretariat and read by residents in years and months.
+DAYS_PER_MONTH = 30.4375
 
 
 @register.filter
@@ -21,3 +25,56 @@ def pick(value: dict, language: str | None = None) -> str:
 def local(obj, field: str) -> str:
     """Return ``obj.<field>_en`` in English, else ``obj.<field>_ja``."""
     return localized(obj, field)
+
+
+@register.filter
+def period(days) -> str:
+    """
+    Return a number of days as a person says it: "5 years", "1 year and 6 months", "3 months";
+    periods shorter than four weeks stay in days.
+    """
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        return ""
+    if days < 28:
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+    years, months = divmod(round(days / DAYS_PER_MONTH), 12)
+    year_text = ngettext("%(count)d year", "%(count)d years", years) % {"count": years}
+    month_text = ngettext("%(count)d month", "%(count)d months", months) % {"count": months}
+    if not months:
+        return year_text
+    if not years:
+        return month_text
+    return gettext("%(years)s and %(months)s") % {"years": year_text, "months": month_text}
+
+
+@register.filter
+def names(items, language: str | None = None) -> str:
+    """
+    Join the localised names of ``items`` (dicts with a {"ja", "en"} ``name``) as the language
+    joins a list: 「A、B、C」 in Japanese, "A, B and C" in English.
+    """
+    parts = [pick(item.get("name", ""), language) for item in items or []]
+    return join_words(parts)
+
+
+def join_words(parts: list[str]) -> str:
+    """Join words as the current language lists them."""
+    parts = [part for part in parts if part]
+    if len(parts) < 2:
+        return "".join(parts)
+    if (get_language() or "ja").startswith("ja"):
+        return "、".join(parts)
+    if len(parts) == 2:
+        return gettext("%(first)s and %(last)s") % {"first": parts[0], "last": parts[1]}
+    return gettext("%(first)s and %(last)s") % {
+        "first": ", ".join(parts[:-1]) + ",",
+        "last": parts[-1],
+    }
+
+
+@register.filter
+def has_sensitive(terms: dict) -> bool:
+    """Return True if the notice's terms include special-care-required data (要配慮個人情報)."""
+    return any(category.get("sensitive") for category in (terms or {}).get("categories", []))

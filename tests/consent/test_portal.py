@@ -191,9 +191,12 @@ def test_dashboard_shows_what_who_why_and_how_long(purpose, resident):
         "要配慮個人情報",
         "会津若松市",
         "会津モビリティ株式会社",
-        "365",
+        "1年",  # 365 days, as a person says it
+        "要配慮個人情報とは",  # explained where it appears
+        "同意しなくても、不利益はありません",  # on the card where the decision is made
     ):
         assert text in html
+    assert "365日" not in html
     assert "歩数に応じて地域ポイントを付与します。" in html
 
 
