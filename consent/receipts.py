@@ -11,9 +11,11 @@ check offline: ``tools/verify_audit_export.py proof receipt``.
 """
 
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from audit.proofs import object_entry_proof
+from audit.reports import FONT_FAMILY, font_face_css
 from audit.services import object_label, sign_jwt
 
 from .models import ConsentRecord
@@ -113,3 +115,19 @@ def _termination(record: ConsentRecord, terms: dict) -> str:
 def receipt_jws(record: ConsentRecord) -> str:
     """Return the receipt for ``record`` signed by the platform's active key."""
     return sign_jwt(receipt_claims(record), typ=RECEIPT_TYPE)
+
+
+def receipt_pdf(view) -> bytes:
+    """
+    Return the readable receipt (``selectors.ReceiptView``) as a PDF in the current language:
+    for reading, printing and showing; the signed JSON is what proves it.
+    """
+    import weasyprint  # heavy; only this download needs it
+
+    html = render_to_string(
+        "consent/receipts/pdf.html",
+        {"view": view, "font_face_css": font_face_css(), "font_family": FONT_FAMILY},
+    )
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+        pdf_identifier=False
+    )

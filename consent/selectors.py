@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.selectors import entries_for_object
 from config.db import server_side_cursor
 from governance.selectors import consortia_administered_by
 
@@ -386,3 +387,31 @@ def purpose_counts(purpose: Purpose, *, at=None) -> PurposeCounts:
         else:
             counts.ask_again += 1
     return counts
+
+
+@dataclass
+class ReceiptView:
+    """What a receipt page and its PDF say about one decision, in the resident's words."""
+
+    record: ConsentRecord
+    kind: str  # agreed, declined, withdrew (decision_kinds)
+    terms: dict
+    consortium: object
+    log_seq: int | None  # the decision's entry in the public audit log, once sealed
+
+
+def receipt_view(resident: Resident, receipt_id) -> ReceiptView:
+    """Return the readable receipt of one of the resident's own decisions; 404 for any other."""
+    record = access_consent_record(resident, receipt_id)
+    entry = (
+        entries_for_object(object_type=record._meta.label_lower, object_id=str(record.pk))
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return ReceiptView(
+        record=record,
+        kind=decision_kinds(resident).get(record.pk, "declined"),
+        terms=record.notice.terms,
+        consortium=record.purpose.consortium,
+        log_seq=entry,
+    )

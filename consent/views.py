@@ -346,6 +346,26 @@ def history(request):
 
 @require_GET
 @resident_required
+def receipt_page(request, receipt_id):
+    """One decision's receipt in words, with its PDF and its signed file beside it."""
+    view = selectors.receipt_view(request.resident, receipt_id)
+    return render(request, "consent/portal/receipt.html", {"view": view})
+
+
+@require_GET
+@resident_required
+def receipt_pdf(request, receipt_id):
+    """One decision's receipt as a PDF to print or show, in the resident's language."""
+    view = selectors.receipt_view(request.resident, receipt_id)
+    response = HttpResponse(receipts.receipt_pdf(view), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="consent-receipt-{view.record.receipt_id}.pdf"'
+    )
+    return response
+
+
+@require_GET
+@resident_required
 def receipt(request, receipt_id):
     """Download the signed receipt of one of the resident's own decisions."""
     record = selectors.access_consent_record(request.resident, receipt_id)

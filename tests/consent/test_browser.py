@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.db import connections
+from pypdf import PdfReader
 
 from governance.models import Organization
 from tests.browser import assert_page_ok, launch, requires_chromium
@@ -154,6 +155,21 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     claims = jwt.decode(document["jws"], key=key, algorithms=["EdDSA", "ES256"])
     assert claims["consentStatus"] == "withdrawn"  # the newest decision comes first
     assert claims["services"][0]["purposes"][0]["purposeId"] == purpose.pk
+
+    # The newest decision's receipt in words, and its PDF to print or show.
+    page.get_by_role("link", name="受領書を見る・印刷する").first.click()
+    page.wait_for_url("**/portal/decisions/**")
+    assert "同意をやめました" in page.locator("main").inner_text()
+    assert_page_ok(page)
+    shot(page, "4b-receipt")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="PDFで保存する（印刷用）").click()
+    pdf = tmp_path / "receipt.pdf"
+    download_info.value.save_as(pdf)
+    text = "".join(p.extract_text() for p in PdfReader(pdf).pages).replace("\n", "")
+    assert "同意をやめました" in text and "歩いて健康ポイント" in text
+    page.get_by_role("link", name="← 履歴と受領書").click()
+    page.wait_for_url("**/portal/history/")
 
     page.get_by_role("button", name="English").click()
     assert page.get_by_role("heading", level=1).inner_text() == "History and receipts"
