@@ -197,10 +197,38 @@ class ScopedAdmin(ScopedMixin, admin.ModelAdmin):
             self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
 
+def labelled_row_form(form_class):
+    """
+    Return ``form_class`` with every field naming itself and its row: a tabular inline shows
+    a field's label only as its column's header, which a screen reader does not tie to the
+    field (WCAG 1.3.1, 4.1.2).
+    """
+
+    class LabelledRowForm(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            row = str(self.instance) if self.instance.pk else ""
+            for field in self.fields.values():
+                # The admin wraps a foreign key's select (add and change links): the select.
+                widget = getattr(field.widget, "widget", field.widget)
+                if "aria-label" not in widget.attrs:
+                    label = str(field.label or "")
+                    widget.attrs["aria-label"] = f"{label} ({row})" if row else label
+
+    LabelledRowForm.__name__ = form_class.__name__
+    return LabelledRowForm
+
+
 class ScopedInline(ScopedMixin):
     """An inline whose permissions follow its parent's consortium."""
 
     parent_lookup = "consortium"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if isinstance(self, admin.TabularInline):
+            formset.form = labelled_row_form(formset.form)
+        return formset
 
     def may_administer(self, request, obj=None) -> bool:
         if obj is None or obj.pk is None:
@@ -894,6 +922,20 @@ class VoteForm(forms.ModelForm):
     class Meta:
         model = Vote
         fields = ["membership", "choice"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A tabular row's fields have only the column's header: each names itself, so that a
+        # screen reader says whose vote a select is (WCAG 4.1.2).
+        if "membership" in self.fields:
+            widget = self.fields["membership"].widget
+            # The admin wraps a foreign key's select (add and change links): label the select.
+            getattr(widget, "widget", widget).attrs["aria-label"] = _("member who votes")
+        if "choice" in self.fields:
+            member = self.instance.membership if self.instance.membership_id else None
+            self.fields["choice"].widget.attrs["aria-label"] = (
+                _("vote of %(member)s") % {"member": member} if member else _("vote")
+            )
 
     def clean(self):
         data = super().clean()

@@ -1,0 +1,81 @@
+"""
+The secretariat's admin pages in headless Chromium, checked as every page people use is
+(tests/browser.py: axe-core without critical or serious violations, no sideways scroll; at a
+desktop's width, where the secretariat works): the sign-in page, the lists, a resolution with
+its votes, an assembly, a bylaw version and its comparison, the report list while a report is
+being made.
+"""
+
+import pytest
+
+from audit import services as audit_services
+from governance.models import Vote
+from tests.browser import assert_page_ok, launch, requires_chromium
+from tests.consent.test_browser import portal_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
+DESKTOP = 1280
+server = portal_server
+
+
+@pytest.fixture
+def page(monkeypatch):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        context = browser.new_context(viewport={"width": DESKTOP, "height": 900}, locale="ja-JP")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_the_secretariat_pages_pass_the_accessibility_checks(
+    server, page, consortium_a, clerk_a, founding_bylaws, add_member, attend, propose, vote
+):
+    member = add_member()
+    attend(member)
+    resolution = propose()
+    vote(resolution, member, Vote.Choice.FOR)
+    audit_services.report_request(
+        actor=None,
+        kind="consent.statistics",
+        parameters={"consortium": consortium_a.pk, "language": "ja"},
+        consortium_id=consortium_a.pk,
+        enqueue=False,
+    )
+
+    page.goto(server.url + "/admin/login/")
+    # The sign-in page says what it is for in a heading.
+    assert page.get_by_role("heading", level=1).count() == 1
+    assert_page_ok(page, width=DESKTOP)
+    page.get_by_label("ユーザー名").fill("clerk_a")
+    page.get_by_label("パスワード").fill("correct horse battery staple")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/admin/")
+    assert_page_ok(page, width=DESKTOP)
+
+    for path in (
+        "/admin/governance/resolution/",
+        f"/admin/governance/resolution/{resolution.pk}/change/",
+        "/admin/governance/generalassembly/",
+        f"/admin/governance/generalassembly/{resolution.assembly_id}/change/",
+        "/admin/governance/bylawversion/",
+        f"/admin/governance/bylawversion/{founding_bylaws.pk}/change/",
+        f"/admin/governance/bylawversion/{founding_bylaws.pk}/compare/",
+        "/admin/governance/membership/",
+        "/admin/consent/purpose/",
+    ):
+        response = page.goto(server.url + path)
+        assert response.status == 200, path
+        assert_page_ok(page, width=DESKTOP)
+    # Whose vote each select records is said, not only shown by the column's place.
+    choice = page.goto(server.url + f"/admin/governance/resolution/{resolution.pk}/change/")
+    assert choice.status == 200
+    assert page.locator("select[name$='-choice'][aria-label]").count() >= 1
+
+    # A report being made: the list updates in place, never by <meta http-equiv="refresh">.
+    page.goto(server.url + "/admin/audit/report/")
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    assert page.get_by_role("status").count() >= 1
+    assert_page_ok(page, width=DESKTOP)
