@@ -124,6 +124,12 @@ def get(kind: str) -> ReportKind:
         raise ReportError(f"unknown report kind {kind!r}") from None
 
 
+def kind_label(kind: str) -> str:
+    """Return the report kind's name in words (the code itself for a kind no app registers)."""
+    found = _registry.get(kind)
+    return str(found.label) if found else kind
+
+
 def kinds() -> list[ReportKind]:
     return sorted(_registry.values(), key=lambda k: k.kind)
 

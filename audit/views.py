@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services, tree, witnessing
+from . import reports, selectors, services, tree, witnessing
 from .forms import ReportCheckForm
 from .models import Report
 
@@ -57,7 +57,12 @@ def report_verify(request):
         if form.is_valid():
             services.seal()  # a report made a moment ago is found too
             digest = form.digest()
-            result = {"sha256": digest, "entry": selectors.report_entry_by_sha256(digest)}
+            entry = selectors.report_entry_by_sha256(digest)
+            result = {
+                "sha256": digest,
+                "entry": entry,
+                "kind": reports.kind_label(entry.data.get("kind", "")) if entry else "",
+            }
     else:
         form = ReportCheckForm()
     return render(

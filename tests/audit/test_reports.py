@@ -212,6 +212,9 @@ def test_the_verification_page_recognises_a_genuine_report(db, client, tmp_path)
     assert 'id="verdict"' in page
     assert "result-ok" in page
     assert str(Report.objects.get().audit_seq) in page
+    # The verdict in colour, icon and words; the report named in words, not by its code.
+    assert "✔" in page and "✖" not in page
+    assert "監査ログ" in page and "audit.period" not in page
 
     # The same by SHA-256, for files too large to upload (upper case is accepted).
     response = client.post(url, {"sha256": hashlib.sha256(data).hexdigest().upper()})
@@ -229,6 +232,7 @@ def test_the_verification_page_rejects_a_changed_or_unknown_file(db, client, tmp
     page = response.content.decode()
     assert response.status_code == 200
     assert "result-bad" in page and "result-ok" not in page
+    assert "✖" in page and "✔" not in page
     # A hash of something never recorded (such as a report row edited by hand) is unknown too.
     report = Report.objects.get()
     Report.objects.filter(pk=report.pk).update(sha256="0" * 64)
