@@ -8,11 +8,12 @@ inside the PDF as an export that ``tools/verify_audit_export.py`` checks.
 
 import datetime
 
-from django import forms
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from config.forms import JapaneseDateField
 
 from . import reports, selectors, services
 from .export import export
@@ -41,8 +42,8 @@ def consortia_for(user):
 
 
 class AuditPeriodForm(reports.ReportParametersForm):
-    start = forms.DateField(label=gettext_lazy("first day"))
-    end = forms.DateField(label=gettext_lazy("last day"))
+    start = JapaneseDateField(label=gettext_lazy("first day"))
+    end = JapaneseDateField(label=gettext_lazy("last day"))
 
     def clean(self):
         data = super().clean()

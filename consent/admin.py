@@ -13,6 +13,7 @@ from django import forms
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
@@ -24,7 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config.forms import IdsChoiceField
+from config.forms import IdsChoiceField, JapaneseDateField
 from governance.selectors import organizations_visible_to
 
 from . import receipts, selectors, services
@@ -46,7 +47,11 @@ class SecretariatAdmin(admin.ModelAdmin):
     """Rights come from secretariat membership: clerks act on their own consortia only."""
 
     # A chosen id beyond 64 bits is an unknown choice, not a database error.
-    formfield_overrides = {models.ManyToManyField: {"form_class": IdsChoiceField}}
+    formfield_overrides = {
+        models.ManyToManyField: {"form_class": IdsChoiceField},
+        # Dates as clerks type them: Western or 和暦, with or without separators.
+        models.DateField: {"form_class": JapaneseDateField, "widget": AdminDateWidget},
+    }
 
     # The lookup from this model to its consortium's id.
     consortium_lookup = "consortium"

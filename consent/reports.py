@@ -17,6 +17,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from audit import reports
+from config.forms import JapaneseDateField
 
 from . import selectors
 from .models import ConsentRecord, Purpose
@@ -47,8 +48,8 @@ def localized(obj, field: str) -> str:
 
 class StatisticsForm(reports.ReportParametersForm):
     consortium = forms.ModelChoiceField(label=gettext_lazy("consortium"), queryset=None)
-    start = forms.DateField(label=gettext_lazy("first day"))
-    end = forms.DateField(label=gettext_lazy("last day"))
+    start = JapaneseDateField(label=gettext_lazy("first day"))
+    end = JapaneseDateField(label=gettext_lazy("last day"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ Another consortium's record answers 404, as if it did not exist.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminDateWidget
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.forms import IdsChoiceField
+from config.forms import IdsChoiceField, JapaneseDateField
 
 from . import comparison, selectors, services
 from .models import (
@@ -152,7 +153,11 @@ class ScopedMixin:
 
 class ScopedAdmin(ScopedMixin, admin.ModelAdmin):
     # A chosen id beyond 64 bits is an unknown choice, not a database error.
-    formfield_overrides = {models.ManyToManyField: {"form_class": IdsChoiceField}}
+    formfield_overrides = {
+        models.ManyToManyField: {"form_class": IdsChoiceField},
+        # Dates as clerks type them: Western or 和暦, with or without separators.
+        models.DateField: {"form_class": JapaneseDateField, "widget": AdminDateWidget},
+    }
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

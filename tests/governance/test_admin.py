@@ -800,3 +800,43 @@ def test_each_change_form_saves_through_its_service(client, world, clerk_a):
     assert response.status_code == 302
     created = PendingEntry.objects.filter(action="assembly.created", consortium_id=a.consortium.pk)
     assert created.count() == 2
+
+
+@pytest.mark.parametrize("typed", ["令和8年7月1日", "R8.7.1", "2026/07/01", "20260701"])
+def test_a_clerk_types_the_assembly_date_as_clerks_do(client, world, clerk_a, typed):
+    login(client, clerk_a)
+    response = client.post(
+        reverse("admin:governance_generalassembly_add"),
+        {
+            "consortium": world.a.consortium.pk,
+            "kind": "ordinary",
+            "title_ja": "臨時総会",
+            "held_on": typed,
+            "online": "on",
+            **inline_management("attendances", 0),
+            **inline_management("resolutions", 0),
+        },
+    )
+    assert response.status_code == 302, response.text[:2000]
+    assembly = world.a.consortium.assemblies.get(title_ja="臨時総会")
+    assert assembly.held_on.isoformat() == "2026-07-01"
+
+
+def test_a_date_that_is_none_is_refused_with_the_forms_it_takes(client, world, clerk_a):
+    login(client, clerk_a)
+    response = client.post(
+        reverse("admin:governance_generalassembly_add"),
+        {
+            "consortium": world.a.consortium.pk,
+            "kind": "ordinary",
+            "title_ja": "臨時総会",
+            "held_on": "7月1日",
+            "online": "on",
+            **inline_management("attendances", 0),
+            **inline_management("resolutions", 0),
+        },
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    assert response.status_code == 200
+    assert "令和9年3月31日" in response.text and 'value="7月1日"' in response.text
+    assert not world.a.consortium.assemblies.filter(title_ja="臨時総会").exists()
