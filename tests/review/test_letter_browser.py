@@ -85,14 +85,16 @@ def test_a_board_member_requests_follows_and_downloads_the_letter_then_verifies_
     shot(page, "letter-1-request")
     page.click("text=審査結果通知書を請求する")
 
-    # The reports page: the letter is queued, and the page asks to be refreshed until it is done.
+    # The reports page: the letter is queued, and the list updates until it is done.
     assert page.url.endswith("/review/reports/")
     assert "審査結果通知書の作成を受け付けました" in page.content()
     report = Report.objects.get()
     assert report.state == Report.State.QUEUED and report.requested_by == board_a.legal
     row = page.locator(f"#report-{report.pk}")
     assert "待機中" in row.inner_text()
-    assert page.locator('meta[http-equiv="refresh"]').count() == 1
+    # It updates in place (a status line, no <meta> refresh sending the reader to the top).
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    assert page.locator("[data-refresh-status][role=status]").count() == 1
     assert row.locator("text=PDFをダウンロード").count() == 0
     shot(page, "letter-2-queued")
     # Back on the ticket (a page that does not refresh itself), the letter shows as queued too.
