@@ -99,7 +99,7 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     shot(page, "1-signup")
     page.get_by_role("button", name="アカウントを作成する").click()
     assert "メールを確認してください" in page.content()
-    assert fits_the_screen(page)
+    assert_page_ok(page)
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
     page.goto(link)
     page.get_by_role("button", name="アカウントを作成する").click()
