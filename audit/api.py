@@ -97,6 +97,18 @@ def covered(size: int, name: str, newest: int | None) -> None:
         )
 
 
+def size_parameter_schema(
+    name: str, description: str, *, minimum: int = 1, required: bool = True
+) -> OpenApiParameter:
+    """The OpenAPI description of a tree size or leaf index read by ``size_parameter``."""
+    return OpenApiParameter(
+        name,
+        {"type": "integer", "minimum": minimum, "maximum": ID_MAX},
+        required=required,
+        description=description,
+    )
+
+
 class CheckpointLatestView(PublicAPIView):
     """The newest signed checkpoint of the audit log; public, no authentication."""
 
@@ -129,11 +141,11 @@ class CheckpointHistoryView(PublicAPIView):
     @extend_schema(
         operation_id="audit_checkpoint_history",
         parameters=[
-            OpenApiParameter(
+            size_parameter_schema(
                 "since",
-                {"type": "integer", "minimum": 0, "maximum": ID_MAX},
+                "tree size; 0 (the default) for the whole history",
+                minimum=0,
                 required=False,
-                description="tree size; 0 (the default) for the whole history",
             )
         ],
         responses={200: CheckpointHistorySerializer, **ERRORS},
@@ -177,18 +189,8 @@ class InclusionProofView(PublicAPIView):
     @extend_schema(
         operation_id="audit_inclusion_proof",
         parameters=[
-            OpenApiParameter(
-                "index",
-                {"type": "integer", "minimum": 0, "maximum": ID_MAX},
-                required=True,
-                description="leaf index (sequence number - 1)",
-            ),
-            OpenApiParameter(
-                "size",
-                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
-                required=True,
-                description="tree size, at most the newest checkpoint's",
-            ),
+            size_parameter_schema("index", "leaf index (sequence number - 1)", minimum=0),
+            size_parameter_schema("size", "tree size, at most the newest checkpoint's"),
         ],
         responses={200: InclusionProofSerializer, **ERRORS},
         tags=["audit"],
@@ -228,17 +230,9 @@ class ConsistencyProofView(PublicAPIView):
     @extend_schema(
         operation_id="audit_consistency_proof",
         parameters=[
-            OpenApiParameter(
-                "from",
-                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
-                required=True,
-                description="tree size",
-            ),
-            OpenApiParameter(
-                "to",
-                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
-                required=True,
-                description="tree size, at least from, at most the newest checkpoint's",
+            size_parameter_schema("from", "tree size"),
+            size_parameter_schema(
+                "to", "tree size, at least from, at most the newest checkpoint's"
             ),
         ],
         responses={200: ConsistencyProofSerializer, **ERRORS},

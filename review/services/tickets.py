@@ -705,18 +705,9 @@ def ticket_suspend(*, actor: ActorLike, ticket: ReviewTicket) -> ReviewTicket:
     ticket = _lock(ticket)
     _require_secretariat(actor, ticket.consortium)
     _require_state(ticket, {State.APPROVED}, pgettext("ticket action", "suspended"))
-    ticket.state = State.SUSPENDED
-    ticket.save()
-    record(
-        actor=actor,
-        action="ticket.suspended",
-        obj=ticket,
-        consortium=ticket.consortium,
-        payload={"old": State.APPROVED},
+    return _switch_after_decision(
+        actor=actor, ticket=ticket, new=State.SUSPENDED, action="ticket.suspended"
     )
-    _notify_requester(ticket, "suspended")
-    _announce(ticket, State.APPROVED, State.SUSPENDED)
-    return ticket
 
 
 @transaction.atomic
@@ -732,17 +723,26 @@ def ticket_resume(
             _("The approval's term ended on %(date)s: the requester files a new request.")
             % {"date": ticket.valid_until.isoformat()}
         )
-    ticket.state = State.APPROVED
+    return _switch_after_decision(
+        actor=actor, ticket=ticket, new=State.APPROVED, action="ticket.resumed"
+    )
+
+
+def _switch_after_decision(
+    *, actor: ActorLike, ticket: ReviewTicket, new: str, action: str
+) -> ReviewTicket:
+    """Move a decided ticket to ``new``, record ``action`` and tell the requester and services."""
+    old, ticket.state = ticket.state, new
     ticket.save()
     record(
         actor=actor,
-        action="ticket.resumed",
+        action=action,
         obj=ticket,
         consortium=ticket.consortium,
-        payload={"old": State.SUSPENDED},
+        payload={"old": old},
     )
-    _notify_requester(ticket, "resumed")
-    _announce(ticket, State.SUSPENDED, State.APPROVED)
+    _notify_requester(ticket, action.removeprefix("ticket."))
+    _announce(ticket, old, new)
     return ticket
 
 

@@ -21,10 +21,16 @@ from tests.audit.reports_helpers import (
     verify_with_tool,
 )
 
-TODAY = timezone.localdate()
+def today() -> datetime.date:
+    """The local date now, read when a test runs (not when the module is imported)."""
+    return timezone.localdate()
 
 
-def make_audit_report(tmp_path, *, language="ja", start=TODAY, end=TODAY) -> tuple[bytes, str]:
+def make_audit_report(tmp_path, *, language="ja", start=None, end=None) -> tuple[bytes, str]:
+    # By default the period runs from yesterday to today, so that a test whose entries are
+    # written just before midnight (JST) and reported just after still finds them.
+    end = end or today()
+    start = start or end - datetime.timedelta(days=1)
     out = tmp_path / "report.pdf"
     stdout = StringIO()
     call_command(
@@ -291,7 +297,7 @@ def test_a_requested_report_is_built_by_the_task_queue(
         report = services.report_request(
             actor=superuser,
             kind="audit.period",
-            parameters={"start": TODAY.isoformat(), "end": TODAY.isoformat()},
+            parameters={"start": today().isoformat(), "end": today().isoformat()},
             consortium_id=None,
         )
         assert Report.objects.get(pk=report.pk).state == Report.State.QUEUED
@@ -417,7 +423,7 @@ def test_the_admin_lists_requests_and_serves_the_audit_report_to_a_superuser(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             request_url + "?kind=audit.period",
-            {"kind": "audit.period", "start": TODAY, "end": TODAY, "language": "en"},
+            {"kind": "audit.period", "start": today(), "end": today(), "language": "en"},
         )
     assert response.status_code == 302 and response["Location"] == listing
     report = Report.objects.get()
@@ -455,7 +461,7 @@ def test_a_clerk_can_neither_request_nor_download_the_platform_audit_report(
     assert response.status_code == 404
     response = client.post(
         reverse("admin:audit_report_request") + "?kind=audit.period",
-        {"kind": "audit.period", "start": TODAY, "end": TODAY, "language": "ja"},
+        {"kind": "audit.period", "start": today(), "end": today(), "language": "ja"},
     )
     assert response.status_code == 404
     assert Report.objects.count() == 1
