@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.forms import IdsChoiceField, JapaneseDateField
 
@@ -804,6 +805,12 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
             old = siblings.filter(number__lt=new.number).order_by("-number").first()
         elif old.consortium_id != new.consortium_id or old.pk == new.pk:
             raise Http404(_("No such record."))
+        changes = comparison.compare_versions(old, new) if old else []
+        # A clerk checking an amendment of a long bylaw reads the changed articles only.
+        changes_only = request.GET.get("show") == "changes"
+        shown = (
+            [c for c in changes if c.status != comparison.UNCHANGED] if changes_only else changes
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -811,7 +818,9 @@ class BylawVersionAdmin(FormsetSaver, ScopedAdmin):
             "new": new,
             "old": old,
             "siblings": siblings.order_by("-number"),
-            "changes": comparison.compare_versions(old, new) if old else [],
+            "changes": shown,
+            "changes_only": changes_only,
+            "hidden_unchanged": len(changes) - len(shown),
             "rule_changes": comparison.rule_changes(old, new) if old else [],
         }
         return TemplateResponse(request, "admin/governance/bylawversion/compare.html", context)
@@ -1054,6 +1063,7 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
                     "outcome",
                     "live_tally",
                     "bylaws_applied",
+                    "rule_applied",
                     "regular_members",
                     "members_present",
                     ("votes_for", "votes_against", "votes_abstain"),
@@ -1068,6 +1078,7 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
         "outcome",
         "live_tally",
         "bylaws_applied",
+        "rule_applied",
         "regular_members",
         "members_present",
         "votes_for",
@@ -1114,6 +1125,52 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
             "abstain": tally.votes_abstain,
             "outcome": Resolution.Outcome(tally.outcome).label,
         }
+
+    @admin.display(description=_("rule applied"))
+    def rule_applied(self, obj):
+        """The bylaws' rule for this kind of resolution and the figures it was applied to."""
+        if obj is None or obj.pk is None:
+            return "—"
+        bylaws = obj.bylaws_applied or selectors.bylaw_in_force(
+            obj.assembly.consortium, obj.assembly.held_on
+        )
+        if bylaws is None:
+            return _("No bylaws in force on the assembly date.")
+        tally = selectors.resolution_tally(obj, bylaws)
+        counted = _("proxies counted")
+        proxies = f" ({counted})" if bylaws.proxies_counted else ""
+        quorum = _(
+            "Quorum: at least %(num)d/%(den)d of the %(regular)d regular members present"
+            "%(proxies)s; %(present)d present: %(verdict)s."
+        ) % {
+            "num": bylaws.quorum_numerator,
+            "den": bylaws.quorum_denominator,
+            "regular": tally.regular_members,
+            "proxies": proxies,
+            "present": tally.members_present,
+            "verdict": pgettext_lazy("quorum", "met")
+            if tally.quorum_met
+            else pgettext_lazy("quorum", "not met"),
+        }
+        basis = (
+            _("the voting members present")
+            if bylaws.majority_basis == BylawVersion.MajorityBasis.PRESENT
+            else _("the votes cast for and against")
+        )
+        if tally.special:
+            needed = _("at least %(num)d/%(den)d of %(basis)s (special majority)") % {
+                "num": bylaws.special_majority_numerator,
+                "den": bylaws.special_majority_denominator,
+                "basis": basis,
+            }
+        else:
+            needed = _("more than half of %(basis)s") % {"basis": basis}
+        majority = _("Majority: %(needed)s, here %(base)d; %(for)d in favour.") % {
+            "needed": needed,
+            "base": tally.majority_base,
+            "for": tally.votes_for,
+        }
+        return format_html("{}<br>{}", quorum, majority)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -21,6 +21,7 @@ from tests.audit.reports_helpers import (
     verify_with_tool,
 )
 
+
 def today() -> datetime.date:
     """The local date now, read when a test runs (not when the module is imported)."""
     return timezone.localdate()

@@ -339,8 +339,11 @@ def test_votes_are_recorded_through_the_inline_and_closed_by_the_action(client, 
     assert resolution.outcome == Resolution.Outcome.CARRIED
     assert not resolution.is_open
 
-    # Closed: the page is read-only and a forged POST is refused.
+    # Closed: the page is read-only and a forged POST is refused. It names the rule the bylaws
+    # set and the figures it was applied to.
     page = client.get(url)
+    assert "定足数: 正会員 1 名の 1/2 以上の出席 (委任状を含む)。出席 1 名で成立。" in page.text
+    assert "議決: 賛否の投票数の過半数（この議案では 1）。賛成 1。" in page.text
     assert 'name="votes-0-choice"' not in page.text
     assert 'name="votes_for"' not in page.text
     vote = Vote.objects.get(resolution=resolution)

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from governance import comparison, selectors, services
 from governance.models import BylawArticle, BylawVersion, Resolution, Vote
@@ -163,6 +164,25 @@ def test_comparison_shows_added_removed_and_changed_articles(
     assert changed.changed_fields == ["text_ja"]
     assert changed.new_html["text_ja"] == "本会は地域の<ins>持続的な</ins>発展を目的とする。"
     assert changed.old_html["text_ja"] == "本会は地域の発展を目的とする。"
+
+
+def test_the_admin_comparison_can_show_the_changed_articles_only(
+    client, founding_bylaws, amendment_draft, clerk_a
+):
+    client.force_login(clerk_a)
+    url = reverse("admin:governance_bylawversion_compare", args=[amendment_draft.pk])
+
+    everything = client.get(url, {"with": founding_bylaws.pk}).text
+    changes_only = client.get(url, {"with": founding_bylaws.pk, "show": "changes"}).text
+
+    # Article 1 (名称) is the same in both versions: listed in full, left out of "changes only",
+    # which says how many articles it leaves out and keeps its box ticked.
+    assert "本会は…と称する。" in everything and "本会は…と称する。" not in changes_only
+    assert "<ins>持続的な</ins>" in changes_only and "会員は秘密を守る。" in changes_only
+    assert 'id="id_show" checked' in changes_only and 'id="id_show" checked' not in everything
+    assert "1 unchanged article is not shown." in changes_only or (
+        "変更のない条 1 件は表示していません。" in changes_only
+    )
 
 
 def test_comparison_escapes_the_articles_text(founding_bylaws, amendment_draft, clerk_a):
