@@ -53,6 +53,7 @@ class EntryAdmin(ReadOnlyAdmin):
     fields = [
         "seq",
         "time",
+        "written_at",
         "actor_type",
         "actor_id",
         "action",
@@ -70,9 +71,9 @@ class EntryAdmin(ReadOnlyAdmin):
 class PendingEntryAdmin(ReadOnlyAdmin):
     """Entries committed moments ago and not yet sealed; normally empty."""
 
-    list_display = ["id", "time", "action", "actor_type", "object_type", "object_id"]
+    list_display = ["id", "written_at", "action", "actor_type", "object_type", "object_id"]
     fields = [
-        "time",
+        "written_at",
         "actor_type",
         "actor_id",
         "action",

@@ -8,6 +8,9 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit log")
 
     def ready(self) -> None:
+        from . import actions, audit_actions
+
+        actions.declare(audit_actions.ACTIONS)
         from .report_kinds import register
         from .schedules import ensure_schedules
 

@@ -70,7 +70,6 @@ class EntryFields(models.Model):
         RESIDENT = "resident", _("resident")
         SYSTEM = "system", _("system")
 
-    time = models.DateTimeField(_("time"), editable=False)
     actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
     actor_id = models.CharField(_("actor id"), max_length=64, blank=True)
     action = models.CharField(_("action"), max_length=64)
@@ -80,6 +79,9 @@ class EntryFields(models.Model):
     consortium_id = models.PositiveBigIntegerField(_("consortium"), null=True, blank=True)
     # The payload's canonical JSON text (RFC 8785), exactly the bytes the hash covers.
     payload = models.TextField(_("payload"), default="{}")
+    # The writer's clock when it recorded the entry. Not the entry's time (the sealer gives
+    # that), and outside the hash: a fact for diagnosis, e.g. how long an entry waited.
+    written_at = models.DateTimeField(_("written at"), null=True, editable=False)
 
     class Meta:
         abstract = True
@@ -118,6 +120,8 @@ class Entry(EntryFields):
     """
 
     seq = models.PositiveBigIntegerField(_("sequence"), primary_key=True, editable=False)
+    # Given by the sealer, never earlier than the entry before (``services._seal_batch``).
+    time = models.DateTimeField(_("time"), editable=False)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
 

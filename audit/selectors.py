@@ -157,6 +157,11 @@ def pending_count() -> int:
     return PendingEntry.objects.count()
 
 
+def pending_oldest():
+    """Return when the oldest pending entry was written (its writer's clock), or None."""
+    return PendingEntry.objects.order_by("id").values_list("written_at", flat=True).first()
+
+
 def entries_for_object(*, object_type: str, object_id: str) -> QuerySet[Entry]:
     """Return the sealed entries about one object, oldest first."""
     return Entry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("seq")

@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import chain, keys, merkle, notes, reports, selectors, signer_state, tree
+from . import actions, chain, keys, merkle, notes, reports, selectors, signer_state, tree
 from .models import (
     Checkpoint,
     Cosignature,
@@ -123,8 +123,14 @@ def _build(spec: EntrySpec, now) -> PendingEntry:
         )
     payload = spec.payload or {}
     chain.check_payload(payload)
+    actions.check_declared(spec.action, payload)
+    actions.check_no_contacts(payload, "payload")
+    actions.check_no_contacts(
+        {"actor_id": spec.actor.id, "object_type": spec.object_type, "object_id": spec.object_id},
+        "entry",
+    )
     return PendingEntry(
-        time=now,
+        written_at=now,
         actor_type=spec.actor.type,
         actor_id=spec.actor.id,
         action=spec.action,
@@ -150,7 +156,8 @@ def record(
 
     ``actor`` is an Actor, a user or None (the system); ``obj`` a model instance, or name the
     object with ``object_type`` and ``object_id``; ``consortium`` an id or an instance;
-    ``payload`` ids and facts only: PayloadError refuses names, contacts, free text and floats.
+    ``payload`` ids and facts only, in the fields ``action`` declares (``audit.actions``):
+    PayloadError refuses an undeclared action or field, names, contacts, free text and floats.
     """
     if obj is not None:
         object_type, object_id = object_label(obj)
@@ -237,7 +244,8 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
             + ("set_config('audit.sealing', 'on', true), " if postgres else "NULL, ")
             + f"(SELECT seq FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
             f"(SELECT hash FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
-            f"id, {selectors.time_sql()}, actor_type, actor_id, action, object_type, object_id, "
+            f"(SELECT {selectors.time_sql()} FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
+            "id, actor_type, actor_id, action, object_type, object_id, "
             f"consortium_id, payload FROM {pending_table} "
             + ("WHERE id = ANY(%s::bigint[]) " if only is not None else "")
             + "ORDER BY id LIMIT %s",
@@ -247,14 +255,20 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
         if not rows:
             return 0
         seq, prev_hash = rows[0][1] or 0, rows[0][2] or chain.GENESIS_HASH
+        # The sealer gives the time, never earlier than the entry before: the log's times only
+        # go forward, whatever the writers' clocks said (their time is kept as written_at).
+        time = max(chain.format_time(timezone.now()), rows[0][3] or "")
+        sealed_at = Entry._meta.get_field("time").get_db_prep_save(
+            datetime.datetime.fromisoformat(time), connection
+        )
         first_leaf = seq
         ids, seqs, prevs, hashes, leaves = [], [], [], [], []
         for (
             _,
             _,
             _,
+            _,
             pending_id,
-            time,
             a_type,
             a_id,
             action,
@@ -292,19 +306,22 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
             cursor.execute(
                 f"WITH moved AS (DELETE FROM {pending_table} WHERE id = ANY(%s::bigint[]) "
                 "RETURNING *) "
-                f"INSERT INTO {chain_table} (seq, prev_hash, hash, {columns}) "
-                f"SELECT v.seq, v.prev, v.hash, {moved} FROM moved m JOIN "
+                f"INSERT INTO {chain_table} (seq, prev_hash, hash, time, {columns}) "
+                f"SELECT v.seq, v.prev, v.hash, %s, {moved} FROM moved m JOIN "
                 "unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]) "
                 "AS v(id, seq, prev, hash) ON v.id = m.id",
-                [ids, ids, seqs, prevs, hashes],
+                [ids, sealed_at, ids, seqs, prevs, hashes],
             )
             if nested:  # the caller's transaction goes on: deleting pending rows is over
                 cursor.execute("SELECT set_config('audit.sealing', 'off', true)")
         else:
             cursor.executemany(
-                f"INSERT INTO {chain_table} (seq, prev_hash, hash, {columns}) "
-                f"SELECT %s, %s, %s, {columns} FROM {pending_table} WHERE id = %s",
-                list(zip(seqs, prevs, hashes, ids, strict=True)),
+                f"INSERT INTO {chain_table} (seq, prev_hash, hash, time, {columns}) "
+                f"SELECT %s, %s, %s, %s, {columns} FROM {pending_table} WHERE id = %s",
+                [
+                    (seq, prev, digest, sealed_at, pending_id)
+                    for seq, prev, digest, pending_id in zip(seqs, prevs, hashes, ids, strict=True)
+                ],
             )
             cursor.executemany(f"DELETE FROM {pending_table} WHERE id = %s", [(i,) for i in ids])
         return len(rows)

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from json.encoder import encode_basestring  # the C string encoder chain.entry_text uses
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from . import chain, cosignatures, merkle, notes, selectors, signer_state, witnessing
 from .models import Checkpoint, Cosignature, SigningKey
@@ -30,6 +32,8 @@ class Fault:
     TREE_MISMATCH = "tree_mismatch"
     BAD_COSIGNATURE = "bad_cosignature"
     WITNESS_MISMATCH = "witness_mismatch"
+    TIME_BACKWARDS = "time_backwards"
+    PENDING_TOO_LONG = "pending_too_long"
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,7 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
     roots_at: dict[int, bytes] = {}
     tree_check = _TreeCheck(note)
     leaves = tree_check.leaves
-    expected_seq, prev_hash, count = 1, chain.GENESIS_HASH, 0
+    expected_seq, prev_hash, count, prev_time = 1, chain.GENESIS_HASH, 0, ""
     sha256, enc = hashlib.sha256, encode_basestring  # local names: this is the hot loop
     for batch in selectors.chain_row_batches():
         for (
@@ -234,6 +238,9 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
                 note(expected_seq, Fault.GAP, f"entry {expected_seq} is missing; the next is {seq}")
             if prev != prev_hash:
                 note(seq, Fault.BROKEN_LINK, "the previous hash does not match the entry before")
+            if time < prev_time:  # canonical times compare as text
+                note(seq, Fault.TIME_BACKWARDS, f"its time {time} is before the entry before's")
+            prev_time = time
             # chain.entry_text, written out: the same members in the same order.
             data = (
                 f'{{"action":{enc(action)},"actor_id":{enc(a_id)},"actor_type":{enc(a_type)},'
@@ -263,6 +270,7 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
     verdict.head_hash = prev_hash
     verdict.tree_root = tree_check.root().hex()
     verdict.pending = selectors.pending_count()
+    _check_pending(count, note)
     verdict.checkpoints = len(checkpoints)
     for checkpoint in checkpoints:
         if checkpoint.root:
@@ -290,6 +298,22 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
     tree_check.finish()
     verdict.ok = not problems
     return verdict
+
+
+def _check_pending(size: int, note) -> None:
+    """Name an entry left pending longer than AUDIT_PENDING_MAX_SECONDS: sealing has stopped."""
+    oldest = selectors.pending_oldest()
+    if oldest is None:
+        return
+    waited = (timezone.now() - oldest).total_seconds()
+    if waited > settings.AUDIT_PENDING_MAX_SECONDS:
+        note(
+            size + 1,
+            Fault.PENDING_TOO_LONG,
+            f"an entry has waited {int(waited)} s to be sealed (more than "
+            f"AUDIT_PENDING_MAX_SECONDS, {settings.AUDIT_PENDING_MAX_SECONDS} s): sealing has "
+            "stopped",
+        )
 
 
 def _check_tree_checkpoint(checkpoint: Checkpoint, size: int, roots_at: dict, note) -> None:

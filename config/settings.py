@@ -14,6 +14,8 @@ Environment variables (all optional on a development machine):
 - ``PLATFORM_URL``: the public base URL, used as the issuer of signed statements.
 - ``AUDIT_CHECKPOINT_STATE``: the file where the checkpoint signer keeps the last checkpoint it
   signed, outside the database (default: one file per database under ``var/audit-checkpoint/``).
+- ``AUDIT_PENDING_MAX_SECONDS``: how long a committed entry may wait to be sealed before
+  ``audit_verify`` fails (default 300).
 - ``CONN_MAX_AGE``: seconds a database connection is kept between requests (default 60).
 - ``TRUSTED_PROXIES``: comma-separated addresses or networks of the reverse proxies in front of
   the platform; only their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed.
@@ -334,6 +336,8 @@ AUDIT_LOG_ORIGIN = os.environ.get(
     "AUDIT_LOG_ORIGIN", PLATFORM_URL.split("://", 1)[-1] + "/audit-log"
 )
 AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "10"))
+# How long an entry may wait, committed and pending, before audit_verify says sealing stopped.
+AUDIT_PENDING_MAX_SECONDS = int(os.environ.get("AUDIT_PENDING_MAX_SECONDS", "300"))
 # The last checkpoint the signer signed, kept outside the database (a file the database role
 # cannot write; in production on storage of its own). By default one file per database under
 # VAR_DIR, so that switching a checkout between SQLite and PostgreSQL keeps both.

@@ -7,6 +7,11 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Consent")
 
     def ready(self) -> None:
+        from audit import actions
+
+        from . import audit_actions
+
+        actions.declare(audit_actions.ACTIONS)
         from django.db.models.signals import post_migrate
 
         from .reports import register

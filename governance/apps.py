@@ -8,6 +8,11 @@ class GovernanceConfig(AppConfig):
     verbose_name = _("Governance")
 
     def ready(self) -> None:
+        from audit import actions
+
+        from . import audit_actions
+
+        actions.declare(audit_actions.ACTIONS)
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)

@@ -8,6 +8,11 @@ class ReviewConfig(AppConfig):
     verbose_name = _("Data-ethics review")
 
     def ready(self) -> None:
+        from audit import actions
+
+        from . import audit_actions
+
+        actions.declare(audit_actions.ACTIONS)
         from . import signals  # noqa: F401  (connects the receivers)
         from .schedules import ensure_schedules
 

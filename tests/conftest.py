@@ -16,7 +16,24 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.backends.signals import connection_created
 
+from audit import actions
 from governance.models import Consortium, Organization
+
+# The actions only tests write, and the payload fields they carry.
+actions.declare(
+    {
+        "test.recorded": ["n", "label", "number"],
+        "test.created": [],
+        "test.changed": ["to"],
+        "test.rewritten": [],
+        "test.before": [],
+        "test.after": [],
+        "test.meanwhile": [],
+        "test.appended": ["index"],
+        "test.imported": ["n"],
+        "test.forged": [],
+    }
+)
 
 
 def _allow_test_flush(sender, connection, **kwargs):

@@ -57,7 +57,7 @@ def test_the_seal_task_picks_up_entries_left_unsealed():
 def test_bulk_appends_keep_the_chain_as_valid_as_single_ones():
     specs = [
         services.EntrySpec(
-            action="resident.imported", object_type="r", object_id=str(n), payload={"n": n}
+            action="test.imported", object_type="r", object_id=str(n), payload={"n": n}
         )
         for n in range(2500)
     ]

@@ -5,9 +5,10 @@ from unittest.mock import ANY
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
+from django.db import connection
 
 from audit import notes, services
-from audit.models import Checkpoint, SigningKey
+from audit.models import Checkpoint, Entry, SigningKey
 
 from .helpers import build_chain, raw_sql, verify_json
 
@@ -58,7 +59,9 @@ def test_an_inserted_entry_breaks_the_chain_after_it():
         (prev,) = cursor.fetchone()
         from audit import chain
 
-        time = "2026-01-01T00:00:00.000000Z"
+        # A careful forger keeps the times in order: the time of the entry before.
+        when = Entry.objects.get(seq=4).time
+        time = chain.format_time(when)
         forged = chain.entry_hash(
             seq=5, time=time, actor_type="system", actor_id="", action="test.forged",
             object_type="", object_id="", consortium_id=None, payload="{}", prev_hash=prev,
@@ -69,7 +72,7 @@ def test_an_inserted_entry_breaks_the_chain_after_it():
             "INSERT INTO audit_entry (seq, time, actor_type, actor_id, action, object_type, "
             "object_id, consortium_id, payload, prev_hash, hash) "
             "VALUES (5, %s, 'system', '', 'test.forged', '', '', NULL, '{}', %s, %s)",
-            ["2026-01-01 00:00:00", prev, forged],
+            [Entry._meta.get_field("time").get_db_prep_save(when, connection), prev, forged],
         )
 
     code, verdict = verify_json()

@@ -180,7 +180,8 @@ def test_two_live_platforms_witness_each_other_and_catch_a_rewritten_log(platfor
         "c = connection.cursor()\n"
         "for t in ('audit_cosignature', 'audit_checkpoint', 'audit_tile', 'audit_entry'):\n"
         "    c.execute(f'DELETE FROM {t}')\n"
-        "from audit import services\n"
+        "from audit import actions, services\n"
+        "actions.declare({'test.rewritten': []})\n"
         "for n in range(12):\n"
         "    services.record(actor=None, action='test.rewritten', object_id=str(n))\n"
         "services.seal()\n",

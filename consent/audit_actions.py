@@ -1,0 +1,30 @@
+"""Consent's audit actions and the payload fields each may carry (``audit.actions``)."""
+
+# A decision's payload: ``services.decision_payload``.
+DECISION = [
+    "resident",
+    "purpose",
+    "notice_version",
+    "notice_sha256",
+    "method",
+    "paper_reference",
+    "receipt",
+    "decided_at",
+    "expires_at",
+]
+
+ACTIONS = {
+    "resident.registered": ["language", "resident", "with_account"],
+    "resident.language_set": ["language", "resident"],
+    "resident.erased": ["consents_withdrawn", "resident"],
+    "data_category.created": ["code", "sensitive"],
+    "data_category.changed": ["code", "sensitive"],
+    "purpose.created": ["code", "status"],
+    "purpose.changed": ["code", "status"],
+    "purpose.published": ["code", "notice_version"],
+    "purpose.closed": ["code"],
+    "notice.published": ["purpose", "sha256", "version"],
+    "consent.given": DECISION,
+    "consent.withdrawn": DECISION,
+    "data.accessed": ["batch_sha256", "organization", "purpose", "residents", "time"],
+}
