@@ -9,7 +9,7 @@ from audit import reports, services
 from audit.models import Entry
 from audit.verification import verify_chain
 from tests.audit.helpers import build_chain
-from tests.audit.test_reports import TODAY
+from tests.audit.test_reports import today
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +19,7 @@ def test_the_printed_predecessor_is_exact_while_others_write(postgres_only, monk
     report = services.report_request(
         actor=None,
         kind="audit.period",
-        parameters={"start": TODAY.isoformat(), "end": TODAY.isoformat()},
+        parameters={"start": today().isoformat(), "end": today().isoformat()},
         consortium_id=None,
         enqueue=False,
     )
