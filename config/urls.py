@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("", include("audit.urls")),
+    path("", include("governance.urls")),
     path("", include("review.urls")),
     path("", include("consent.urls")),
     path("", include("grants.urls")),

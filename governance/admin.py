@@ -27,6 +27,7 @@ from config.forms import IdsChoiceField, JapaneseDateField
 
 from . import comparison, selectors, services
 from .models import (
+    Account,
     Attendance,
     BylawArticle,
     BylawVersion,
@@ -628,6 +629,128 @@ class RoleAdmin(ScopedAdmin):
                     actor=request.user, **{name: data.get(name) for name in self.fields}
                 ),
             )
+
+
+# --- Accounts of the consortium's people ----------------------------------------------------
+
+
+class AccountInviteForm(forms.ModelForm):
+    """The person's details: kept on their user account, never written to the audit log."""
+
+    username = forms.CharField(label=_("user name"), max_length=150)
+    last_name = forms.CharField(label=_("family name"), max_length=150)
+    first_name = forms.CharField(label=_("given name"), max_length=150, required=False)
+    email = forms.EmailField(
+        label=_("e-mail address"), help_text=_("The invitation is sent to this address.")
+    )
+    staff = forms.BooleanField(
+        label=_("may use the secretariat's admin"),
+        required=False,
+        help_text=_(
+            "Only for secretariat clerks. Board members and representatives use their own pages."
+        ),
+    )
+
+    class Meta:
+        model = Account
+        fields = ["consortium"]
+
+    def clean_username(self):
+        # Checked here as well as by the service, so that a taken name is a field error with
+        # everything typed kept.
+        username = self.cleaned_data["username"]
+        user_model = get_user_model()
+        for validator in user_model._meta.get_field("username").validators:
+            validator(username)
+        if user_model.objects.filter(username__iexact=username).exists():
+            raise ValidationError(_("This user name is taken; choose another one."))
+        return username
+
+
+@admin.register(Account)
+class AccountAdmin(ScopedAdmin):
+    list_display = ["__str__", "full_name", "consortium", "state", "invited_at", "activated_at"]
+    list_filter = [consortium_filter("consortium")]
+    list_select_related = ["consortium", "user"]
+    search_fields = ["user__username", "user__last_name", "user__first_name"]
+    actions = ["resend_invitation", "deactivate"]
+    readonly_fields = [
+        "__str__",
+        "full_name",
+        "email",
+        "consortium",
+        "state",
+        "invited_by",
+        "invited_at",
+        "activated_at",
+        "deactivated_at",
+    ]
+
+    @admin.display(description=_("name"))
+    def full_name(self, obj):
+        return obj.user.get_full_name()
+
+    @admin.display(description=_("e-mail address"))
+    def email(self, obj):
+        return obj.user.email
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return obj.get_state_display()
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = AccountInviteForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["consortium", "username", "last_name", "first_name", "email", "staff"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An account changes through its actions (resend, deactivate), never by editing.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            services.account_invite(
+                actor=request.user,
+                consortium=data["consortium"],
+                username=data["username"],
+                last_name=data["last_name"],
+                first_name=data["first_name"],
+                email=data["email"],
+                staff=data["staff"],
+                base_url=request.build_absolute_uri("/"),
+            ),
+        )
+
+    @admin.action(description=_("Send the invitation again"))
+    def resend_invitation(self, request, queryset):
+        base_url = request.build_absolute_uri("/")
+        self.run_action(
+            request,
+            queryset,
+            lambda account: services.account_invitation_resend(
+                actor=request.user, account=account, base_url=base_url
+            ),
+            _("Invitation sent again to %(count)d people."),
+        )
+
+    @admin.action(description=_("Deactivate the selected accounts"))
+    def deactivate(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda account: services.account_deactivate(actor=request.user, account=account),
+            _("%(count)d accounts deactivated."),
+        )
 
 
 # --- Bylaws ----------------------------------------------------------------------------------

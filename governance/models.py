@@ -798,3 +798,54 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership.organization}: {self.get_choice_display()}"
+
+
+class Account(models.Model):
+    """
+    An account the secretariat opened for one of its consortium's people (a clerk, a board
+    member, a member's representative): invited by e-mail, the person sets their own password.
+    The secretariat deactivates it when the person leaves; it is never deleted.
+    """
+
+    class State(models.TextChoices):
+        INVITED = "invited", _("invited (no password yet)")
+        ACTIVE = "active", _("active")
+        DEACTIVATED = "deactivated", _("deactivated")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="consortium_account",
+    )
+    consortium = models.ForeignKey(
+        Consortium, verbose_name=_("consortium"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    invited_at = models.DateTimeField(_("invited at"))
+    activated_at = models.DateTimeField(_("password set at"), null=True, blank=True)
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["consortium", "user__username"]
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+    @property
+    def state(self) -> str:
+        if self.deactivated_at:
+            return self.State.DEACTIVATED
+        return self.State.ACTIVE if self.activated_at else self.State.INVITED
+
+    def get_state_display(self) -> str:
+        return self.State(self.state).label

@@ -202,11 +202,13 @@ def people_visible_to(user):
         Q(governance_roles__consortium__in=consortia)
         | Q(represented_memberships__consortium__in=consortia)
         | Q(groups__consortium__in=consortia)
+        | Q(consortium_account__consortium__in=consortia)
     )
     tied = (
         Q(governance_roles__isnull=False)
         | Q(represented_memberships__isnull=False)
         | Q(groups__consortium__isnull=False)
+        | Q(consortium_account__isnull=False)
     )
     # Residents' portal accounts (the consent app's ``resident`` relation) are never offered:
     # their names and e-mail addresses are not the secretariat's to browse.

@@ -3,6 +3,12 @@ Every state change of the governance app: one function per use case, ``<entity>_
 each atomic, keyword-only with the actor first, validated, and recorded in the audit log.
 """
 
+from .accounts import (
+    account_activate,
+    account_deactivate,
+    account_invitation_resend,
+    account_invite,
+)
 from .assemblies import (
     assembly_create,
     assembly_update,
@@ -44,6 +50,10 @@ from .membership import (
 )
 
 __all__ = [
+    "account_activate",
+    "account_deactivate",
+    "account_invitation_resend",
+    "account_invite",
     "assembly_create",
     "assembly_update",
     "attendance_prepare",

@@ -6,7 +6,10 @@ its votes, an assembly, a bylaw version and its comparison, the report list whil
 being made.
 """
 
+import re
+
 import pytest
+from django.core import mail
 
 from audit import services as audit_services
 from governance.models import Vote
@@ -79,3 +82,38 @@ def test_the_secretariat_pages_pass_the_accessibility_checks(
     assert page.locator("meta[http-equiv=refresh]").count() == 0
     assert page.get_by_role("status").count() >= 1
     assert_page_ok(page, width=DESKTOP)
+
+
+def test_a_clerk_invites_a_person_who_sets_their_password_on_a_phone(
+    server, page, consortium_a, clerk_a
+):
+    page.goto(server.url + "/admin/login/")
+    page.get_by_label("ユーザー名").fill("clerk_a")
+    page.get_by_label("パスワード").fill("correct horse battery staple")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/admin/")
+
+    page.goto(server.url + "/admin/governance/account/add/")
+    assert_page_ok(page, width=DESKTOP)
+    page.get_by_label("コンソーシアム").select_option(str(consortium_a.pk))
+    page.get_by_label("ユーザー名").fill("suzuki.ichiro")
+    page.get_by_label("姓").fill("鈴木")
+    page.get_by_label("メールアドレス").fill("ichiro.suzuki@city.example.jp")
+    page.get_by_role("button", name="保存", exact=True).click()
+    page.wait_for_url("**/admin/governance/account/")
+    assert_page_ok(page, width=DESKTOP)
+    assert page.get_by_text("招待中（パスワード未設定）").count() == 1
+
+    (message,) = mail.outbox
+    link = re.search(r"https?://\S+/accounts/invitation/\S+/", message.body).group(0)
+    phone = page.context.browser.new_context(viewport={"width": 320, "height": 640}, locale="ja-JP")
+    person = phone.new_page()
+    person.goto(link)
+    assert person.get_by_role("heading", level=1).count() == 1
+    assert_page_ok(person)
+    person.get_by_label("新しいパスワード", exact=True).fill("a long passphrase of my own 2026")
+    person.get_by_label("新しいパスワード(確認用)").fill("a long passphrase of my own 2026")
+    person.get_by_role("button", name="パスワードを設定する").click()
+    person.wait_for_url("**/accounts/invitation/done/")
+    assert_page_ok(person)
+    phone.close()

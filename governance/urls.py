@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "governance"
+
+urlpatterns = [
+    path(
+        "accounts/invitation/<uidb64>/<token>/",
+        views.InvitationAcceptView.as_view(),
+        name="invitation",
+    ),
+    path("accounts/invitation/done/", views.InvitationDoneView.as_view(), name="invitation_done"),
+]
