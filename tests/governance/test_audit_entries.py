@@ -279,6 +279,32 @@ def test_every_service_writes_one_entry_without_personal_data(
         "membership.reinstated",
         lambda: services.membership_reinstate(actor=clerk_a, membership=membership),
     )
+    account = run(
+        "account.invited",
+        lambda: services.account_invite(
+            actor=clerk_a,
+            consortium=consortium_a,
+            username="chair1-new",
+            last_name="山田",
+            first_name="太郎",
+            email="yamada@example.jp",
+            base_url="https://platform.example.jp/",
+        ),
+    )
+    run(
+        "account.invitation_resent",
+        lambda: services.account_invitation_resend(
+            actor=clerk_a, account=account, base_url="https://platform.example.jp/"
+        ),
+    )
+    run(
+        "account.activated",
+        lambda: services.account_activate(user=account.user, password="a long passphrase 2026"),
+    )
+    run(
+        "account.deactivated",
+        lambda: services.account_deactivate(actor=clerk_a, account=account),
+    )
 
     assert closed.outcome == "carried"
     # The ethics review's services have their own test (tests/review/test_review_audit.py); the
@@ -288,7 +314,7 @@ def test_every_service_writes_one_entry_without_personal_data(
     entry = PendingEntry.objects.get(action="resolution.closed")
     assert entry.object_id == str(closed.pk)
     assert entry.consortium_id == consortium_a.pk
-    assert len(steps) == 33
+    assert len(steps) == 37
 
     # Every payload seals into the chain and verifies.
     pending = PendingEntry.objects.count()
