@@ -1,10 +1,12 @@
 """Reads of the consent app: the consent check, the portal's views of a resident's records."""
 
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -415,3 +417,34 @@ def receipt_view(resident: Resident, receipt_id) -> ReceiptView:
         consortium=record.purpose.consortium,
         log_seq=entry,
     )
+
+
+# --- The public register ------------------------------------------------------------------------
+
+JAPAN = zoneinfo.ZoneInfo("Asia/Tokyo")
+
+
+def purposes_published(consortium) -> QuerySet[Purpose]:
+    """Return ``consortium``'s purposes residents have been asked about (open or closed)."""
+    return Purpose.objects.filter(
+        consortium=consortium, status__in=[Purpose.Status.OPEN, Purpose.Status.CLOSED]
+    ).order_by("code")
+
+
+def access_counts_by_month(consortium) -> list[dict]:
+    """
+    Return the residents whose data were released to each service of ``consortium``, per
+    purpose and month (Japan time), summed over the grants API's batches:
+    [{"organization_id", "service_name", "purpose_id", "month" (date), "residents"}].
+    """
+    rows = (
+        DataAccessBatch.objects.filter(purpose__consortium=consortium)
+        .annotate(month=TruncMonth("accessed_at", tzinfo=JAPAN))
+        .values("organization_id", "service_name", "purpose_id", "month")
+        .annotate(residents=Sum("residents"))
+        .order_by("month", "service_name", "purpose_id")
+    )
+    return [
+        {**row, "month": row["month"].date() if hasattr(row["month"], "date") else row["month"]}
+        for row in rows
+    ]

@@ -278,3 +278,36 @@ def roles_on_any(day: datetime.date) -> QuerySet[Role]:
     return Role.objects.filter(start_on__lte=day).filter(
         Q(end_on__isnull=True) | Q(end_on__gte=day)
     )
+
+
+# --- The public register ------------------------------------------------------------------------
+
+
+def consortia_public() -> QuerySet[Consortium]:
+    """Return the consortia the public register shows: all but those still in preparation."""
+    return Consortium.objects.exclude(status=Consortium.Status.PREPARING).order_by("name_ja")
+
+
+def bylaws_adopted(consortium: Consortium) -> QuerySet[BylawVersion]:
+    """Return ``consortium``'s adopted bylaw versions, newest first; drafts never."""
+    return BylawVersion.objects.filter(
+        consortium=consortium, status=BylawVersion.Status.ADOPTED
+    ).order_by("-effective_on", "-number")
+
+
+def memberships_all(consortium: Consortium) -> QuerySet[Membership]:
+    """Return every membership of ``consortium``, past and present, with its organisation."""
+    return (
+        Membership.objects.filter(consortium=consortium)
+        .select_related("organization")
+        .order_by("left_on", "organization__name_ja", "joined_on")
+    )
+
+
+def resolutions_closed(consortium: Consortium) -> QuerySet[Resolution]:
+    """Return ``consortium``'s resolutions whose vote has closed, newest assembly first."""
+    return (
+        Resolution.objects.filter(assembly__consortium=consortium, status=Resolution.Status.CLOSED)
+        .select_related("assembly")
+        .order_by("-assembly__held_on", "number")
+    )

@@ -347,3 +347,16 @@ LIVE_STATUSES = (Grant.Status.ACTIVE, Grant.Status.SUSPENDED)
 def grants_expiring(*, now=None):
     """Return the active or suspended grants whose expiry has passed at ``now``."""
     return Grant.objects.filter(status__in=LIVE_STATUSES, expires_at__lte=now or timezone.now())
+
+
+def grants_for_tickets(ticket_ids) -> dict[int, list[Grant]]:
+    """Return {ticket id: its grants, oldest first} (the public register's "grants issued")."""
+    grants: dict[int, list[Grant]] = {}
+    rows = (
+        Grant.objects.filter(ticket_id__in=list(ticket_ids))
+        .select_related("service")
+        .order_by("issued_at", "pk")
+    )
+    for grant in rows:
+        grants.setdefault(grant.ticket_id, []).append(grant)
+    return grants

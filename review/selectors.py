@@ -448,3 +448,56 @@ def next_steps(viewer, tickets) -> dict[int, str]:
             step = "open_review"
         steps[ticket.pk] = step
     return steps
+
+
+# --- The public register ------------------------------------------------------------------------
+
+DECISION_ACTIONS = ("ticket.approved", "ticket.rejected")
+
+
+def tickets_decided(consortium) -> QuerySet[ReviewTicket]:
+    """
+    Return ``consortium``'s tickets the board has decided (approved or rejected, and what came
+    after: suspended, closed), newest decision first: what the public register lists. Drafts,
+    tickets in review and tickets closed before any decision are never among them.
+    """
+    return (
+        ReviewTicket.objects.filter(
+            consortium=consortium,
+            decided_at__isnull=False,
+            state__in=ReviewTicket.DECIDED_STATES,
+        )
+        .select_related("consortium", "requester", "purpose")
+        .order_by("-decided_at", "-pk")
+    )
+
+
+def decided_vote_counts(ticket_ids) -> dict[int, dict[str, int]]:
+    """
+    Return {ticket id: {choice: count}} of the votes of each ticket's deciding round, counting
+    only reviewers who took part (not recused): the board's tally, never who voted how.
+    """
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        ReviewVote.objects.filter(
+            ticket_id__in=list(ticket_ids),
+            round=models_F("ticket__round"),
+            assignment__recusal="",
+        )
+        .values_list("ticket_id", "choice")
+        .order_by()
+    )
+    for ticket_id, choice in rows:
+        tally = counts.setdefault(ticket_id, {c: 0 for c in ReviewVote.Choice.values})
+        tally[choice] += 1
+    return counts
+
+
+def decision_entries(ticket_ids) -> dict[int, Entry]:
+    """Return {ticket id: the sealed audit entry recording the board's decision on it}."""
+    entries = Entry.objects.filter(
+        object_type__in=TICKET_OBJECT_TYPES,
+        object_id__in=[str(pk) for pk in ticket_ids],
+        action__in=DECISION_ACTIONS,
+    ).order_by("seq")
+    return {int(entry.object_id): entry for entry in entries}
