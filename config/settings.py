@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "consent",
     "review",
     "grants",
+    "public",
 ]
 
 MIDDLEWARE = [

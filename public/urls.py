@@ -1,0 +1,42 @@
+"""
+The register in Japanese at /register/ and in English at /en/register/: the language is in the
+address, so that a page is the same for everyone who asks for it and caches can keep it.
+Each name has both patterns; reverse it with ``lang``.
+"""
+
+from django.urls import path
+
+from . import views
+
+app_name = "public"
+
+
+def _patterns(prefix: str, lang: str) -> list:
+    options = {"lang": lang}
+    base = f"{prefix}register/"
+    return [
+        path(base, views.index, options, name="index"),
+        path(f"{base}checkpoint/", views.checkpoint, options, name="checkpoint"),
+        path(f"{base}<slug:slug>/", views.consortium, options, name="consortium"),
+        path(f"{base}<slug:slug>/uses/", views.uses, options, name="uses"),
+        path(f"{base}<slug:slug>/uses/<int:ticket_id>/", views.use, options, name="use"),
+        path(f"{base}<slug:slug>/members/", views.members, options, name="members"),
+        path(f"{base}<slug:slug>/bylaws/", views.bylaws, options, name="bylaws"),
+        path(
+            f"{base}<slug:slug>/bylaws/<int:number>/",
+            views.bylaw_version,
+            options,
+            name="bylaw-version",
+        ),
+        path(
+            f"{base}<slug:slug>/bylaws/<int:old>/to/<int:new>/",
+            views.bylaw_compare,
+            options,
+            name="bylaw-compare",
+        ),
+        path(f"{base}<slug:slug>/resolutions/", views.resolutions, options, name="resolutions"),
+        path(f"{base}<slug:slug>/statistics/", views.statistics, options, name="statistics"),
+    ]
+
+
+urlpatterns = _patterns("", "ja") + _patterns("en/", "en")
