@@ -6,7 +6,7 @@ Each name has both patterns; reverse it with ``lang``.
 
 from django.urls import path
 
-from . import views
+from . import ckan, views
 
 app_name = "public"
 
@@ -36,7 +36,21 @@ def _patterns(prefix: str, lang: str) -> list:
         ),
         path(f"{base}<slug:slug>/resolutions/", views.resolutions, options, name="resolutions"),
         path(f"{base}<slug:slug>/statistics/", views.statistics, options, name="statistics"),
+        path(f"{base}<slug:slug>/data/", views.data, options, name="data"),
     ]
 
 
-urlpatterns = _patterns("", "ja") + _patterns("en/", "en")
+urlpatterns = [
+    *_patterns("", "ja"),
+    *_patterns("en/", "en"),
+    # Open data: the same in every language.
+    path("register/catalog.jsonld", views.catalogue, name="dcat"),
+    path(
+        "register/<slug:slug>/data/<slug:key>.<str:fmt>",
+        views.download,
+        name="download",
+    ),
+    # The CKAN Action API's read actions, at both of CKAN's prefixes.
+    path("api/3/action/<str:action>", ckan.action, name="ckan-action-3"),
+    path("api/action/<str:action>", ckan.action, name="ckan-action"),
+]

@@ -9,6 +9,7 @@ import hashlib
 from functools import wraps
 
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from governance import comparison
 
-from . import selectors
+from . import datasets, dcat, selectors
 
 # Shared caches may keep a page five minutes; a changed page has another ETag at once.
 CACHE_CONTROL = "public, max-age=300"
@@ -228,3 +229,61 @@ def statistics(request, slug: str, today: datetime.date):
 @register_page
 def checkpoint(request, today: datetime.date):
     return page(request, "public/checkpoint.html", {"checkpoint": selectors.checkpoint()})
+
+
+# --- Open data -----------------------------------------------------------------------------------
+
+
+@register_page
+def data(request, slug: str, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    return page(
+        request,
+        "public/data.html",
+        {
+            "consortium": consortium,
+            "datasets": datasets.DATASETS,
+            "licence_url": datasets.LICENCE_URL,
+        },
+    )
+
+
+@register_page
+def download(request, slug: str, key: str, fmt: str, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    dataset = datasets.BY_KEY.get(key)
+    if dataset is None or fmt not in ("csv", "json"):
+        raise Http404("no such dataset")
+    rows = dataset.rows(consortium, today)
+    filename = f"{dataset.name(consortium)}.{fmt}"
+    if fmt == "csv":
+        response = HttpResponse(
+            datasets.csv_text(dataset, rows), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = JsonResponse(
+            {
+                "dataset": dataset.name(consortium),
+                "consortium": consortium.slug,
+                "licence": datasets.LICENCE_URL,
+                "hidden_below": selectors.SMALL_COUNT,
+                "columns": list(dataset.columns),
+                "rows": datasets.json_rows(dataset, rows),
+            },
+            json_dumps_params={"ensure_ascii": False},
+        )
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@register_page
+def catalogue(request, today: datetime.date):
+    """The register's datasets as a DCAT catalogue (JSON-LD)."""
+    response = JsonResponse(
+        dcat.catalogue(request.build_absolute_uri("/"), today),
+        json_dumps_params={"ensure_ascii": False},
+        content_type="application/ld+json",
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

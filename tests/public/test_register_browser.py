@@ -38,6 +38,7 @@ def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page,
         f"/register/{slug}/bylaws/1/",
         f"/register/{slug}/resolutions/",
         f"/register/{slug}/statistics/",
+        f"/register/{slug}/data/",
         "/register/checkpoint/",
     ]
     for path in paths:

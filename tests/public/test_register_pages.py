@@ -41,6 +41,7 @@ def pages(consortium, register) -> list[str]:
         url("bylaw-version", slug=slug, number=1),
         url("resolutions", slug=slug),
         url("statistics", slug=slug),
+        url("data", slug=slug),
     ]
 
 
