@@ -1,5 +1,6 @@
 """The audit log in the admin: read-only for everyone, superusers included."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -183,8 +184,9 @@ class ReportAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "kind_label",
-        "consortium_id",
-        "language",
+        "covers",
+        "consortium_name",
+        "language_name",
         "state_and_progress",
         "requested_by",
         "requested_at",
@@ -241,6 +243,20 @@ class ReportAdmin(admin.ModelAdmin):
             return reports.get(obj.kind).label
         except reports.ReportError:
             return obj.kind
+
+    @admin.display(description=_("covers"))
+    def covers(self, obj):
+        return reports.describe(obj.kind, obj.parameters) or "-"
+
+    @admin.display(description=_("consortium"))
+    def consortium_name(self, obj):
+        if obj.consortium_id is None:
+            return _("platform (no consortium)")
+        return reports.consortium_names([obj.consortium_id])[obj.consortium_id]
+
+    @admin.display(description=_("language"))
+    def language_name(self, obj):
+        return dict(settings.LANGUAGES).get(obj.language, obj.language)
 
     @admin.display(description=_("state"))
     def state_and_progress(self, obj):

@@ -102,6 +102,10 @@ def build(report, *, progress, workdir):
     by_consortium = list(
         in_period.values("consortium_id").annotate(count=Count("seq")).order_by("consortium_id")
     )
+    names = reports.consortium_names(row["consortium_id"] for row in by_consortium)
+    for row in by_consortium:
+        name = names.get(row["consortium_id"])
+        row["name"] = name if name != str(row["consortium_id"]) else ""
     exceptional = in_period.filter(exceptional_filter()).order_by("seq")
     exceptional_count = exceptional.count()
     checkpoints = Checkpoint.objects.filter(time__gte=since, time__lt=until).select_related("key")
@@ -158,6 +162,10 @@ def build(report, *, progress, workdir):
     )
 
 
+def describe(parameters: dict) -> str:
+    return _("%(start)s to %(end)s") % {"start": parameters["start"], "end": parameters["end"]}
+
+
 def register() -> None:
     reports.register(
         reports.ReportKind(
@@ -166,5 +174,6 @@ def register() -> None:
             consortia_for=consortia_for,
             form_class=AuditPeriodForm,
             build=build,
+            describe=describe,
         )
     )

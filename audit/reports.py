@@ -107,9 +107,38 @@ class ReportKind:
     form_class: type[forms.Form]
     build: Callable[..., Document]
     can_access: Callable[[object, dict, int | None], bool] | None = None
+    # What one report of this kind covers, in words, from its parameters (the assembly's title,
+    # the period): shown in the report lists. Answer "" for a record that no longer exists.
+    describe: Callable[[dict], str] | None = None
 
 
 _registry: dict[str, ReportKind] = {}
+# The consortia's names by id, given by the app that keeps them (audit imports no other app).
+_consortium_names: Callable[[Iterable[int]], dict[int, str]] | None = None
+
+
+def set_consortium_names(provider: Callable[[Iterable[int]], dict[int, str]]) -> None:
+    """Let the app that keeps the consortia name them in reports and report lists."""
+    global _consortium_names
+    _consortium_names = provider
+
+
+def consortium_names(ids: Iterable[int]) -> dict[int, str]:
+    """Return each consortium's name in the active language (its id where none is known)."""
+    ids = [i for i in ids if i is not None]
+    named = _consortium_names(ids) if _consortium_names and ids else {}
+    return {i: named.get(i) or str(i) for i in ids}
+
+
+def describe(kind: str, parameters: dict) -> str:
+    """Return what a report of ``kind`` with ``parameters`` covers, in words ("" if unknown)."""
+    found = _registry.get(kind)
+    if found is None or found.describe is None:
+        return ""
+    try:
+        return found.describe(parameters or {})
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 def register(kind: ReportKind) -> None:

@@ -13,7 +13,15 @@ from django.utils.translation import gettext as _
 from audit import reports
 
 from . import selectors
-from .models import Attendance, BylawVersion, GeneralAssembly, Resolution, Role, Vote
+from .models import (
+    Attendance,
+    BylawVersion,
+    Consortium,
+    GeneralAssembly,
+    Resolution,
+    Role,
+    Vote,
+)
 from .people import person_name
 
 MINUTES = "governance.minutes"
@@ -73,6 +81,28 @@ class BylawsForm(reports.ReportParametersForm):
     def parameters(self):
         version = self.cleaned_data["version"]
         return {"version": version.pk}, version.consortium_id
+
+
+def describe_minutes(parameters: dict) -> str:
+    assembly = GeneralAssembly.objects.filter(pk=parameters["assembly"]).first()
+    if assembly is None:
+        return ""
+    return f"{localized(assembly, 'title')} ({assembly.held_on:%Y-%m-%d})"
+
+
+def describe_bylaws(parameters: dict) -> str:
+    version = BylawVersion.objects.filter(pk=parameters["version"]).first()
+    if version is None:
+        return ""
+    return _("%(title)s, version %(number)s") % {
+        "title": localized(version, "title"),
+        "number": version.number,
+    }
+
+
+def consortium_names(ids) -> dict[int, str]:
+    """The consortia's names for the audit app's reports and lists, in the active language."""
+    return {c.pk: localized(c, "name") for c in Consortium.objects.filter(pk__in=list(ids))}
 
 
 def _fetch(model, report, key):
@@ -230,6 +260,7 @@ def build_bylaws(report, *, progress, workdir):
 
 
 def register() -> None:
+    reports.set_consortium_names(consortium_names)
     reports.register(
         reports.ReportKind(
             kind=MINUTES,
@@ -237,6 +268,7 @@ def register() -> None:
             consortia_for=consortia_for,
             form_class=MinutesForm,
             build=build_minutes,
+            describe=describe_minutes,
         )
     )
     reports.register(
@@ -246,5 +278,6 @@ def register() -> None:
             consortia_for=consortia_for,
             form_class=BylawsForm,
             build=build_bylaws,
+            describe=describe_bylaws,
         )
     )
