@@ -260,6 +260,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
+# --- The data-ethics review ----------------------------------------------------------------
+
+# Days before an obligation's due date when the requester is reminded (once per due date).
+REVIEW_OBLIGATION_REMINDER_DAYS = int(os.environ.get("REVIEW_OBLIGATION_REMINDER_DAYS", "14"))
+
 # --- Security -------------------------------------------------------------------------------
 
 SESSION_COOKIE_HTTPONLY = True

@@ -42,6 +42,18 @@ class EthicsBoard(models.Model):
         _("term of an approval (days)"), default=365
     )
 
+    class OverdueCritical(models.TextChoices):
+        ESCALATE = "escalate", _("escalate to the board and the secretariat only")
+        SUSPEND = "suspend", _("escalate and suspend the ticket's grants until it is met")
+
+    # What an overdue obligation marked critical does besides the escalation.
+    overdue_critical = models.CharField(
+        _("an overdue critical obligation"),
+        max_length=16,
+        choices=OverdueCritical.choices,
+        default=OverdueCritical.ESCALATE,
+    )
+
     class Meta:
         verbose_name = _("ethics board")
         verbose_name_plural = _("ethics boards")
@@ -444,6 +456,9 @@ class ReviewVote(models.Model):
     )
     choice = models.CharField(_("vote"), max_length=24, choices=Choice.choices)
     conditions = models.TextField(_("conditions"), blank=True)
+    # The conditions as obligations: [{"kind", "text", "due", "days", "years", "critical"}]
+    # (see obligation_specs_clean); ``conditions`` keeps their texts, one a line.
+    obligations = models.JSONField(_("conditions as obligations"), default=list, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     cast_at = models.DateTimeField(_("cast at"), auto_now_add=True)
 
@@ -494,6 +509,15 @@ class ReviewAttachment(models.Model):
         on_delete=models.CASCADE,
         related_name="attachments",
     )
+    # Set for a file filed as evidence of an obligation; the request's files have none.
+    evidence = models.ForeignKey(
+        "ObligationEvidence",
+        verbose_name=_("evidence"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
     round = models.PositiveSmallIntegerField(_("round"))
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -517,3 +541,237 @@ class ReviewAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class Obligation(models.Model):
+    """
+    遵守事項: a condition the board attached to its approval, owed by the requesting
+    organisation: what to do (its kind), by when (a due date, or yearly for some years after the
+    approval's term), whether missing it is critical, and where it stands.
+    """
+
+    class Kind(models.TextChoices):
+        PERIODIC_REPORT = "periodic_report", _("periodic report")
+        OUTCOME_REPORT = "outcome_report", _("outcome report")
+        DELETION_CERTIFICATE = (
+            "deletion_certificate",
+            _("deletion certificate at the end of retention"),
+        )
+        SECURITY_AUDIT = "security_audit", _("security audit")
+        PUBLICATION = "publication", _("publication of results")
+        OTHER = "other", _("other")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("obligation state", "open")
+        SUBMITTED = "submitted", pgettext_lazy("obligation state", "evidence submitted")
+        ACCEPTED = "accepted", pgettext_lazy("obligation state", "accepted")
+        REJECTED = "rejected", pgettext_lazy("obligation state", "evidence rejected")
+        OVERDUE = "overdue", pgettext_lazy("obligation state", "overdue")
+        WAIVED = "waived", pgettext_lazy("obligation state", "waived")
+
+    class Recurrence(models.TextChoices):
+        NONE = "", _("once")
+        YEARLY = "yearly", _("yearly")
+
+    # The states in which the requester owes evidence (and reminders and escalation apply).
+    OWED = {State.OPEN, State.REJECTED, State.OVERDUE}
+    FINISHED = {State.ACCEPTED, State.WAIVED}
+
+    ticket = models.ForeignKey(
+        ReviewTicket,
+        verbose_name=_("ticket"),
+        on_delete=models.PROTECT,
+        related_name="obligations",
+    )
+    owner = models.ForeignKey(
+        Organization,
+        verbose_name=_("owed by"),
+        on_delete=models.PROTECT,
+        related_name="review_obligations",
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices, default=Kind.OTHER)
+    text = models.TextField(_("condition"))
+    critical = models.BooleanField(_("critical"), default=False)
+    due_on = models.DateField(_("due"), null=True, blank=True)
+    recurrence = models.CharField(
+        _("recurrence"), max_length=8, choices=Recurrence.choices, blank=True, default=""
+    )
+    # How many more times a recurring obligation falls due after ``due_on``.
+    repeats_left = models.PositiveSmallIntegerField(_("further times due"), default=0)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.OPEN, editable=False
+    )
+    waiver_reason = models.TextField(_("why it was waived"), blank=True)
+    # The due date a reminder was sent for, and when the escalation went out for it.
+    reminded_for = models.DateField(_("reminded for the due date"), null=True, blank=True)
+    escalated_for = models.DateField(_("escalated for the due date"), null=True, blank=True)
+    # True while this obligation, overdue and critical, holds its ticket suspended.
+    holds_suspension = models.BooleanField(_("holds the ticket suspended"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("obligation")
+        verbose_name_plural = _("obligations")
+        ordering = ["ticket", "due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="waived") | ~Q(waiver_reason=""),
+                name="review_obligation_waiver_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(recurrence="") | Q(due_on__isnull=False),
+                name="review_obligation_recurrence_has_due",
+            ),
+        ]
+        indexes = [
+            # The daily follow-up: owed obligations by due date.
+            models.Index(fields=["state", "due_on"], name="review_obligation_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.get_kind_display()}"
+
+    @property
+    def is_owed(self) -> bool:
+        return self.state in self.OWED
+
+
+class ObligationEvidence(models.Model):
+    """履行報告: what the requester filed to show an obligation met, and the board's verdict."""
+
+    class Verdict(models.TextChoices):
+        PENDING = "", _("awaiting the board")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+
+    obligation = models.ForeignKey(
+        Obligation,
+        verbose_name=_("obligation"),
+        on_delete=models.CASCADE,
+        related_name="evidence",
+    )
+    # The due date this evidence answers (a recurring obligation is owed again each year).
+    due_on = models.DateField(_("for the due date"), null=True, blank=True)
+    text = models.TextField(_("evidence"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    verdict = models.CharField(
+        _("verdict"), max_length=16, choices=Verdict.choices, blank=True, default=""
+    )
+    verdict_reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        ordering = ["obligation", "submitted_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.obligation_id}/{self.pk}"
+
+
+# When an obligation falls due, counted from the approval (see obligation_schedule).
+DUE_RULES = ("none", "days", "term_end", "retention_end", "yearly")
+MAX_OBLIGATIONS = 20
+
+
+def clean_obligation_specs(specs) -> list[dict]:
+    """
+    Return the board's conditions as obligation specifications, checked and normalised:
+    ``[{"kind", "text", "critical", "due", "days", "years"}]`` where ``due`` is one of
+    DUE_RULES: "none" (no date), "days" (``days`` after the approval), "term_end" (the approval's
+    last day), "retention_end" (the term's end plus the request's retention) or "yearly" (each
+    year after the term, ``years`` times). Raise ValidationError({"conditions": ...}) otherwise.
+    """
+    if not isinstance(specs, list) or len(specs) > MAX_OBLIGATIONS:
+        raise ValidationError(
+            {"conditions": _("Give at most %(n)s conditions.") % {"n": MAX_OBLIGATIONS}}
+        )
+    cleaned = []
+    for index, spec in enumerate(specs, start=1):
+        if not isinstance(spec, dict):
+            raise ValidationError({"conditions": _("Condition %(n)s is malformed.") % {"n": index}})
+        text = str(spec.get("text") or "").strip()
+        kind = spec.get("kind") or Obligation.Kind.OTHER
+        due = spec.get("due") or "none"
+        days, years = spec.get("days"), spec.get("years")
+        if not text:
+            raise ValidationError(
+                {"conditions": _("Condition %(n)s: write what is required.") % {"n": index}}
+            )
+        if kind not in Obligation.Kind.values:
+            raise ValidationError(
+                {"conditions": _("Condition %(n)s: choose a kind.") % {"n": index}}
+            )
+        if due not in DUE_RULES:
+            raise ValidationError(
+                {"conditions": _("Condition %(n)s: choose when it is due.") % {"n": index}}
+            )
+        if due == "days" and not (isinstance(days, int) and 1 <= days <= 3650):
+            raise ValidationError(
+                {
+                    "conditions": _(
+                        "Condition %(n)s: give the days after the approval (1 to 3650)."
+                    )
+                    % {"n": index}
+                }
+            )
+        if due == "yearly" and not (isinstance(years, int) and 1 <= years <= 20):
+            raise ValidationError(
+                {
+                    "conditions": _(
+                        "Condition %(n)s: give for how many years after the term (1 to 20)."
+                    )
+                    % {"n": index}
+                }
+            )
+        cleaned.append(
+            {
+                "kind": kind,
+                "text": text,
+                "critical": bool(spec.get("critical")),
+                "due": due,
+                "days": days if due == "days" else None,
+                "years": years if due == "yearly" else None,
+            }
+        )
+    return cleaned
+
+
+def obligation_schedule(spec: dict, ticket: ReviewTicket) -> tuple:
+    """Return (due_on, recurrence, repeats_left) of ``spec`` for the approved ``ticket``."""
+    import datetime
+
+    due = spec["due"]
+    if due == "days":
+        return ticket.valid_from + datetime.timedelta(days=spec["days"]), "", 0
+    if due == "term_end":
+        return ticket.valid_until, "", 0
+    if due == "retention_end":
+        return ticket.valid_until + datetime.timedelta(days=ticket.retention_days or 0), "", 0
+    if due == "yearly":
+        return add_years(ticket.valid_until, 1), Obligation.Recurrence.YEARLY, spec["years"] - 1
+    return None, "", 0
+
+
+def add_years(day, years: int):
+    """Return ``day`` ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)

@@ -16,3 +16,11 @@ def ensure_schedules(**kwargs) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="review: obligations follow-up",
+        defaults={
+            "func": "review.tasks.follow_up_obligations",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )

@@ -278,6 +278,8 @@ class ReviewTally:
     quorum_possible: bool = True
     decision: str = ""  # a ReviewTicket.State, or "" while the board has not decided
     conditions: list = field(default_factory=list)
+    # The approving votes' conditions as obligation specifications, each text once.
+    obligations: list = field(default_factory=list)
 
 
 def review_tally(ticket: ReviewTicket) -> ReviewTally:
@@ -308,6 +310,9 @@ def review_tally(ticket: ReviewTicket) -> ReviewTally:
         tally.votes[vote.choice] += 1
         if vote.choice == ReviewVote.Choice.APPROVE_WITH_CONDITIONS:
             tally.conditions.append(vote.conditions.strip())
+            specs = vote.obligations or [{"text": vote.conditions.strip()}]
+            known = {spec.get("text") for spec in tally.obligations}
+            tally.obligations += [spec for spec in specs if spec.get("text") not in known]
         if vote.choice == ReviewVote.Choice.REJECT:
             expertise = participants[vote.assignment_id].role.expertise
             if (board.legal_veto and expertise == Role.Expertise.LEGAL) or (

@@ -6,3 +6,8 @@ from . import services
 def send_review_reminders() -> int:
     """Remind reviewers who have not voted two days before their round is due."""
     return services.reminders_send()
+
+
+def follow_up_obligations() -> dict:
+    """Remind requesters before their obligations fall due; escalate the overdue (daily)."""
+    return services.obligations_follow_up()

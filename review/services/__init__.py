@@ -4,6 +4,13 @@ each atomic, keyword-only with the actor first, validated, and recorded in the a
 """
 
 from .board import ethics_board_set
+from .obligations import (
+    obligation_accept,
+    obligation_evidence_submit,
+    obligation_reject,
+    obligation_waive,
+    obligations_follow_up,
+)
 from .tickets import (
     TransitionError,
     attachment_add,
@@ -28,6 +35,11 @@ from .tickets import (
 
 __all__ = [
     "ethics_board_set",
+    "obligation_accept",
+    "obligation_evidence_submit",
+    "obligation_reject",
+    "obligation_waive",
+    "obligations_follow_up",
     "TransitionError",
     "attachment_add",
     "comment_add",

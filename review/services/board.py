@@ -15,6 +15,7 @@ ETHICS_BOARD_FIELDS = {
     "security_veto",
     "review_days",
     "approval_term_days",
+    "overdue_critical",
 }
 
 
@@ -30,7 +31,8 @@ def ethics_board_set(
 ) -> EthicsBoard:
     """
     Create or update the consortium's data-ethics board: its names, quorum and review rules
-    (``legal_veto``, ``security_veto``, ``review_days``, ``approval_term_days``).
+    (``legal_veto``, ``security_veto``, ``review_days``, ``approval_term_days``,
+    ``overdue_critical``).
     """
     board = EthicsBoard.objects.filter(consortium=consortium).first()
     created = board is None
@@ -53,6 +55,7 @@ def ethics_board_set(
             "quorum": board.quorum,
             "legal_veto": board.legal_veto,
             "security_veto": board.security_veto,
+            "overdue_critical": board.overdue_critical,
         },
     )
     return board

@@ -36,12 +36,15 @@ from governance.models import Consortium, Organization, Role
 from .. import selectors
 from ..models import (
     EthicsBoard,
+    Obligation,
     ReviewAssignment,
     ReviewAttachment,
     ReviewComment,
     ReviewRound,
     ReviewTicket,
     ReviewVote,
+    clean_obligation_specs,
+    obligation_schedule,
 )
 from ..signals import ticket_status_changed
 from ._common import ActorLike, iso, record, set_fields
@@ -148,8 +151,8 @@ def _set_relations(ticket: ReviewTicket, categories, recipients) -> None:
         ticket.recipients.set(recipients)
 
 
-def _notify_requester(ticket: ReviewTicket, event: str) -> None:
-    """Mail the requester's people that the ticket moved (after the commit)."""
+def requester_addresses(ticket: ReviewTicket) -> set[str]:
+    """The addresses of who filed ``ticket`` and of the requester's representatives today."""
     recipients = {ticket.filed_by.email} if ticket.filed_by_id and ticket.filed_by.email else set()
     for membership in (
         governance_selectors.members_on(ticket.consortium, timezone.localdate())
@@ -158,6 +161,12 @@ def _notify_requester(ticket: ReviewTicket, event: str) -> None:
     ):
         if membership.representative.email:
             recipients.add(membership.representative.email)
+    return recipients
+
+
+def _notify_requester(ticket: ReviewTicket, event: str) -> None:
+    """Mail the requester's people that the ticket moved (after the commit)."""
+    recipients = requester_addresses(ticket)
     if not recipients:
         return
     ticket_id, state = ticket.pk, ticket.get_state_display
@@ -555,10 +564,17 @@ def review_vote_cast(
     ticket: ReviewTicket,
     choice: str,
     conditions: str = "",
+    obligations: list | None = None,
     reason: str = "",
     today: datetime.date | None = None,
 ) -> ReviewVote:
-    """Cast an assigned reviewer's vote in the current round; the board's rule may decide."""
+    """
+    Cast an assigned reviewer's vote in the current round; the board's rule may decide.
+
+    An approval with conditions gives them as ``obligations`` (see
+    ``models.clean_obligation_specs``: kind, text, due date rule, critical), or as free text in
+    ``conditions``, which becomes one obligation of kind "other" without a due date.
+    """
     ticket = _lock(ticket)
     assignment = selectors.ticket_assignment(actor, ticket)
     if assignment is None:
@@ -570,12 +586,18 @@ def review_vote_cast(
     _require_state(ticket, {State.IN_REVIEW}, pgettext("ticket action", "voted on"))
     if ReviewVote.objects.filter(assignment=assignment, round=ticket.round).exists():
         raise ValidationError(_("You have already voted in this round."))
+    specs = clean_obligation_specs(obligations) if obligations else []
+    if specs:
+        conditions = "\n".join(spec["text"] for spec in specs)
+    elif conditions.strip() and choice == ReviewVote.Choice.APPROVE_WITH_CONDITIONS:
+        specs = clean_obligation_specs([{"text": conditions}])
     vote = ReviewVote(
         ticket=ticket,
         round=ticket.round,
         assignment=assignment,
         choice=choice,
         conditions=conditions.strip(),
+        obligations=specs,
         reason=reason.strip(),
     )
     vote.full_clean()
@@ -601,6 +623,7 @@ def _decide(ticket: ReviewTicket, today: datetime.date | None = None) -> None:
             actor=None,
             ticket=ticket,
             conditions="\n".join(dict.fromkeys(tally.conditions)),
+            obligations=tally.obligations,
             valid_from=today,
             valid_until=today + datetime.timedelta(days=board.approval_term_days),
         )
@@ -622,8 +645,14 @@ def ticket_approve(
     conditions: str,
     valid_from: datetime.date,
     valid_until: datetime.date,
+    obligations: list | None = None,
 ) -> ReviewTicket:
-    """Approve a ticket in review, with the board's conditions and a term (decision rule)."""
+    """
+    Approve a ticket in review, with the board's conditions and a term (decision rule). Each
+    condition becomes an obligation of the requester (``obligations``, as
+    ``models.clean_obligation_specs`` takes them; without them, the conditions' text is one
+    obligation of kind "other").
+    """
     ticket = _lock(ticket)
     if actor is not None:
         raise PermissionDenied(_("Only the board's decision rule approves a ticket."))
@@ -636,6 +665,9 @@ def ticket_approve(
     ticket.decided_at = timezone.now()
     ticket.save()
     _close_round(ticket, State.APPROVED)
+    if obligations is None and conditions.strip():
+        obligations = [{"text": conditions}]
+    created = _obligations_create(ticket, clean_obligation_specs(obligations or []))
     record(
         actor=actor,
         action="ticket.approved",
@@ -644,6 +676,7 @@ def ticket_approve(
         payload={
             "round": ticket.round,
             "with_conditions": bool(conditions),
+            "obligation_ids": [obligation.pk for obligation in created],
             "valid_from": iso(valid_from),
             "valid_until": iso(valid_until),
         },
@@ -651,6 +684,41 @@ def ticket_approve(
     _notify_requester(ticket, "approved")
     _announce(ticket, State.IN_REVIEW, State.APPROVED)
     return ticket
+
+
+def _obligations_create(ticket: ReviewTicket, specs: list[dict]) -> list[Obligation]:
+    """Make the approved ``ticket``'s obligations, each owed by the requester, each recorded."""
+    created = []
+    for spec in specs:
+        due_on, recurrence, repeats_left = obligation_schedule(spec, ticket)
+        obligation = Obligation(
+            ticket=ticket,
+            owner_id=ticket.requester_id,
+            kind=spec["kind"],
+            text=spec["text"],
+            critical=spec["critical"],
+            due_on=due_on,
+            recurrence=recurrence,
+            repeats_left=repeats_left,
+        )
+        obligation.full_clean()
+        obligation.save()
+        record(
+            actor=None,
+            action="obligation.created",
+            obj=obligation,
+            consortium=ticket.consortium,
+            payload={
+                "ticket_id": ticket.pk,
+                "kind": obligation.kind,
+                "critical": obligation.critical,
+                "due_on": iso(due_on),
+                "recurrence": recurrence,
+                "repeats_left": repeats_left,
+            },
+        )
+        created.append(obligation)
+    return created
 
 
 @transaction.atomic
@@ -824,6 +892,29 @@ def attachment_add(*, actor: ActorLike, ticket: ReviewTicket, upload) -> ReviewA
     _require_state(
         ticket, ReviewTicket.EDITABLE_STATES, pgettext("ticket action", "given attachments")
     )
+    attachment = store_attachment(actor=actor, ticket=ticket, upload=upload)
+    record(
+        actor=actor,
+        action="ticket.attachment_added",
+        obj=ticket,
+        consortium=ticket.consortium,
+        payload={
+            "attachment_id": attachment.pk,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+        },
+    )
+    return attachment
+
+
+def store_attachment(
+    *, actor: ActorLike, ticket: ReviewTicket, upload, evidence=None
+) -> ReviewAttachment:
+    """
+    Check ``upload`` (size, type by content) and keep it as a file of ``ticket`` (of its
+    ``evidence`` when given); the caller has checked who may and records the entry.
+    """
     if upload.size > settings.MAX_UPLOAD_SIZE:
         raise ValidationError(
             {
@@ -842,6 +933,7 @@ def attachment_add(*, actor: ActorLike, ticket: ReviewTicket, upload) -> ReviewA
     upload.seek(0)
     attachment = ReviewAttachment(
         ticket=ticket,
+        evidence=evidence,
         round=ticket.round,
         uploaded_by=actor if _is_user(actor) else None,
         original_name=(upload.name or "file")[-200:],
@@ -856,18 +948,6 @@ def attachment_add(*, actor: ActorLike, ticket: ReviewTicket, upload) -> ReviewA
         # The file is written before its row: do not leave it behind.
         attachment.file.storage.delete(attachment.file.name)
         raise
-    record(
-        actor=actor,
-        action="ticket.attachment_added",
-        obj=ticket,
-        consortium=ticket.consortium,
-        payload={
-            "attachment_id": attachment.pk,
-            "content_type": content_type,
-            "size": attachment.size,
-            "sha256": attachment.sha256,
-        },
-    )
     return attachment
 
 
