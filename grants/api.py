@@ -410,6 +410,19 @@ def ticket_input_conditions(result, generator, request, public):
     return result
 
 
+class ObligationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    text = serializers.CharField()
+    critical = serializers.BooleanField()
+    due_on = serializers.DateField(allow_null=True)
+    recurrence = serializers.CharField(help_text='"" (once) or "yearly"')
+    repeats_left = serializers.IntegerField()
+    state = serializers.CharField(
+        help_text="open, submitted, accepted, rejected, overdue or waived"
+    )
+
+
 class TicketOutput(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.CharField()
@@ -417,6 +430,7 @@ class TicketOutput(serializers.Serializer):
     service_name = serializers.CharField()
     purpose = serializers.IntegerField(allow_null=True)
     conditions = serializers.ListField(child=serializers.CharField())
+    obligations = ObligationOutput(many=True, help_text="the conditions as obligations")
     valid_from = serializers.DateField(allow_null=True)
     valid_until = serializers.DateField(allow_null=True)
     grants = serializers.ListField(child=serializers.CharField(), help_text="jti of its grants")
@@ -431,6 +445,7 @@ def ticket_output(ticket, service) -> dict:
             "service_name": ticket.service_name,
             "purpose": ticket.purpose_id,
             "conditions": [line for line in ticket.conditions.splitlines() if line.strip()],
+            "obligations": list(ticket.obligations.all()),
             "valid_from": ticket.valid_from,
             "valid_until": ticket.valid_until,
             "grants": list(
@@ -480,3 +495,58 @@ class TicketDetailView(ServiceAPIView):
     def get(self, request, ticket_id: int):
         ticket = selectors.access_service_ticket(request.user, ticket_id)
         return Response(ticket_output(ticket, request.user))
+
+
+# --- POST /api/v1/tickets/<id>/obligations/<id>/evidence ----------------------------------------
+
+
+class EvidenceInput(serializers.Serializer):
+    text = TextField(min_length=1, max_length=20000, help_text="how the condition is met")
+
+
+class EvidenceOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    obligation = ObligationOutput()
+
+
+class ObligationEvidenceView(ServiceAPIView):
+    """
+    File evidence that one of the calling service's ticket's obligations is met (a text; files
+    are filed on the review pages). The board accepts or rejects it.
+    """
+
+    parser_classes = [parsers.JSONParser]
+
+    @extend_schema(
+        operation_id="obligation_evidence_submit",
+        request=EvidenceInput,
+        responses={
+            201: EvidenceOutput,
+            404: OpenApiResponse(ErrorSerializer, description="not_found"),
+            409: OpenApiResponse(ErrorSerializer, description="not_owed"),
+            **ERRORS,
+        },
+        tags=["tickets"],
+    )
+    def post(self, request, ticket_id: int, obligation_id: int):
+        ticket = selectors.access_service_ticket(request.user, ticket_id)
+        obligation = ticket.obligations.filter(pk=obligation_id).first()
+        if obligation is None:
+            raise APIError("not_found", "No such obligation of this ticket.", status_code=404)
+        if not isinstance(request.data, dict):
+            raise APIError("invalid_request", "Send a JSON object.")
+        given = EvidenceInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            evidence = services.obligation_evidence_file(
+                service=request.user, obligation=obligation, text=given.validated_data["text"]
+            )
+        except ValidationError as error:
+            code = "not_owed" if error.code == "not_owed" else "invalid_request"
+            raise APIError(
+                code, " ".join(error.messages), status_code=409 if code == "not_owed" else 400
+            ) from None
+        obligation.refresh_from_db()
+        return Response(
+            EvidenceOutput({"id": evidence.pk, "obligation": obligation}).data, status=201
+        )

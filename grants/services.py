@@ -642,6 +642,15 @@ def ticket_file(*, service: Service, submit: bool = True, **fields):
     return ticket
 
 
+def obligation_evidence_file(*, service: Service, obligation, text: str):
+    """File ``service``'s evidence for an obligation of its ticket (review's service decides)."""
+    from review import services as review_services
+
+    return review_services.obligation_evidence_submit(
+        actor=Actor.service(service.pk), obligation=obligation, text=text
+    )
+
+
 # --- Automatic issuance on approval ------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ class EthicsBoardAdmin(ScopedAdmin):
         "security_veto",
         "review_days",
         "approval_term_days",
+        "overdue_critical",
         "members",
     ]
     readonly_fields = ["members"]
@@ -66,6 +67,7 @@ class EthicsBoardAdmin(ScopedAdmin):
                 security_veto=data["security_veto"],
                 review_days=data["review_days"],
                 approval_term_days=data["approval_term_days"],
+                overdue_critical=data["overdue_critical"],
             ),
         )
 

@@ -134,13 +134,34 @@ def _seed_review(consortium, purpose, mobility, users) -> None:
         actor=legal,
         ticket=approved,
         choice="approve_with_conditions",
-        conditions="乗車履歴を個人向け広告に利用しないこと。",
+        obligations=[
+            {"kind": "other", "text": "乗車履歴を個人向け広告に利用しないこと。"},
+            {
+                "kind": "deletion_certificate",
+                "text": "保存期間の終了後、乗車履歴の消去証明書を事務局へ提出すること。",
+                "due": "retention_end",
+            },
+        ],
     )
     services.review_vote_cast(
         actor=security,
         ticket=approved,
         choice="approve_with_conditions",
-        conditions="アクセスログの監査結果を四半期ごとに事務局へ報告すること。",
+        obligations=[
+            {
+                "kind": "security_audit",
+                "text": "アクセスログの監査結果を四半期ごとに事務局へ報告すること。",
+                "due": "days",
+                "days": 90,
+                "critical": True,
+            },
+            {
+                "kind": "outcome_report",
+                "text": "事業終了後5年間、毎年度の利用実績と効果を報告すること。",
+                "due": "yearly",
+                "years": 5,
+            },
+        ],
     )
     services.review_vote_cast(actor=data, ticket=approved, choice="approve")
 

@@ -10,7 +10,7 @@ from governance import selectors as governance_selectors
 from governance.models import Organization
 from governance.people import person_name
 
-from .models import PIA_LEVELS, ReviewComment, ReviewTicket, ReviewVote
+from .models import PIA_LEVELS, Obligation, ReviewComment, ReviewTicket, ReviewVote
 
 LEVEL_CHOICES = [
     ("low", _("low")),
@@ -156,13 +156,93 @@ class VoteForm(forms.Form):
     choice = forms.ChoiceField(
         label=_("Your vote"), choices=ReviewVote.Choice.choices, widget=forms.RadioSelect
     )
-    conditions = forms.CharField(
-        label=_("Conditions (for an approval with conditions)"),
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+DUE_CHOICES = [
+    ("none", _("no due date")),
+    ("days", _("within the days below, counted from the approval")),
+    ("term_end", _("at the end of the approval's term")),
+    ("retention_end", _("at the end of retention (term plus retention days)")),
+    ("yearly", _("every year after the term, for the years below")),
+]
+
+
+class ConditionForm(forms.Form):
+    """One condition of an approval, as the obligation the requester will owe."""
+
+    text = forms.CharField(
+        label=_("Condition"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Obligation.Kind.choices, required=False)
+    due = forms.ChoiceField(label=_("Due"), choices=DUE_CHOICES, required=False)
+    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=3650, required=False)
+    years = forms.IntegerField(label=_("Years"), min_value=1, max_value=20, required=False)
+    critical = forms.BooleanField(
+        label=_("Critical: missing it may suspend the approval"), required=False
+    )
+
+    def spec(self) -> dict | None:
+        data = self.cleaned_data
+        if not data.get("text", "").strip():
+            return None
+        return {
+            "kind": data.get("kind") or Obligation.Kind.OTHER,
+            "text": data["text"].strip(),
+            "due": data.get("due") or "none",
+            "days": data.get("days"),
+            "years": data.get("years"),
+            "critical": bool(data.get("critical")),
+        }
+
+
+ConditionFormSet = forms.formset_factory(ConditionForm, extra=3, max_num=10, absolute_max=10)
+
+
+def condition_specs(formset) -> list[dict]:
+    return [spec for form in formset.forms if (spec := form.spec())]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern); cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class EvidenceForm(forms.Form):
+    text = forms.CharField(
+        label=_("How the condition is met"), widget=forms.Textarea(attrs={"rows": 5})
+    )
+    files = MultipleFileField(label=_("Files (PDF, PNG or JPEG; up to five)"), required=False)
+
+
+class VerdictForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (required to reject)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class WaiverForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Why the obligation is waived"), widget=forms.Textarea(attrs={"rows": 3})
     )
 
 

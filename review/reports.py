@@ -20,7 +20,7 @@ from governance.people import person_name
 from governance.reports import localized
 
 from . import selectors
-from .models import ReviewAssignment, ReviewTicket, ReviewVote
+from .models import Obligation, ReviewAssignment, ReviewTicket, ReviewVote
 
 
 def _fetch(model, report, key):
@@ -118,6 +118,7 @@ def build_decision_letter(report, *, progress, workdir):
     chair = governance_selectors.roles_on(
         ticket.consortium, ticket.decided_at.date(), Role.Kind.CHAIR
     ).first()
+    obligations = obligation_rows(ticket.obligations.all())
     return reports.Document(
         template="review/reports/decision_letter.html",
         title=_("Decision of the data ethics board"),
@@ -134,8 +135,79 @@ def build_decision_letter(report, *, progress, workdir):
             "legal_basis": ticket.get_legal_basis_display() if ticket.legal_basis else "",
             "anonymisation": ticket.get_anonymisation_display() if ticket.anonymisation else "",
             "members": members,
+            "obligations": obligations,
             "entries": entries,
             "chair": person_name(chair.user) if chair and chair.user else "",
+        },
+    )
+
+
+def obligation_rows(obligations) -> list[dict]:
+    """The obligations as the letters and the list show them (words, never codes)."""
+    return [
+        {
+            "ticket": obligation.ticket_id,
+            "owner": localized(obligation.owner, "name") if hasattr(obligation, "owner") else "",
+            "kind": obligation.get_kind_display(),
+            "text": obligation.text,
+            "critical": obligation.critical,
+            "due_on": obligation.due_on,
+            "recurrence": obligation.get_recurrence_display() if obligation.recurrence else "",
+            "repeats_left": obligation.repeats_left,
+            "state": obligation.get_state_display(),
+        }
+        for obligation in obligations
+    ]
+
+
+# --- A consortium's obligations and their states --------------------------------------------
+
+OBLIGATIONS = "review.obligations"
+
+
+class ObligationsForm(reports.ReportParametersForm):
+    consortium = forms.ModelChoiceField(label=gettext_lazy("consortium"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from governance.models import Consortium
+
+        allowed = letter_consortia_for(self.user) if self.user is not None else reports.ALL
+        consortia = Consortium.objects.all()
+        if allowed is not reports.ALL:
+            consortia = consortia.filter(pk__in=allowed)
+        self.fields["consortium"].queryset = consortia
+
+    def parameters(self):
+        consortium = self.cleaned_data["consortium"]
+        return {"consortium": consortium.pk}, consortium.pk
+
+
+def build_obligations(report, *, progress, workdir):
+    from governance.models import Consortium
+
+    consortium = Consortium.objects.filter(pk=report.consortium_id).first()
+    if consortium is None:
+        raise reports.ReportError(_("The record this report is about no longer exists."))
+    obligations = (
+        Obligation.objects.filter(ticket__consortium=consortium)
+        .select_related("ticket", "owner")
+        .order_by("ticket_id", "due_on", "pk")
+    )
+    rows = obligation_rows(obligations)
+    progress(50)
+    states = {}
+    for obligation in obligations:
+        label = obligation.get_state_display()
+        states[label] = states.get(label, 0) + 1
+    return reports.Document(
+        template="review/reports/obligations.html",
+        title=_("Obligations of the data ethics board's approvals"),
+        context={
+            "consortium": localized(consortium, "name"),
+            "rows": rows,
+            "states": sorted(states.items()),
+            "day": timezone.localdate(),
         },
     )
 
@@ -149,5 +221,14 @@ def register() -> None:
             form_class=DecisionLetterForm,
             build=build_decision_letter,
             can_access=letter_access,
+        )
+    )
+    reports.register(
+        reports.ReportKind(
+            kind=OBLIGATIONS,
+            label=gettext_lazy("Obligations of the data ethics board's approvals"),
+            consortia_for=letter_consortia_for,
+            form_class=ObligationsForm,
+            build=build_obligations,
         )
     )

@@ -33,4 +33,31 @@ urlpatterns = [
     path("review/<int:ticket_id>/close/", views.close, name="close"),
     path("review/<int:ticket_id>/decision/", views.decision, name="decision"),
     path("review/<int:ticket_id>/letter/", views.letter_request, name="letter_request"),
+    path(
+        "review/<int:ticket_id>/obligations/<int:obligation_id>/",
+        views.obligation_detail,
+        name="obligation",
+    ),
+    path(
+        "review/<int:ticket_id>/obligations/<int:obligation_id>/evidence/",
+        views.obligation_evidence,
+        name="obligation_evidence",
+    ),
+    path(
+        "review/<int:ticket_id>/obligations/<int:obligation_id>/accept/",
+        views.obligation_verdict,
+        {"verdict": "accept"},
+        name="obligation_accept",
+    ),
+    path(
+        "review/<int:ticket_id>/obligations/<int:obligation_id>/reject/",
+        views.obligation_verdict,
+        {"verdict": "reject"},
+        name="obligation_reject",
+    ),
+    path(
+        "review/<int:ticket_id>/obligations/<int:obligation_id>/waive/",
+        views.obligation_waive,
+        name="obligation_waive",
+    ),
 ]

@@ -39,15 +39,21 @@ from .forms import (
     AssignForm,
     AttachmentForm,
     CommentForm,
+    ConditionFormSet,
     DeclarationForm,
+    EvidenceForm,
     NewTicketForm,
     PiaFormSet,
     QueueFilterForm,
     TicketForm,
+    VerdictForm,
     VoteForm,
+    WaiverForm,
+    condition_specs,
     pia_rows,
 )
 from .models import (
+    Obligation,
     ReviewAttachment,
     ReviewComment,
     ReviewTicket,
@@ -299,11 +305,13 @@ def attachment_upload(request, ticket):
 @ticket_view
 def attachment_download(request, ticket, attachment_id):
     """Serve an attachment to those who may read the full request, and nobody else."""
-    if not selectors.may_see_full_ticket(request.user, ticket):
-        raise Http404("not allowed")
     attachment = ReviewAttachment.objects.filter(ticket=ticket, pk=attachment_id).first()
     if attachment is None:
         raise Http404("no such attachment")
+    # A request's files: who reads the full request. Evidence of an obligation: whoever sees
+    # the obligation's page (the requester, the board, the secretariat).
+    if attachment.evidence_id is None and not selectors.may_see_full_ticket(request.user, ticket):
+        raise Http404("not allowed")
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
@@ -323,7 +331,9 @@ def ticket_detail(request, ticket):
     return render(request, "review/ticket.html", _ticket_context(request, ticket))
 
 
-def _ticket_context(request, ticket, *, vote_form: VoteForm | None = None) -> dict:
+def _ticket_context(
+    request, ticket, *, vote_form: VoteForm | None = None, condition_formset=None
+) -> dict:
     roles = ticket.viewer_roles
     full = selectors.may_see_full_ticket(request.user, ticket)
     assignment = selectors.ticket_assignment(request.user, ticket)
@@ -364,11 +374,15 @@ def _ticket_context(request, ticket, *, vote_form: VoteForm | None = None) -> di
         "comment_form": CommentForm(),
         "answer_form": AnswerForm(),
         "vote_form": (vote_form or VoteForm()) if can_vote else None,
+        "condition_formset": (condition_formset or ConditionFormSet(prefix=CONDITIONS))
+        if can_vote
+        else None,
+        "obligations": ticket.obligations.all() if ticket.decided_at else [],
         "votes": votes,
         "assignments": assignments,
         "assign_form": AssignForm(ticket=ticket) if is_secretariat else None,
         "attachment_form": AttachmentForm(),
-        "attachments": ticket.attachments.all() if full else [],
+        "attachments": ticket.attachments.filter(evidence__isnull=True) if full else [],
         "diff": selectors.round_diff(ticket) if full else [],
         "rounds": ticket.rounds.all(),
         "tally": selectors.review_tally(ticket) if is_board_side else None,
@@ -431,18 +445,37 @@ def vote(request, ticket):
     error on its field (aria-invalid), nothing recorded.
     """
     form = VoteForm(request.POST)
-    if form.is_valid():
+    # The conditions' rows; a post without them (a script's) gives its conditions as text.
+    rows = ConditionFormSet(
+        request.POST if f"{CONDITIONS}-TOTAL_FORMS" in request.POST else None, prefix=CONDITIONS
+    )
+    if form.is_valid() and (not rows.is_bound or rows.is_valid()):
         try:
-            services.review_vote_cast(actor=request.user, ticket=ticket, **form.cleaned_data)
+            services.review_vote_cast(
+                actor=request.user,
+                ticket=ticket,
+                choice=form.cleaned_data["choice"],
+                reason=form.cleaned_data["reason"],
+                obligations=condition_specs(rows) if rows.is_bound else None,
+                conditions=request.POST.get("conditions", "") if not rows.is_bound else "",
+            )
         except PermissionDenied as error:
             _refused(request, error)
             return _back(ticket)
         except ValidationError as error:
-            _apply_errors(error, form)
+            conditions_errors = getattr(error, "error_dict", {}).pop("conditions", None)
+            if conditions_errors:
+                # The conditions' error goes on the first condition, where it is written.
+                first = rows.forms[0]
+                if not hasattr(first, "cleaned_data"):
+                    first.cleaned_data = {}
+                first.add_error("text", ValidationError(conditions_errors).messages)
+            if getattr(error, "error_dict", None) or not conditions_errors:
+                _apply_errors(error, form)
         else:
             messages.success(request, _("Your vote is recorded."))
             return _back(ticket)
-    context = _ticket_context(request, ticket, vote_form=form)
+    context = _ticket_context(request, ticket, vote_form=form, condition_formset=rows)
     if context["vote_form"] is None:  # no longer the viewer's to cast (e.g. voted meanwhile)
         _refused(request, ValidationError(_("You cannot vote on this ticket now.")))
         return _back(ticket)
@@ -497,6 +530,144 @@ start = _secretariat_action(services.ticket_review_start, lambda: _("The review 
 suspend = _secretariat_action(services.ticket_suspend, lambda: _("The approval is suspended."))
 resume = _secretariat_action(services.ticket_resume, lambda: _("The approval is resumed."))
 close = _secretariat_action(services.ticket_close, lambda: _("The ticket is closed."))
+
+
+# --- Obligations: the conditions of an approval, followed up ----------------------------------
+
+CONDITIONS = "obligation"
+
+
+def obligation_view(view):
+    """Find the obligation of a decided ticket the viewer may see (404 otherwise)."""
+
+    @ticket_view
+    @functools.wraps(view)
+    def wrapper(request, ticket, obligation_id, *args, **kwargs):
+        obligation = Obligation.objects.filter(ticket=ticket, pk=obligation_id).first()
+        if obligation is None:
+            raise Http404("no such obligation")
+        obligation.ticket = ticket
+        return view(request, ticket, obligation, *args, **kwargs)
+
+    return wrapper
+
+
+def _back_to_obligation(obligation):
+    return redirect(
+        "review:obligation", ticket_id=obligation.ticket_id, obligation_id=obligation.pk
+    )
+
+
+def _obligation_page(
+    request,
+    ticket,
+    obligation,
+    *,
+    evidence_form=None,
+    verdict_form=None,
+    waiver_form=None,
+    status=200,
+):
+    roles = ticket.viewer_roles
+    is_requester = selectors.REQUESTER in roles
+    is_overseer = not is_requester and bool(roles & {selectors.BOARD, selectors.SECRETARIAT})
+    evidence = obligation.evidence.prefetch_related("attachments").order_by("-submitted_at", "-pk")
+    return render(
+        request,
+        "review/obligation.html",
+        {
+            "ticket": ticket,
+            "obligation": obligation,
+            "evidence": evidence,
+            "evidence_form": (evidence_form or EvidenceForm())
+            if is_requester and obligation.is_owed
+            else None,
+            "verdict_form": (verdict_form or VerdictForm())
+            if is_overseer and obligation.state == Obligation.State.SUBMITTED
+            else None,
+            "waiver_form": (waiver_form or WaiverForm())
+            if selectors.SECRETARIAT in roles and obligation.state not in Obligation.FINISHED
+            else None,
+        },
+        status=status,
+    )
+
+
+@obligation_view
+def obligation_detail(request, ticket, obligation):
+    """The obligation, its evidence and verdicts; the requester's and the board's forms."""
+    return _obligation_page(request, ticket, obligation)
+
+
+@obligation_view
+@require_POST
+def obligation_evidence(request, ticket, obligation):
+    if selectors.REQUESTER not in ticket.viewer_roles:
+        raise Http404("not the requester")
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.obligation_evidence_submit(
+                actor=request.user,
+                obligation=obligation,
+                text=form.cleaned_data["text"],
+                uploads=form.cleaned_data["files"],
+            )
+        except PermissionDenied as error:
+            raise Http404 from error
+        except ValidationError as error:
+            _apply_errors(error, form)
+        else:
+            messages.success(request, _("Your evidence is filed with the board."))
+            return _back_to_obligation(obligation)
+    return _obligation_page(request, ticket, obligation, evidence_form=form, status=400)
+
+
+@obligation_view
+@require_POST
+def obligation_verdict(request, ticket, obligation, verdict):
+    roles = ticket.viewer_roles
+    if selectors.REQUESTER in roles or not roles & {selectors.BOARD, selectors.SECRETARIAT}:
+        raise Http404("not the board")
+    form = VerdictForm(request.POST)
+    if form.is_valid():
+        try:
+            if verdict == "accept":
+                services.obligation_accept(actor=request.user, obligation=obligation)
+                messages.success(request, _("The evidence is accepted."))
+            else:
+                services.obligation_reject(
+                    actor=request.user, obligation=obligation, reason=form.cleaned_data["reason"]
+                )
+                messages.success(request, _("The evidence is rejected; the requester is told."))
+        except PermissionDenied as error:
+            raise Http404 from error
+        except ValidationError as error:
+            _apply_errors(error, form)
+        else:
+            return _back_to_obligation(obligation)
+    return _obligation_page(request, ticket, obligation, verdict_form=form, status=400)
+
+
+@obligation_view
+@require_POST
+def obligation_waive(request, ticket, obligation):
+    if selectors.SECRETARIAT not in ticket.viewer_roles:
+        raise Http404("not the secretariat")
+    form = WaiverForm(request.POST)
+    if form.is_valid():
+        try:
+            services.obligation_waive(
+                actor=request.user, obligation=obligation, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied as error:
+            raise Http404 from error
+        except ValidationError as error:
+            _apply_errors(error, form)
+        else:
+            messages.success(request, _("The obligation is waived."))
+            return _back_to_obligation(obligation)
+    return _obligation_page(request, ticket, obligation, waiver_form=form, status=400)
 
 
 # --- The decision record -----------------------------------------------------------------------

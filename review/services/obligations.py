@@ -135,7 +135,8 @@ def obligation_evidence_submit(
     if not obligation.is_owed:
         raise TransitionError(
             _("This obligation is %(state)s: no evidence is owed.")
-            % {"state": obligation.get_state_display()}
+            % {"state": obligation.get_state_display()},
+            code="not_owed",
         )
     if not text.strip():
         raise ValidationError({"text": _("Describe how the condition is met.")})

@@ -763,9 +763,11 @@ def test_each_change_form_saves_through_its_service(client, world, clerk_a):
             "security_veto": "on",
             "review_days": 21,
             "approval_term_days": 365,
+            "overdue_critical": "suspend",
         },
     )
     assert (board.quorum, board.security_veto, board.legal_veto) == (4, True, False)
+    assert board.overdue_critical == "suspend"
     assert [entry.action for entry in PendingEntry.objects.order_by("-id")[:4]] == [
         "ethics_board.updated",
         "role.updated",

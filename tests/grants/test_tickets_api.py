@@ -119,3 +119,36 @@ def test_malformed_json_gets_400(client, service_a, raw):
     response = post(client, service_a, raw)
     assert response.status_code == 400
     assert response.json()["error"] in {"malformed_request", "invalid_request"}
+
+
+def test_service_files_evidence_for_an_obligation_of_its_ticket(
+    client, service_a, service_b, ticket, grant
+):
+    got = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=service_a.auth).json()
+    (obligation,) = got["obligations"]
+    assert obligation["kind"] == "other" and obligation["state"] == "open"
+    assert obligation["text"] == "aggregate before publication"
+    path = f"/api/v1/tickets/{ticket.pk}/obligations/{obligation['id']}/evidence"
+
+    def send(caller, body, at=path):
+        return client.post(
+            at, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=caller.auth
+        )
+
+    # Another service, a missing obligation: the same 404.
+    assert send(service_b, {"text": "報告"}).status_code == 404
+    missing = send(service_a, {"text": "x"}, at=path.replace(f"/{obligation['id']}/", "/999999/"))
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    # Bad input: JSON errors, nothing filed.
+    for body in ({}, {"text": "   "}, {"text": 42}):
+        response = send(service_a, body)
+        assert response.status_code == 400 and "error" in response.json()
+    response = send(service_a, {"text": "集計後にのみ公表しました"})
+    assert response.status_code == 201, response.json()
+    assert response.json()["obligation"]["state"] == "submitted"
+    entry = PendingEntry.objects.get(action="obligation.evidence_submitted")
+    assert (entry.actor_type, entry.actor_id) == ("service", str(service_a.service.pk))
+    assert "集計" not in json.dumps(entry.payload, ensure_ascii=False)
+    # Evidence awaiting the board: nothing more is owed.
+    again = send(service_a, {"text": "再度"})
+    assert again.status_code == 409 and again.json()["error"] == "not_owed"

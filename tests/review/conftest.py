@@ -114,3 +114,42 @@ def in_review(make_ticket, board_a, clerk_a, rep_a):
         return services.ticket_review_start(actor=clerk_a, ticket=ticket)
 
     return make
+
+
+REPORT = {
+    "kind": "periodic_report",
+    "text": "利用状況を年1回報告すること",
+    "due": "yearly",
+    "years": 2,
+}
+AUDIT = {
+    "kind": "security_audit",
+    "text": "外部のセキュリティ監査を受けること",
+    "due": "days",
+    "days": 90,
+    "critical": True,
+}
+
+
+@pytest.fixture
+def approve(in_review, board_a):
+    """Approve a ticket in review with the lawyer's structured conditions."""
+
+    def make(obligations=(REPORT, AUDIT), today=None):
+        from review.models import ReviewTicket
+
+        ticket = in_review()
+        services.review_vote_cast(
+            actor=board_a.legal,
+            ticket=ticket,
+            choice="approve_with_conditions",
+            obligations=list(obligations),
+            today=today,
+        )
+        for reviewer in (board_a.security, board_a.data):
+            services.review_vote_cast(actor=reviewer, ticket=ticket, choice="approve", today=today)
+        ticket.refresh_from_db()
+        assert ticket.state == ReviewTicket.State.APPROVED
+        return ticket
+
+    return make

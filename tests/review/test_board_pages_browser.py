@@ -64,7 +64,7 @@ def test_a_board_member_declares_sees_the_purpose_and_a_refused_vote_keeps_the_r
     page.check("input[name=choice][value=approve_with_conditions]")
     page.fill("textarea[name=reason]", "安全管理措置は十分だが報告を求めたい")
     page.click("text=投票する")
-    conditions = page.locator("textarea[name=conditions]")
+    conditions = page.locator("textarea[name=obligation-0-text]")
     assert conditions.get_attribute("aria-invalid") == "true"
     error_id = conditions.get_attribute("aria-describedby")
     assert "承認の条件を記入してください" in page.locator(f"#{error_id}").inner_text()
@@ -73,7 +73,7 @@ def test_a_board_member_declares_sees_the_purpose_and_a_refused_vote_keeps_the_r
     assert not ticket.votes.filter(assignment__reviewer=board_a.legal).exists()
     assert_page_ok(page)
     shot(page, "fix-2-refused-vote")
-    page.fill("textarea[name=conditions]", "年1回、利用状況を報告すること")
+    page.fill("textarea[name=obligation-0-text]", "年1回、利用状況を報告すること")
     page.click("text=投票する")
     assert "投票を記録しました。" in page.content()
     page.goto(f"{base}/review/")

@@ -161,7 +161,7 @@ def test_file_request_changes_resubmit_approve(
     reviewer.goto(f"{base}/review/{ticket.pk}/")
     assert "第2ラウンドでの変更点" in reviewer.content()
     reviewer.check("input[name=choice][value=approve_with_conditions]")
-    reviewer.fill("textarea[name=conditions]", "年1回、利用状況を報告すること")
+    reviewer.fill("textarea[name=obligation-0-text]", "年1回、利用状況を報告すること")
     reviewer.click("text=投票する")
     assert state_of(ticket.pk) == ReviewTicket.State.APPROVED
     reviewer.click("text=決定記録")
