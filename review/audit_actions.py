@@ -1,8 +1,20 @@
 """Review's audit actions and the payload fields each may carry (``audit.actions``)."""
 
 ACTIONS = {
-    "ethics_board.created": ["changed", "legal_veto", "quorum", "security_veto"],
-    "ethics_board.updated": ["changed", "legal_veto", "quorum", "security_veto"],
+    "ethics_board.created": [
+        "changed",
+        "legal_veto",
+        "overdue_critical",
+        "quorum",
+        "security_veto",
+    ],
+    "ethics_board.updated": [
+        "changed",
+        "legal_veto",
+        "overdue_critical",
+        "quorum",
+        "security_veto",
+    ],
     "ticket.created": ["purpose_id", "requester_id"],
     "ticket.updated": ["changed"],
     "ticket.submitted": ["due_on", "round"],
@@ -13,7 +25,13 @@ ACTIONS = {
     "ticket.conflict_declared": ["has_conflict", "reviewer_id"],
     "ticket.commented": ["kind", "remark_id", "visibility"],
     "ticket.vote_cast": ["choice", "reviewer_id", "round"],
-    "ticket.approved": ["round", "valid_from", "valid_until", "with_conditions"],
+    "ticket.approved": [
+        "obligation_ids",
+        "round",
+        "valid_from",
+        "valid_until",
+        "with_conditions",
+    ],
     "ticket.rejected": ["round", "veto"],
     "ticket.changes_requested": ["round"],
     "ticket.suspended": ["old"],
@@ -21,4 +39,18 @@ ACTIONS = {
     "ticket.closed": ["old", "reason"],
     "ticket.attachment_added": ["attachment_id", "content_type", "sha256", "size"],
     "ticket.reminded": ["due_on", "reviewer_ids", "round"],
+    "obligation.created": [
+        "critical",
+        "due_on",
+        "kind",
+        "recurrence",
+        "repeats_left",
+        "ticket_id",
+    ],
+    "obligation.evidence_submitted": ["attachments", "evidence_id", "old", "ticket_id"],
+    "obligation.accepted": ["evidence_id", "next_due_on", "state", "ticket_id", "ticket_resumed"],
+    "obligation.rejected": ["evidence_id", "state", "ticket_id"],
+    "obligation.waived": ["old", "ticket_id", "ticket_resumed"],
+    "obligation.reminded": ["due_on", "ticket_id"],
+    "obligation.overdue": ["critical", "due_on", "old", "ticket_id", "ticket_suspended"],
 }
