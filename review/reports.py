@@ -212,6 +212,112 @@ def build_obligations(report, *, progress, workdir):
     )
 
 
+# --- The requester's decision notice (申請者宛の審査結果通知書) ------------------------------
+
+# Its own kind: the board's letter names each member's vote and the audit entries, which are the
+# board's; the requester's notice says what was decided, on which conditions, for which term.
+REQUESTER_LETTER = "review.requester_letter"
+
+
+def document_number(ticket: ReviewTicket) -> str:
+    """Return the notice's number: the decision's year, the ticket and the deciding round."""
+    year = timezone.localtime(ticket.decided_at).year
+    return f"DEB-{year}-{ticket.pk:05d}-{ticket.round}"
+
+
+def may_have_requester_letter(user, ticket: ReviewTicket) -> bool:
+    """The requester's representatives (and who filed it) and the secretariat, once decided."""
+    roles = getattr(ticket, "viewer_roles", None) or selectors.ticket_roles(user, ticket)
+    return selectors.is_decided(ticket) and bool(
+        roles & {selectors.REQUESTER, selectors.SECRETARIAT}
+    )
+
+
+def requester_letter_consortia_for(user):
+    if user.is_superuser:
+        return reports.ALL
+    return set(selectors.tickets_visible_to(user).values_list("consortium_id", flat=True)) | set(
+        governance_selectors.consortia_administered_by(user).values_list("pk", flat=True)
+    )
+
+
+def requester_letter_access(user, parameters: dict, consortium_id: int | None) -> bool:
+    if not isinstance(parameters, dict):
+        return False
+    try:
+        ticket = selectors.access_ticket(user, parameters.get("ticket"))
+    except ReviewTicket.DoesNotExist:
+        return False
+    return ticket.consortium_id == consortium_id and may_have_requester_letter(user, ticket)
+
+
+class RequesterLetterForm(reports.ReportParametersForm):
+    ticket = forms.ModelChoiceField(label=gettext_lazy("review ticket"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        tickets = ReviewTicket.objects.filter(
+            decided_at__isnull=False, state__in=DECIDED_STATES
+        ).order_by("-decided_at")
+        if self.user is not None and not self.user.is_superuser:
+            tickets = selectors.tickets_visible_to(self.user).filter(
+                decided_at__isnull=False, state__in=DECIDED_STATES
+            )
+            allowed = [t.pk for t in tickets if may_have_requester_letter(self.user, t)]
+            tickets = tickets.filter(pk__in=allowed).order_by("-decided_at")
+        self.fields["ticket"].queryset = tickets.select_related("consortium")
+
+    def parameters(self):
+        ticket = self.cleaned_data["ticket"]
+        return {"ticket": ticket.pk}, ticket.consortium_id
+
+
+def build_requester_letter(report, *, progress, workdir):
+    ticket = _fetch(ReviewTicket, report, "ticket")
+    if ticket.decided_at is None or ticket.state not in DECIDED_STATES:
+        raise reports.ReportError(_("This request has not been decided yet."))
+    decided_on = timezone.localtime(ticket.decided_at).date()
+    approved = ticket.valid_from is not None
+    representative = (
+        governance_selectors.members_on(ticket.consortium, decided_on)
+        .filter(organization=ticket.requester, representative__isnull=False)
+        .select_related("representative")
+        .first()
+    )
+    chair = governance_selectors.roles_on(ticket.consortium, decided_on, Role.Kind.CHAIR).first()
+    progress(50)
+    return reports.Document(
+        template="review/reports/requester_letter.html",
+        title=_("Notice of the data ethics board's decision"),
+        context={
+            "consortium": localized(ticket.consortium, "name"),
+            "board": localized(ticket.consortium.ethics_board, "name")
+            if hasattr(ticket.consortium, "ethics_board")
+            else "",
+            "ticket": ticket,
+            "number": document_number(ticket),
+            "issued_on": decided_on,
+            "addressee": localized(ticket.requester, "name"),
+            "representative": person_name(representative.representative) if representative else "",
+            "purpose": localized(ticket.purpose, "title")
+            if ticket.purpose_id
+            else ticket.proposed_purpose_title,
+            "categories": [localized(c, "name") for c in ticket.categories.all()],
+            "recipients": [localized(o, "name") for o in ticket.recipients.all()],
+            # What the board decided, in words: approved (whatever happened after), or rejected.
+            "decision": ReviewTicket.State.APPROVED.label
+            if approved
+            else ReviewTicket.State.REJECTED.label,
+            "approved": approved,
+            "with_conditions": bool(ticket.conditions.strip()),
+            "obligations": obligation_rows(ticket.obligations.all()),
+            "legal_basis": ticket.get_legal_basis_display() if ticket.legal_basis else "",
+            "anonymisation": ticket.get_anonymisation_display() if ticket.anonymisation else "",
+            "chair": person_name(chair.user) if chair and chair.user else "",
+        },
+    )
+
+
 def register() -> None:
     reports.register(
         reports.ReportKind(
@@ -230,5 +336,15 @@ def register() -> None:
             consortia_for=letter_consortia_for,
             form_class=ObligationsForm,
             build=build_obligations,
+        )
+    )
+    reports.register(
+        reports.ReportKind(
+            kind=REQUESTER_LETTER,
+            label=gettext_lazy("Notice of the data ethics board's decision to the requester"),
+            consortia_for=requester_letter_consortia_for,
+            form_class=RequesterLetterForm,
+            build=build_requester_letter,
+            can_access=requester_letter_access,
         )
     )

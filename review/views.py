@@ -59,7 +59,13 @@ from .models import (
     ReviewTicket,
     ReviewVote,
 )
-from .reports import LETTER, DecisionLetterForm
+from .reports import (
+    LETTER,
+    REQUESTER_LETTER,
+    DecisionLetterForm,
+    RequesterLetterForm,
+    may_have_requester_letter,
+)
 
 State = ReviewTicket.State
 
@@ -391,6 +397,7 @@ def _ticket_context(
         and ticket.due_on < timezone.localdate(),
         "commentable": ticket.state in (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED),
         "letter": _letter_context(request.user, ticket),
+        "notice": _notice_context(request.user, ticket),
     }
     return context
 
@@ -755,6 +762,22 @@ def _letter_context(user, ticket) -> dict | None:
     return {"form": _letter_form(user, ticket), "reports": list(letters[:LETTERS_SHOWN])}
 
 
+def _notice_form(user, ticket, data=None) -> RequesterLetterForm:
+    form = RequesterLetterForm(data, user=user, initial={"ticket": ticket.pk})
+    form.fields["ticket"].widget = forms.HiddenInput()
+    return form
+
+
+def _notice_context(user, ticket) -> dict | None:
+    """The requester's decision notices of ``ticket`` and the form to ask for another."""
+    if not may_have_requester_letter(user, ticket):
+        return None
+    notices = audit_selectors.reports_visible_to(
+        user, kind=REQUESTER_LETTER, about={"ticket": ticket.pk}
+    )
+    return {"form": _notice_form(user, ticket), "reports": list(notices[:LETTERS_SHOWN])}
+
+
 @ticket_view
 @require_POST
 def letter_request(request, ticket):
@@ -764,6 +787,22 @@ def letter_request(request, ticket):
     form = _letter_form(
         request.user, ticket, {"ticket": ticket.pk, "language": request.POST.get("language", "")}
     )
+    return _queue_letter(request, ticket, form, LETTER)
+
+
+@ticket_view
+@require_POST
+def notice_request(request, ticket):
+    """Queue the requester's decision notice again (another language, a fresh copy)."""
+    if not may_have_requester_letter(request.user, ticket):
+        raise Http404("not allowed")
+    form = _notice_form(
+        request.user, ticket, {"ticket": ticket.pk, "language": request.POST.get("language", "")}
+    )
+    return _queue_letter(request, ticket, form, REQUESTER_LETTER)
+
+
+def _queue_letter(request, ticket, form, kind):
     if not form.is_valid():
         messages.error(request, _("Choose the language of the letter."))
         return _back(ticket)
@@ -771,7 +810,7 @@ def letter_request(request, ticket):
     language = form.cleaned_data["language"]
     # A second click while the first letter is still being made queues nothing more.
     pending = (
-        audit_selectors.reports_visible_to(request.user, kind=LETTER, about=parameters)
+        audit_selectors.reports_visible_to(request.user, kind=kind, about=parameters)
         .filter(language=language, state__in=PENDING)
         .first()
     )
@@ -784,7 +823,7 @@ def letter_request(request, ticket):
     try:
         report = audit_services.report_request(
             actor=request.user,
-            kind=LETTER,
+            kind=kind,
             parameters=parameters,
             consortium_id=consortium_id,
             language=language,
@@ -810,7 +849,7 @@ def report_list(request):
     ticket_ids = {
         report.parameters.get("ticket")
         for report in reports
-        if report.kind == LETTER and isinstance(report.parameters, dict)
+        if report.kind in (LETTER, REQUESTER_LETTER) and isinstance(report.parameters, dict)
     }
     tickets = {
         ticket.pk: ticket
@@ -829,7 +868,7 @@ def report_list(request):
                 "report": report,
                 "label": label,
                 "ticket": tickets.get(report.parameters.get("ticket"))
-                if report.kind == LETTER
+                if report.kind in (LETTER, REQUESTER_LETTER)
                 else None,
             }
         )

@@ -171,17 +171,23 @@ def _notify_requester(ticket: ReviewTicket, event: str) -> None:
         return
     ticket_id, state = ticket.pk, ticket.get_state_display
     title = ticket.title
+    decided = event in ("approved", "rejected")
 
     def send():
         with translation.override(settings.LANGUAGE_CODE):
+            message = _(
+                'Your request "%(title)s" (#%(id)s) is now %(state)s. '
+                "Sign in to the review pages to read the board's comments."
+            ) % {"title": title, "id": ticket_id, "state": state()}
+            if decided:
+                message += " " + _(
+                    "The board's decision notice (PDF: the decision, its conditions and "
+                    "obligations, and the term) is on the request's page."
+                )
             send_mail(
                 subject=_("Data-ethics review #%(id)s: %(state)s")
                 % {"id": ticket_id, "state": state()},
-                message=_(
-                    'Your request "%(title)s" (#%(id)s) is now %(state)s. '
-                    "Sign in to the review pages to read the board's comments."
-                )
-                % {"title": title, "id": ticket_id, "state": state()},
+                message=message,
                 from_email=None,
                 recipient_list=sorted(recipients),
                 fail_silently=True,
@@ -189,6 +195,32 @@ def _notify_requester(ticket: ReviewTicket, event: str) -> None:
 
     transaction.on_commit(send)
     logger.info("ticket %s: requester told of %s", ticket_id, event)
+
+
+def _issue_requester_letter(ticket: ReviewTicket) -> None:
+    """
+    Queue the requester's decision notice right after the commit that decided ``ticket`` (the
+    system requests it; the requester finds it on the ticket's page and is told by mail).
+    Queued after the commit so that a decision rolled back leaves no notice behind.
+    """
+    if not settings.REVIEW_REQUESTER_LETTER_ON_DECISION:
+        return
+    from audit import services as audit_services
+
+    from ..reports import REQUESTER_LETTER
+
+    ticket_id, consortium_id = ticket.pk, ticket.consortium_id
+
+    def request():
+        audit_services.report_request(
+            actor=None,
+            kind=REQUESTER_LETTER,
+            parameters={"ticket": ticket_id},
+            consortium_id=consortium_id,
+            language=settings.LANGUAGE_CODE[:2],
+        )
+
+    transaction.on_commit(request)
 
 
 def _announce(ticket: ReviewTicket, old: str, new: str) -> None:
@@ -682,6 +714,7 @@ def ticket_approve(
         },
     )
     _notify_requester(ticket, "approved")
+    _issue_requester_letter(ticket)
     _announce(ticket, State.IN_REVIEW, State.APPROVED)
     return ticket
 
@@ -740,6 +773,7 @@ def ticket_reject(*, actor: ActorLike, ticket: ReviewTicket, veto: bool = False)
         payload={"round": ticket.round, "veto": veto},
     )
     _notify_requester(ticket, "rejected")
+    _issue_requester_letter(ticket)
     return ticket
 
 

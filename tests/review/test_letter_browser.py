@@ -88,7 +88,7 @@ def test_a_board_member_requests_follows_and_downloads_the_letter_then_verifies_
     # The reports page: the letter is queued, and the list updates until it is done.
     assert page.url.endswith("/review/reports/")
     assert "審査結果通知書の作成を受け付けました" in page.content()
-    report = Report.objects.get()
+    report = Report.objects.get(kind="governance.decision_letter")
     assert report.state == Report.State.QUEUED and report.requested_by == board_a.legal
     row = page.locator(f"#report-{report.pk}")
     assert "待機中" in row.inner_text()
@@ -128,7 +128,7 @@ def test_a_board_member_requests_follows_and_downloads_the_letter_then_verifies_
     visitor.click("main button[type=submit]")
     verdict = visitor.locator("#verdict")
     assert "本物です" in verdict.inner_text()
-    assert str(Report.objects.get().audit_seq) in visitor.content()
+    assert str(Report.objects.get(kind="governance.decision_letter").audit_seq) in visitor.content()
     shot(visitor, "letter-4-genuine")
 
     altered = tmp_path / "altered.pdf"
