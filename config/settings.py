@@ -264,6 +264,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 # Days before an obligation's due date when the requester is reminded (once per due date).
 REVIEW_OBLIGATION_REMINDER_DAYS = int(os.environ.get("REVIEW_OBLIGATION_REMINDER_DAYS", "14"))
+# Days before an approval's term ends when its requester is reminded to renew it (once each).
+REVIEW_RENEWAL_REMINDER_DAYS = [
+    int(days) for days in os.environ.get("REVIEW_RENEWAL_REMINDER_DAYS", "60,30").split(",") if days
+]
 # Whether the requester's decision notice (a PDF report) is made when the board decides.
 REVIEW_REQUESTER_LETTER_ON_DECISION = (
     os.environ.get("REVIEW_REQUESTER_LETTER_ON_DECISION", "1") == "1"

@@ -86,6 +86,11 @@ class ReviewTicket(models.Model):
         SUSPENDED = "suspended", pgettext_lazy("ticket state", "suspended")
         CLOSED = "closed", pgettext_lazy("ticket state", "closed")
 
+    class Kind(models.TextChoices):
+        NEW = "new", _("new request")
+        RENEWAL = "renewal", _("renewal of an approval")
+        AMENDMENT = "amendment", _("amendment of an approval")
+
     class LegalBasis(models.TextChoices):
         # APPI art. 27: third-party provision needs the person's prior consent.
         CONSENT = "consent", _("the resident's consent (opt-in)")
@@ -138,6 +143,19 @@ class ReviewTicket(models.Model):
         null=True,
         blank=True,
         related_name="filed_review_tickets",
+    )
+    kind = models.CharField(
+        _("kind of request"), max_length=16, choices=Kind.choices, default=Kind.NEW, editable=False
+    )
+    # The approved ticket a renewal or an amendment continues (its decision and obligations).
+    previous = models.ForeignKey(
+        "self",
+        verbose_name=_("previous approval"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="successors",
     )
     title = models.CharField(_("title"), max_length=200)
     service_name = models.CharField(_("service"), max_length=200)
@@ -200,6 +218,10 @@ class ReviewTicket(models.Model):
     valid_from = models.DateField(_("approved from"), null=True, blank=True, editable=False)
     valid_until = models.DateField(_("approved until"), null=True, blank=True, editable=False)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    # The fewest days before the term's end the requester was last reminded to renew at.
+    renewal_reminded_days = models.PositiveSmallIntegerField(
+        _("renewal reminded (days before the end)"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -216,6 +238,11 @@ class ReviewTicket(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
                 name="governance_reviewticket_term_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="new", previous__isnull=True)
+                | (~Q(kind="new") & Q(previous__isnull=False)),
+                name="review_reviewticket_successor_has_previous",
             ),
         ]
         indexes = [

@@ -24,3 +24,11 @@ def ensure_schedules(**kwargs) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="review: renewal reminders",
+        defaults={
+            "func": "review.tasks.remind_renewals",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )

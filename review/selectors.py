@@ -245,6 +245,29 @@ def round_diff(ticket: ReviewTicket, number: int | None = None) -> list[dict]:
     return changes
 
 
+def successor_changes(ticket: ReviewTicket) -> list[dict]:
+    """
+    Return what a renewal or amendment changes from the approval it continues (the previous
+    ticket's request as approved): [{"field", "label", "before", "after"}].
+    """
+    if ticket.previous_id is None:
+        return []
+    previous = ticket.previous
+    approved_round = previous.rounds.exclude(outcome="").order_by("-number").first()
+    before = approved_round.request if approved_round else ticket_snapshot(previous)
+    after = ticket_snapshot(ticket)
+    return [
+        {
+            "field": name,
+            "label": ReviewTicket._meta.get_field(name).verbose_name,
+            "before": describe_value(name, before.get(name)),
+            "after": describe_value(name, after.get(name)),
+        }
+        for name in ReviewTicket.REQUEST_FIELDS
+        if before.get(name) != after.get(name)
+    ]
+
+
 def describe_value(name: str, value) -> str:
     """Return a frozen request value as text a reviewer reads (names for ids)."""
     field_ = ReviewTicket._meta.get_field(name)

@@ -11,3 +11,8 @@ def send_review_reminders() -> int:
 def follow_up_obligations() -> dict:
     """Remind requesters before their obligations fall due; escalate the overdue (daily)."""
     return services.obligations_follow_up()
+
+
+def remind_renewals() -> int:
+    """Remind requesters whose approval ends within the renewal thresholds (daily)."""
+    return services.renewals_remind()

@@ -34,6 +34,7 @@ urlpatterns = [
     path("review/<int:ticket_id>/decision/", views.decision, name="decision"),
     path("review/<int:ticket_id>/letter/", views.letter_request, name="letter_request"),
     path("review/<int:ticket_id>/notice/", views.notice_request, name="notice_request"),
+    path("review/<int:ticket_id>/renew/", views.renew, name="renew"),
     path(
         "review/<int:ticket_id>/obligations/<int:obligation_id>/",
         views.obligation_detail,

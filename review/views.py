@@ -398,6 +398,15 @@ def _ticket_context(
         "commentable": ticket.state in (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED),
         "letter": _letter_context(request.user, ticket),
         "notice": _notice_context(request.user, ticket),
+        "previous": ticket.previous if ticket.previous_id else None,
+        "previous_obligations": ticket.previous.obligations.all() if ticket.previous_id else [],
+        "successor_changes": selectors.successor_changes(ticket) if full else [],
+        "successors": ticket.successors.order_by("-pk") if ticket.decided_at else [],
+        "can_renew": selectors.REQUESTER in roles
+        and ticket.state in (State.APPROVED, State.SUSPENDED)
+        and not ticket.successors.filter(
+            state__in=[State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED]
+        ).exists(),
     }
     return context
 
@@ -537,6 +546,24 @@ start = _secretariat_action(services.ticket_review_start, lambda: _("The review 
 suspend = _secretariat_action(services.ticket_suspend, lambda: _("The approval is suspended."))
 resume = _secretariat_action(services.ticket_resume, lambda: _("The approval is resumed."))
 close = _secretariat_action(services.ticket_close, lambda: _("The ticket is closed."))
+
+
+@ticket_view
+@require_POST
+def renew(request, ticket):
+    """Start the renewal of an approved ticket (the requester): a draft to complete and submit."""
+    if selectors.REQUESTER not in ticket.viewer_roles:
+        raise Http404("not the requester")
+    try:
+        successor = services.ticket_renew(actor=request.user, ticket=ticket)
+    except (ValidationError, PermissionDenied) as error:
+        _refused(request, error)
+        return _back(ticket)
+    messages.success(
+        request,
+        _("The renewal is a draft: say what changes, then submit it to the board."),
+    )
+    return redirect("review:ticket_edit", ticket_id=successor.pk)
 
 
 # --- Obligations: the conditions of an approval, followed up ----------------------------------

@@ -11,6 +11,7 @@ from .obligations import (
     obligation_waive,
     obligations_follow_up,
 )
+from .renewals import renewals_remind, ticket_continue, ticket_renew
 from .tickets import (
     TransitionError,
     attachment_add,
@@ -40,6 +41,9 @@ __all__ = [
     "obligation_reject",
     "obligation_waive",
     "obligations_follow_up",
+    "renewals_remind",
+    "ticket_continue",
+    "ticket_renew",
     "TransitionError",
     "attachment_add",
     "comment_add",
