@@ -218,7 +218,12 @@ def grant_issue(
         raise ValidationError({"ticket": _("The ticket belongs to another consortium.")})
     if ticket.purpose_id is None:
         raise ValidationError(
-            {"ticket": _("The ticket proposes a new purpose: publish it as a purpose first.")}
+            {
+                "ticket": _(
+                    "The ticket proposes a new purpose: the secretariat creates it from the "
+                    "approved ticket first."
+                )
+            }
         )
     purpose = ticket.purpose
     term_start, term_end = _term_bounds(ticket)

@@ -17,6 +17,7 @@ ACTIONS = {
     ],
     "ticket.created": ["kind", "previous_id", "purpose_id", "requester_id"],
     "ticket.renewal_reminded": ["days_left", "threshold", "valid_until"],
+    "ticket.purpose_linked": ["purpose_id"],
     "ticket.updated": ["changed"],
     "ticket.submitted": ["due_on", "round"],
     "ticket.resubmitted": ["due_on", "round"],

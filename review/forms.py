@@ -292,3 +292,15 @@ class QueueFilterForm(forms.Form):
         choices=[("", _("any")), ("overdue", _("overdue")), ("week", _("within 7 days"))],
     )
     mine = forms.BooleanField(label=_("Only mine"), required=False)
+
+
+class PurposeFromTicketForm(forms.Form):
+    """The secretariat's few additions to the purpose an approval proposed."""
+
+    code = forms.SlugField(label=_("Code of the purpose"), max_length=64)
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200, required=False)
+    explanation_en = forms.CharField(
+        label=_("Plain-language explanation (English)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -35,6 +35,7 @@ urlpatterns = [
     path("review/<int:ticket_id>/letter/", views.letter_request, name="letter_request"),
     path("review/<int:ticket_id>/notice/", views.notice_request, name="notice_request"),
     path("review/<int:ticket_id>/renew/", views.renew, name="renew"),
+    path("review/<int:ticket_id>/purpose/", views.purpose_create, name="purpose_create"),
     path(
         "review/<int:ticket_id>/obligations/<int:obligation_id>/",
         views.obligation_detail,

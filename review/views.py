@@ -44,6 +44,7 @@ from .forms import (
     EvidenceForm,
     NewTicketForm,
     PiaFormSet,
+    PurposeFromTicketForm,
     QueueFilterForm,
     TicketForm,
     VerdictForm,
@@ -402,6 +403,11 @@ def _ticket_context(
         "previous_obligations": ticket.previous.obligations.all() if ticket.previous_id else [],
         "successor_changes": selectors.successor_changes(ticket) if full else [],
         "successors": ticket.successors.order_by("-pk") if ticket.decided_at else [],
+        "purpose_form": PurposeFromTicketForm()
+        if is_secretariat
+        and ticket.state in (State.APPROVED, State.SUSPENDED)
+        and ticket.purpose_id is None
+        else None,
         "can_renew": selectors.REQUESTER in roles
         and ticket.state in (State.APPROVED, State.SUSPENDED)
         and not ticket.successors.filter(
@@ -564,6 +570,33 @@ def renew(request, ticket):
         _("The renewal is a draft: say what changes, then submit it to the board."),
     )
     return redirect("review:ticket_edit", ticket_id=successor.pk)
+
+
+@ticket_view
+@require_POST
+def purpose_create(request, ticket):
+    """Create the purpose an approved ticket proposed (the secretariat), linked to it."""
+    if selectors.SECRETARIAT not in ticket.viewer_roles:
+        raise Http404("not the secretariat")
+    form = PurposeFromTicketForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back(ticket)
+    try:
+        purpose = services.purpose_create_from_ticket(
+            actor=request.user, ticket=ticket, **form.cleaned_data
+        )
+    except (ValidationError, PermissionDenied) as error:
+        _refused(request, error)
+        return _back(ticket)
+    messages.success(
+        request,
+        _("The purpose %(code)s is created as a draft and linked to this approval.")
+        % {"code": purpose.code},
+    )
+    return _back(ticket)
 
 
 # --- Obligations: the conditions of an approval, followed up ----------------------------------

@@ -11,6 +11,7 @@ from .obligations import (
     obligation_waive,
     obligations_follow_up,
 )
+from .purposes import purpose_create_from_ticket
 from .renewals import renewals_remind, ticket_continue, ticket_renew
 from .tickets import (
     TransitionError,
@@ -41,6 +42,7 @@ __all__ = [
     "obligation_reject",
     "obligation_waive",
     "obligations_follow_up",
+    "purpose_create_from_ticket",
     "renewals_remind",
     "ticket_continue",
     "ticket_renew",
