@@ -69,6 +69,16 @@ def _one_redis_database_per_worker():
 
 
 @pytest.fixture(autouse=True)
+def _no_requester_notice_on_decision(settings):
+    """
+    Tasks run synchronously here, so the requester's decision notice would be built (a PDF,
+    sealing the audit log) inside every test that runs a decision's commit callbacks; its own
+    tests turn it on (tests/review/test_requester_letter.py).
+    """
+    settings.REVIEW_REQUESTER_LETTER_ON_DECISION = False
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_synchronously():
     """Run django-q2 tasks in the calling thread, so that their effects can be asserted."""
     from django_q.conf import Conf

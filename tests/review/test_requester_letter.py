@@ -23,6 +23,7 @@ REASON = "委員個人の理由：安全管理は十分"
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "private"
+    settings.REVIEW_REQUESTER_LETTER_ON_DECISION = True
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_the_notice_is_made_and_the_requester_told_when_the_board_decides(decide
     assert report.parameters == {"ticket": decided.pk} and report.requested_by is None
     assert report.state == Report.State.DONE  # the suite runs django-q synchronously
     told = [message for message in mail.outbox if rep_a.email in message.to]
-    assert told and "decision notice" in told[0].body
+    assert told and "審査結果通知書" in told[0].body  # mails go out in the site language
 
 
 def test_the_notice_says_what_was_decided_without_votes_or_codes(decided, tmp_path, board_a):
