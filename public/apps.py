@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,5 +11,7 @@ class PublicConfig(AppConfig):
         from audit import actions
 
         from . import audit_actions
+        from .schedules import ensure_schedules
 
         actions.declare(audit_actions.ACTIONS)
+        post_migrate.connect(ensure_schedules, sender=self)

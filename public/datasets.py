@@ -192,6 +192,31 @@ DATASETS = [
         rows=lambda consortium, today: selectors.access_rows(consortium),
         counts=frozenset({"residents"}),
     ),
+    Dataset(
+        key="indicators",
+        title=_("Indicators (KPIs)"),
+        description=_(
+            "The consortium's public indicators: baseline, target and every value measured or "
+            "computed, with its source."
+        ),
+        columns=(
+            "code",
+            "name_ja",
+            "name_en",
+            "unit",
+            "direction",
+            "baseline_value",
+            "baseline_on",
+            "target_value",
+            "target_on",
+            "measured_on",
+            "value",
+            "computed",
+            "source",
+            "evidence",
+        ),
+        rows=selectors.indicator_rows,
+    ),
 ]
 BY_KEY = {dataset.key: dataset for dataset in DATASETS}
 

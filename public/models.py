@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Consortium, Resolution
+from governance.models import Consortium, Organization, Resolution
 
 
 class PublicationSettings(models.Model):
@@ -92,3 +92,240 @@ class ResolutionPublication(models.Model):
     @property
     def is_public(self) -> bool:
         return self.withdrawn_at is None
+
+
+class Indicator(models.Model):
+    """
+    KPI（重要業績評価指標）: one of the consortium's measurable goals, with its baseline and
+    target, whose values are entered by the secretariat (with source and evidence) or computed
+    by the platform from its own records.
+    """
+
+    class Direction(models.TextChoices):
+        INCREASE = "increase", _("higher is better")
+        DECREASE = "decrease", _("lower is better")
+
+    class Source(models.TextChoices):
+        ENTERED = "entered", _("entered by the secretariat, with evidence")
+        CONSENT_RATE = "consent_rate", _("computed: consent rate of a purpose (%)")
+        RESIDENTS_REACHED = "residents_reached", _("computed: residents who agreed to a purpose")
+        DECISIONS = "decisions", _("computed: decisions of the data-ethics board")
+        DECISION_DAYS = "decision_days", _("computed: median days from request to decision")
+        DATA_RELEASES = "data_releases", _("computed: residents' records released in the month")
+
+    # Computed sources that count residents of one purpose.
+    PURPOSE_SOURCES = {Source.CONSENT_RATE, Source.RESIDENTS_REACHED}
+
+    consortium = models.ForeignKey(
+        Consortium,
+        verbose_name=_("consortium"),
+        on_delete=models.PROTECT,
+        related_name="indicators",
+    )
+    code = models.SlugField(_("code"), max_length=64)
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    definition_ja = models.TextField(_("definition (Japanese)"))
+    definition_en = models.TextField(_("definition (English)"), blank=True)
+    unit = models.CharField(_("unit"), max_length=32, help_text=_("e.g. %, 人, 件, 日"))
+    direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices)
+    source = models.CharField(
+        _("values"), max_length=24, choices=Source.choices, default=Source.ENTERED
+    )
+    baseline_value = models.DecimalField(_("baseline"), max_digits=14, decimal_places=2)
+    baseline_on = models.DateField(_("baseline date"))
+    target_value = models.DecimalField(_("target"), max_digits=14, decimal_places=2)
+    target_on = models.DateField(_("target date"))
+    owner = models.ForeignKey(
+        Organization,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    purpose = models.ForeignKey(
+        "consent.Purpose",
+        verbose_name=_("purpose"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    plan = models.ForeignKey(
+        Resolution,
+        verbose_name=_("plan (resolution)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ticket = models.ForeignKey(
+        "review.ReviewTicket",
+        verbose_name=_("approved use"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    is_public = models.BooleanField(_("public"), default=False)
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["consortium", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consortium", "code"],
+                name="public_indicator_unique_code",
+                violation_error_message=_(
+                    "The consortium already has an indicator with this code."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(target_on__gte=models.F("baseline_on")),
+                name="public_indicator_target_after_baseline",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source__in=["consent_rate", "residents_reached"])
+                | Q(purpose__isnull=False),
+                name="public_indicator_purpose_for_purpose_sources",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_ja
+
+    @property
+    def is_computed(self) -> bool:
+        return self.source != self.Source.ENTERED
+
+    def name(self, language: str | None = None) -> str:
+        """Return the name in ``language`` (the active one by default), Japanese if none."""
+        from django.utils.translation import get_language
+
+        english = (language or get_language() or "ja").startswith("en")
+        return self.name_en if english and self.name_en else self.name_ja
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.baseline_on and self.target_on and self.target_on < self.baseline_on:
+            errors["target_on"] = _("The target date cannot be before the baseline date.")
+        if self.source in self.PURPOSE_SOURCES and not self.purpose_id:
+            errors["purpose"] = _("Choose the purpose whose residents this indicator counts.")
+        if (
+            self.purpose_id
+            and self.consortium_id
+            and self.purpose.consortium_id != self.consortium_id
+        ):
+            errors["purpose"] = _("Choose a purpose of this consortium.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Measurement(models.Model):
+    """測定値: an indicator's value on a day, entered with its source and evidence or computed."""
+
+    indicator = models.ForeignKey(
+        Indicator,
+        verbose_name=_("indicator"),
+        on_delete=models.PROTECT,
+        related_name="measurements",
+    )
+    measured_on = models.DateField(_("measured on"))
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+    source = models.CharField(_("source"), max_length=200)
+    evidence = models.TextField(_("evidence"), blank=True)
+    computed = models.BooleanField(_("computed by the platform"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("measurement")
+        verbose_name_plural = _("measurements")
+        ordering = ["indicator", "measured_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "measured_on"],
+                name="public_measurement_one_per_day",
+                violation_error_message=_(
+                    "This indicator already has a value for that day; correct it instead."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.measured_on}: {self.value}"
+
+
+class PdcaReview(models.Model):
+    """
+    PDCA の評価: the Check and Act of one indicator for one period: what was planned and done,
+    the assessment, the causes, the actions decided; it may go to a general assembly as a
+    resolution.
+    """
+
+    class Decision(models.TextChoices):
+        CONTINUE = "continue", _("continue as planned")
+        IMPROVE = "improve", _("continue with the actions decided")
+        REVISE_TARGET = "revise_target", _("revise the target")
+        STOP = "stop", _("stop the measure")
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period until"))
+    plan = models.TextField(_("plan"), blank=True)
+    # Named for what they hold: a field called ``check`` would hide Model.check().
+    done = models.TextField(_("what was done"), blank=True)
+    assessment = models.TextField(_("assessment (check)"))
+    causes = models.TextField(_("causes"), blank=True)
+    actions = models.TextField(_("actions decided (act)"), blank=True)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    resolution = models.OneToOneField(
+        Resolution,
+        verbose_name=_("put to the general assembly as"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pdca_review",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("PDCA review")
+        verbose_name_plural = _("PDCA reviews")
+        ordering = ["indicator", "-period_end"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="public_pdcareview_period_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.period_start}–{self.period_end}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": _("The period cannot end before it starts.")})

@@ -23,7 +23,13 @@ from grants import selectors as grants_selectors
 from review import selectors as review_selectors
 from review.models import ReviewTicket
 
-from .models import PublicationSettings, ResolutionPublication
+from .models import (
+    Indicator,
+    Measurement,
+    PdcaReview,
+    PublicationSettings,
+    ResolutionPublication,
+)
 
 # Counts below this are shown as "fewer than 10" (the consent statistics' rule).
 SMALL_COUNT = consent_reports.SMALL_COUNT
@@ -415,3 +421,76 @@ def data_version() -> str:
     """
     head = audit_selectors.chain_head()
     return f"{head.seq if head else 0}.{audit_selectors.pending_count()}"
+
+
+# --- KPIs and PDCA ----------------------------------------------------------------------------
+
+
+@dataclass
+class IndicatorCard:
+    """One public indicator on the scorecard: its latest value and the share of the way done."""
+
+    indicator: Indicator
+    measurements: list[Measurement]
+    reviews: list[PdcaReview]
+
+    @property
+    def latest(self) -> Measurement | None:
+        return self.measurements[-1] if self.measurements else None
+
+    @property
+    def progress(self) -> int | None:
+        """Return how far the latest value went from the baseline to the target, in %."""
+        latest = self.latest
+        span = self.indicator.target_value - self.indicator.baseline_value
+        if latest is None or span == 0:
+            return None
+        return int(round((latest.value - self.indicator.baseline_value) * 100 / span))
+
+
+def indicators_public(consortium: Consortium) -> list[IndicatorCard]:
+    """Return the consortium's public indicators with their values and reviews, by code."""
+    indicators = (
+        Indicator.objects.filter(consortium=consortium, is_public=True)
+        .prefetch_related(
+            Prefetch("measurements", queryset=Measurement.objects.order_by("measured_on")),
+            Prefetch(
+                "reviews",
+                queryset=PdcaReview.objects.select_related("resolution__assembly").order_by(
+                    "-period_end"
+                ),
+            ),
+        )
+        .order_by("code")
+    )
+    return [
+        IndicatorCard(indicator, list(indicator.measurements.all()), list(indicator.reviews.all()))
+        for indicator in indicators
+    ]
+
+
+def indicator_rows(consortium: Consortium, today: datetime.date) -> list[dict]:
+    """Return one row per value of each public indicator (the scorecard's dataset)."""
+    rows = []
+    for card in indicators_public(consortium):
+        indicator = card.indicator
+        for measurement in card.measurements:
+            rows.append(
+                {
+                    "code": indicator.code,
+                    "name_ja": indicator.name_ja,
+                    "name_en": indicator.name_en,
+                    "unit": indicator.unit,
+                    "direction": indicator.direction,
+                    "baseline_value": str(indicator.baseline_value),
+                    "baseline_on": indicator.baseline_on,
+                    "target_value": str(indicator.target_value),
+                    "target_on": indicator.target_on,
+                    "measured_on": measurement.measured_on,
+                    "value": str(measurement.value),
+                    "computed": measurement.computed,
+                    "source": measurement.source,
+                    "evidence": measurement.evidence,
+                }
+            )
+    return rows

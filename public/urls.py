@@ -37,6 +37,7 @@ def _patterns(prefix: str, lang: str) -> list:
         path(f"{base}<slug:slug>/resolutions/", views.resolutions, options, name="resolutions"),
         path(f"{base}<slug:slug>/statistics/", views.statistics, options, name="statistics"),
         path(f"{base}<slug:slug>/data/", views.data, options, name="data"),
+        path(f"{base}<slug:slug>/scorecard/", views.scorecard, options, name="scorecard"),
     ]
 
 

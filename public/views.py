@@ -13,11 +13,11 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from governance import comparison
 
-from . import datasets, dcat, selectors
+from . import charts, datasets, dcat, selectors
 
 # Shared caches may keep a page five minutes; a changed page has another ETag at once.
 CACHE_CONTROL = "public, max-age=300"
@@ -34,7 +34,7 @@ def register_page(view):
     304 Not Modified when the client's copy is current.
     """
 
-    @require_GET
+    @require_safe
     @wraps(view)
     def wrapped(request, *args, lang: str = "ja", **kwargs):
         today = timezone.localdate()
@@ -287,3 +287,15 @@ def catalogue(request, today: datetime.date):
     )
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- KPIs ----------------------------------------------------------------------------------------
+
+
+@register_page
+def scorecard(request, slug: str, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    cards = selectors.indicators_public(consortium)
+    for number, card in enumerate(cards, start=1):
+        card.chart = charts.indicator_svg(card, f"indicator-{number}")
+    return page(request, "public/scorecard.html", {"consortium": consortium, "cards": cards})

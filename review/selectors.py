@@ -529,3 +529,18 @@ def decision_entries(ticket_ids) -> dict[int, Entry]:
         action__in=DECISION_ACTIONS,
     ).order_by("seq")
     return {int(entry.object_id): entry for entry in entries}
+
+
+def decision_lead_days(consortium) -> list[float]:
+    """
+    Return, per decided ticket of ``consortium``, the days from its first submission to the
+    board's decision (the KPI "time to decision").
+    """
+    first_rounds = ReviewRound.objects.filter(
+        ticket__in=tickets_decided(consortium), number=1
+    ).values_list("submitted_at", "ticket__decided_at")
+    return [
+        (decided - submitted).total_seconds() / 86400
+        for submitted, decided in first_rounds
+        if decided is not None
+    ]

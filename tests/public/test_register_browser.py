@@ -4,6 +4,9 @@ phone's width passes tests/browser.py's checks (axe-core, no sideways scroll at 
 Japanese and in English.
 """
 
+import datetime
+from decimal import Decimal
+
 import pytest
 
 from tests.browser import assert_page_ok, launch, requires_chromium
@@ -25,8 +28,43 @@ def page(monkeypatch):
         browser.close()
 
 
-def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page, register):
+def indicator_with_values(clerk, consortium) -> None:
+    """A public indicator with two values and a review, for the scorecard."""
+    from public import services
+
+    indicator = services.indicator_define(
+        actor=clerk,
+        consortium=consortium,
+        code="consent-rate",
+        name_ja="歩数データの同意率",
+        name_en="Consent rate for step counts",
+        definition_ja="歩数データの利用に同意した住民の割合",
+        unit="%",
+        direction="increase",
+        baseline_value=Decimal("20"),
+        baseline_on=datetime.date(2026, 4, 1),
+        target_value=Decimal("60"),
+        target_on=datetime.date(2027, 3, 31),
+        is_public=True,
+    )
+    for day, value in ((datetime.date(2026, 7, 1), "26"), (datetime.date(2026, 10, 1), "31.5")):
+        services.measurement_record(
+            actor=clerk, indicator=indicator, measured_on=day, value=Decimal(value), source="調査"
+        )
+    services.pdca_review_record(
+        actor=clerk,
+        indicator=indicator,
+        decision="improve",
+        period_start=datetime.date(2026, 4, 1),
+        period_end=datetime.date(2026, 9, 30),
+        assessment="目標に届く見込みがない",
+        actions="紙の同意書を公民館で受け付ける",
+    )
+
+
+def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page, register, clerk_a):
     slug = register["consortium"].slug
+    indicator_with_values(clerk_a, register["consortium"])
     paths = [
         "/register/",
         f"/register/{slug}/",
@@ -39,6 +77,7 @@ def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page,
         f"/register/{slug}/resolutions/",
         f"/register/{slug}/statistics/",
         f"/register/{slug}/data/",
+        f"/register/{slug}/scorecard/",
         "/register/checkpoint/",
     ]
     for path in paths:

@@ -1,0 +1,232 @@
+"""
+KPIs and their PDCA: indicators defined and measured through audited services, values the
+platform computes matching counts made here independently, a review put on a general
+assembly's agenda, and the public scorecard showing public indicators only.
+"""
+
+import datetime
+import statistics
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from audit import services as audit_services
+from audit.models import Entry
+from consent import services as consent_services
+from governance import services as governance_services
+from governance.models import Resolution
+from public import services
+from public.models import Indicator, PdcaReview
+from review.models import ReviewRound, ReviewTicket
+from tests.governance import conftest as governance_fixtures
+
+from .conftest import make_resident
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 12, 1)
+
+
+def define(clerk, consortium, **overrides):
+    fields = dict(
+        code="consent-rate",
+        name_ja="同意率",
+        name_en="Consent rate",
+        definition_ja="歩数データの利用に同意した住民の割合",
+        definition_en="Share of residents who agreed to the use of their step counts",
+        unit="%",
+        direction=Indicator.Direction.INCREASE,
+        source=Indicator.Source.ENTERED,
+        baseline_value=Decimal("20"),
+        baseline_on=datetime.date(2026, 4, 1),
+        target_value=Decimal("60"),
+        target_on=datetime.date(2027, 3, 31),
+        is_public=True,
+    )
+    fields.update(overrides)
+    return services.indicator_define(actor=clerk, consortium=consortium, **fields)
+
+
+def scorecard(client, lang="en", slug="aizu"):
+    return client.get(reverse("public:scorecard", kwargs={"slug": slug, "lang": lang}))
+
+
+def test_consent_rate_computed_matches_an_independent_count(clerk_a, consortium_a, purpose):
+    indicator = define(clerk_a, consortium_a, source=Indicator.Source.CONSENT_RATE, purpose=purpose)
+    residents = [make_resident(f"k{i}@example.jp", consortium_a) for i in range(16)]
+    for resident in residents:
+        consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
+    for resident in residents[:4]:
+        consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    # Independently: 12 of the 16 residents asked agree now.
+    assert services.indicators_compute(today=TODAY) == 1
+    [measurement] = indicator.measurements.all()
+    assert measurement.value == Decimal("75.00") and measurement.computed
+    assert measurement.measured_on == TODAY
+    audit_services.seal()
+    entry = Entry.objects.get(action="indicator.computed")
+    assert entry.data["value"] == "75.00" and entry.actor_type == "system"
+    # Computing again the same day replaces the value rather than adding one.
+    services.indicators_compute(today=TODAY)
+    assert indicator.measurements.count() == 1
+
+
+def test_a_rate_over_fewer_than_ten_residents_is_not_published(clerk_a, consortium_a, purpose):
+    indicator = define(clerk_a, consortium_a, source=Indicator.Source.CONSENT_RATE, purpose=purpose)
+    for i in range(4):
+        consent_services.consent_give(
+            actor=None, resident=make_resident(f"f{i}@example.jp", consortium_a), purpose=purpose
+        )
+    assert services.indicators_compute(today=TODAY) == 0
+    assert not indicator.measurements.exists()
+
+
+def test_decisions_and_days_to_decision_match_the_review_records(clerk_a, consortium_a, register):
+    decisions = define(
+        clerk_a, consortium_a, code="decisions", source=Indicator.Source.DECISIONS, unit="件"
+    )
+    days = define(
+        clerk_a,
+        consortium_a,
+        code="decision-days",
+        source=Indicator.Source.DECISION_DAYS,
+        unit="日",
+        direction=Indicator.Direction.DECREASE,
+    )
+    services.indicators_compute(today=TODAY)
+    decided = ReviewTicket.objects.filter(
+        consortium=consortium_a, decided_at__isnull=False, state__in=["approved", "rejected"]
+    )
+    assert decisions.measurements.get().value == decided.count() == 2
+    expected = statistics.median(
+        (
+            ticket.decided_at - ReviewRound.objects.get(ticket=ticket, number=1).submitted_at
+        ).total_seconds()
+        / 86400
+        for ticket in decided
+    )
+    assert days.measurements.get().value == Decimal(str(expected)).quantize(Decimal("0.01"))
+
+
+def test_entered_values_need_a_source_and_only_the_secretariat_enters_them(
+    clerk_a, clerk_b, consortium_a, purpose
+):
+    indicator = define(clerk_a, consortium_a)
+    with pytest.raises(ValidationError):
+        services.measurement_record(
+            actor=clerk_a, indicator=indicator, measured_on=TODAY, value=30, source=" "
+        )
+    with pytest.raises(PermissionDenied):
+        services.measurement_record(
+            actor=clerk_b, indicator=indicator, measured_on=TODAY, value=30, source="survey"
+        )
+    services.measurement_record(
+        actor=clerk_a,
+        indicator=indicator,
+        measured_on=TODAY,
+        value=Decimal("31.5"),
+        source="市民アンケート",
+        evidence="2026年度市民意識調査 報告書 p.12",
+    )
+    computed = define(
+        clerk_a, consortium_a, code="rate", source=Indicator.Source.CONSENT_RATE, purpose=purpose
+    )
+    with pytest.raises(ValidationError):
+        services.measurement_record(
+            actor=clerk_a, indicator=computed, measured_on=TODAY, value=1, source="x"
+        )
+    with pytest.raises(ValidationError):
+        define(clerk_a, consortium_a, code="no-purpose", source=Indicator.Source.CONSENT_RATE)
+
+
+def test_scorecard_shows_public_indicators_only(client, clerk_a, consortium_a):
+    public = define(clerk_a, consortium_a)
+    hidden = define(
+        clerk_a, consortium_a, code="internal", name_en="Internal cost", is_public=False
+    )
+    for indicator, value in ((public, "31.5"), (hidden, "999")):
+        services.measurement_record(
+            actor=clerk_a,
+            indicator=indicator,
+            measured_on=TODAY,
+            value=Decimal(value),
+            source="survey",
+        )
+    page = scorecard(client).content.decode()
+    assert "Consent rate" in page and "31.50" in page and "<svg" in page
+    assert "29% of the way" in page  # (31.5 - 20) / (60 - 20)
+    assert "Internal cost" not in page and "999" not in page
+    rows = client.get(
+        reverse("public:download", kwargs={"slug": "aizu", "key": "indicators", "fmt": "json"})
+    ).json()["rows"]
+    assert [(row["code"], row["value"]) for row in rows] == [("consent-rate", "31.50")]
+    assert scorecard(client, "ja").status_code == 200
+
+
+def test_a_review_is_recorded_and_put_on_an_assemblys_agenda(
+    client, clerk_a, clerk_b, consortium_a, founding_bylaws
+):
+    indicator = define(clerk_a, consortium_a)
+    review = services.pdca_review_record(
+        actor=clerk_a,
+        indicator=indicator,
+        decision=PdcaReview.Decision.REVISE_TARGET,
+        period_start=datetime.date(2026, 4, 1),
+        period_end=datetime.date(2026, 9, 30),
+        plan="説明会を各地区で開く",
+        done="説明会を12回開催",
+        assessment="同意率は31.5%で、目標の60%に届く見込みがない",
+        causes="高齢者にスマートフォンでの手続きが難しい",
+        actions="紙の同意書を公民館で受け付ける",
+    )
+    assembly = governance_services.assembly_create(
+        actor=clerk_a,
+        consortium=consortium_a,
+        title_ja="2026年度臨時総会",
+        held_on=governance_fixtures.ASSEMBLY_DAY,
+        place="会津若松市役所",
+    )
+    with pytest.raises(PermissionDenied):
+        services.pdca_review_to_assembly(actor=clerk_b, review=review, assembly=assembly)
+    review = services.pdca_review_to_assembly(actor=clerk_a, review=review, assembly=assembly)
+    resolution = review.resolution
+    assert resolution.assembly == assembly and resolution.status == Resolution.Status.OPEN
+    assert resolution.kind == Resolution.Kind.BUSINESS_PLAN
+    assert "紙の同意書" in resolution.text
+    with pytest.raises(ValidationError):
+        services.pdca_review_to_assembly(actor=clerk_a, review=review, assembly=assembly)
+    audit_services.seal()
+    assert Entry.objects.get(action="pdca.put_to_assembly").data == {
+        "resolution": resolution.pk,
+        "assembly": assembly.pk,
+    }
+    page = scorecard(client).content.decode()
+    assert "高齢者にスマートフォンでの手続きが難しい" in page and "revise the target" in page
+
+
+def test_secretariat_defines_an_indicator_in_the_admin(client, clerk_a, consortium_a):
+    client.force_login(clerk_a)
+    response = client.post(
+        "/admin/public/indicator/add/",
+        {
+            "consortium": consortium_a.pk,
+            "code": "residents",
+            "name_ja": "参加住民数",
+            "name_en": "Residents taking part",
+            "definition_ja": "同意した住民の数",
+            "unit": "人",
+            "direction": "increase",
+            "source": "entered",
+            "baseline_value": "100",
+            "baseline_on": "2026-04-01",
+            "target_value": "1000",
+            "target_on": "2027-03-31",
+            "is_public": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    indicator = Indicator.objects.get(code="residents")
+    audit_services.seal()
+    assert Entry.objects.get(action="indicator.defined").object_id == str(indicator.pk)
