@@ -26,13 +26,19 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# On PostgreSQL, a DATABASE_URL without DATABASE_OWNER_URL is a superuser's: scripts/db_roles.py
+# makes (idempotently) the owner, runtime and sealer roles and exports their URLs, so that the
+# migrations run as the owner and everything else as the runtime role (README, "Production").
+DB_ROLES = roles="$$($(BIN)/python scripts/db_roles.py)" && eval "$$roles"
+
 run: install system-packages
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
-	DEBUG=$${DEBUG:-1} bash scripts/serve.sh $(BIN)/python $(HOST) $(PORT)
+	$(DB_ROLES) && export DEBUG=$${DEBUG:-1} && \
+	  $(BIN)/python manage.py migrate --noinput && \
+	  $(BIN)/python manage.py seed_demo && \
+	  bash scripts/serve.sh $(BIN)/python $(HOST) $(PORT)
 
 test: install system-packages
-	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(DB_ROLES) && DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

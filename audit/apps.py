@@ -17,3 +17,7 @@ class AuditConfig(AppConfig):
         register()
 
         post_migrate.connect(ensure_schedules, sender=self)
+        # As the owner, after every migration (audit.roles): what the runtime role may do.
+        from .roles import grant_runtime
+
+        post_migrate.connect(grant_runtime, sender=self)

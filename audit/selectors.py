@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from config.ids import parse_id
@@ -191,6 +192,47 @@ def checkpoints_since(size: int) -> QuerySet[Checkpoint]:
     return Checkpoint.objects.select_related("key").filter(seq__gte=size).order_by("seq", "id")
 
 
+KEY_CREATION_ACTIONS = ("key.created", "key.rotated")
+
+
+def _key_creation_audited() -> Q:
+    """
+    Return the condition that a signing key's creation is in the log (sealed or pending): a
+    key row inserted by other means than ``services.signing_key_create`` is never published
+    nor trusted.
+    """
+    key_id = Cast(OuterRef("pk"), output_field=CharField())
+    created = {
+        "action__in": KEY_CREATION_ACTIONS,
+        "object_type": SigningKey._meta.label_lower,
+        "object_id": key_id,
+    }
+    return Q(Exists(Entry.objects.filter(**created))) | Q(
+        Exists(PendingEntry.objects.filter(**created))
+    )
+
+
+def signing_keys_trusted() -> QuerySet[SigningKey]:
+    """Return the signing keys whose creation the log records, whatever their status."""
+    return SigningKey.objects.filter(_key_creation_audited())
+
+
+def signing_key_events() -> tuple[set[str], dict[str, int]]:
+    """
+    Return the ids of the keys whose creation the log records, and the sequence number of each
+    revoked key's ``key.revoked`` entry (for audit_verify: nothing signed after it counts).
+    """
+    label = SigningKey._meta.label_lower
+    created = set(
+        Entry.objects.filter(action__in=KEY_CREATION_ACTIONS, object_type=label).values_list(
+            "object_id", flat=True
+        )
+    )
+    revocations = Entry.objects.filter(action="key.revoked", object_type=label)
+    revoked = dict(revocations.values_list("object_id", "seq"))
+    return created, revoked
+
+
 def checkpoint_open(note: str) -> notes.TreeHead | None:
     """
     Return the tree head of ``note`` if a platform Ed25519 key (whatever its status now)
@@ -223,7 +265,7 @@ def signing_key_signed_checkpoints(key: SigningKey) -> bool:
 
 def signing_key_verifier(kid: str) -> tuple[str, keys.PublicKey] | None:
     """Return ``(algorithm, public key)`` of the key ``kid`` whatever its status; None if none."""
-    key = SigningKey.objects.filter(kid=kid).only("algorithm", "public_jwk").first()
+    key = signing_keys_trusted().filter(kid=kid).only("algorithm", "public_jwk").first()
     if key is None:
         return None
     return key.algorithm, keys.public_key_from_jwk(key.public_jwk)
@@ -244,11 +286,15 @@ def signing_key_revoked_status() -> str:
 def signing_keys_published() -> QuerySet[SigningKey]:
     """Keys in the JWKS: the active ones, and retired ones until their publication ends."""
     now = timezone.now()
-    return SigningKey.objects.filter(
-        Q(status=SigningKey.Status.ACTIVE)
-        | Q(status=SigningKey.Status.RETIRED)
-        & (Q(publish_until__isnull=True) | Q(publish_until__gt=now))
-    ).order_by("-created_at")
+    return (
+        signing_keys_trusted()
+        .filter(
+            Q(status=SigningKey.Status.ACTIVE)
+            | Q(status=SigningKey.Status.RETIRED)
+            & (Q(publish_until__isnull=True) | Q(publish_until__gt=now))
+        )
+        .order_by("-created_at")
+    )
 
 
 def jwks() -> dict:

@@ -231,52 +231,42 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
     """
     Seal up to ``batch_size`` pending entries (those of ids ``only``, when given: PostgreSQL);
     the caller holds the sealing lock.
+
+    On PostgreSQL the database seals, in ``audit_seal`` (migration ``audit 0007``): a function
+    owned by the sealer role, so that the platform's own role never writes the chain or the
+    tree. It builds each entry's canonical text in SQL, byte for byte ``chain.entry_text``.
     """
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT audit_seal(%s, %s::bigint[])", [batch_size, only])
+            return cursor.fetchone()[0]
     chain_table, pending_table = Entry._meta.db_table, PendingEntry._meta.db_table
     columns = ", ".join(PENDING_COLUMNS)
-    postgres = connection.vendor == "postgresql"
-    nested = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        # One round trip: the head of the chain and the oldest pending entries. On PostgreSQL
-        # it also tells the trigger that this transaction may delete what it seals.
+        # One round trip: the head of the chain and the oldest pending entries.
         cursor.execute(
-            "SELECT "
-            + ("set_config('audit.sealing', 'on', true), " if postgres else "NULL, ")
-            + f"(SELECT seq FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
+            f"SELECT (SELECT seq FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
             f"(SELECT hash FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
             f"(SELECT {selectors.time_sql()} FROM {chain_table} ORDER BY seq DESC LIMIT 1), "
             "id, actor_type, actor_id, action, object_type, object_id, "
             f"consortium_id, payload FROM {pending_table} "
-            + ("WHERE id = ANY(%s::bigint[]) " if only is not None else "")
+            + ("WHERE id IN (SELECT value FROM json_each(%s)) " if only is not None else "")
             + "ORDER BY id LIMIT %s",
-            [*([only] if only is not None else []), batch_size],
+            [*([json.dumps(only)] if only is not None else []), batch_size],
         )
         rows = cursor.fetchall()
         if not rows:
             return 0
-        seq, prev_hash = rows[0][1] or 0, rows[0][2] or chain.GENESIS_HASH
+        seq, prev_hash = rows[0][0] or 0, rows[0][1] or chain.GENESIS_HASH
         # The sealer gives the time, never earlier than the entry before: the log's times only
         # go forward, whatever the writers' clocks said (their time is kept as written_at).
-        time = max(chain.format_time(timezone.now()), rows[0][3] or "")
+        time = max(chain.format_time(timezone.now()), rows[0][2] or "")
         sealed_at = Entry._meta.get_field("time").get_db_prep_save(
             datetime.datetime.fromisoformat(time), connection
         )
         first_leaf = seq
         ids, seqs, prevs, hashes, leaves = [], [], [], [], []
-        for (
-            _,
-            _,
-            _,
-            _,
-            pending_id,
-            a_type,
-            a_id,
-            action,
-            o_type,
-            o_id,
-            consortium,
-            payload,
-        ) in rows:
+        for _, _, _, pending_id, a_type, a_id, action, o_type, o_id, consortium, payload in rows:
             seq += 1
             text = chain.entry_text(
                 seq=seq,
@@ -299,31 +289,17 @@ def _seal_batch(batch_size: int, *, only: list[int] | None = None) -> int:
             prev_hash = digest
         # The Merkle tree grows in the same transaction, from the very bytes just hashed.
         tree.append(first_leaf, leaves)
-        # The database copies the fields itself, so the chain holds exactly the bytes (and the
-        # time, to the microsecond) that were hashed.
-        if postgres:
-            moved = ", ".join("m." + column for column in PENDING_COLUMNS)
-            cursor.execute(
-                f"WITH moved AS (DELETE FROM {pending_table} WHERE id = ANY(%s::bigint[]) "
-                "RETURNING *) "
-                f"INSERT INTO {chain_table} (seq, prev_hash, hash, time, {columns}) "
-                f"SELECT v.seq, v.prev, v.hash, %s, {moved} FROM moved m JOIN "
-                "unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]) "
-                "AS v(id, seq, prev, hash) ON v.id = m.id",
-                [ids, sealed_at, ids, seqs, prevs, hashes],
-            )
-            if nested:  # the caller's transaction goes on: deleting pending rows is over
-                cursor.execute("SELECT set_config('audit.sealing', 'off', true)")
-        else:
-            cursor.executemany(
-                f"INSERT INTO {chain_table} (seq, prev_hash, hash, time, {columns}) "
-                f"SELECT %s, %s, %s, %s, {columns} FROM {pending_table} WHERE id = %s",
-                [
-                    (seq, prev, digest, sealed_at, pending_id)
-                    for seq, prev, digest, pending_id in zip(seqs, prevs, hashes, ids, strict=True)
-                ],
-            )
-            cursor.executemany(f"DELETE FROM {pending_table} WHERE id = %s", [(i,) for i in ids])
+        # The database copies the fields itself, so the chain holds exactly the bytes that
+        # were hashed.
+        cursor.executemany(
+            f"INSERT INTO {chain_table} (seq, prev_hash, hash, time, {columns}) "
+            f"SELECT %s, %s, %s, %s, {columns} FROM {pending_table} WHERE id = %s",
+            [
+                (seq, prev, digest, sealed_at, pending_id)
+                for seq, prev, digest, pending_id in zip(seqs, prevs, hashes, ids, strict=True)
+            ],
+        )
+        cursor.executemany(f"DELETE FROM {pending_table} WHERE id = %s", [(i,) for i in ids])
         return len(rows)
 
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import chain, cosignatures, merkle, notes, selectors, signer_state, witnessing
+from . import chain, cosignatures, merkle, notes, roles, selectors, signer_state, witnessing
 from .models import Checkpoint, Cosignature, SigningKey
 from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
 
@@ -34,6 +34,10 @@ class Fault:
     WITNESS_MISMATCH = "witness_mismatch"
     TIME_BACKWARDS = "time_backwards"
     PENDING_TOO_LONG = "pending_too_long"
+    REVOKED_KEY = "revoked_key"
+    UNPUBLISHED_KEY = "unpublished_key"
+    TRIGGER_MISSING = roles.TRIGGER_MISSING
+    EXCESS_PRIVILEGE = roles.EXCESS_PRIVILEGE
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,12 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
     verdict.pending = selectors.pending_count()
     _check_pending(count, note)
     verdict.checkpoints = len(checkpoints)
+    _check_checkpoint_keys(checkpoints, note)
+    if connection.vendor == "postgresql":
+        # The database's own guards: triggers in place and enabled, the platform's role no
+        # stronger than designed (audit.roles).
+        for kind, detail in roles.check():
+            note(0, kind, detail)
     for checkpoint in checkpoints:
         if checkpoint.root:
             _check_tree_checkpoint(checkpoint, count, roots_at, note)
@@ -298,6 +308,36 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
     tree_check.finish()
     verdict.ok = not problems
     return verdict
+
+
+def _check_checkpoint_keys(checkpoints: list[Checkpoint], note) -> None:
+    """
+    Name a checkpoint signed by a key whose creation the log does not record (never published),
+    or by a revoked key after its revocation (a checkpoint covering the ``key.revoked`` entry,
+    or stamped after ``revoked_at``).
+    """
+    created, revoked_at_seq = selectors.signing_key_events()
+    for checkpoint in checkpoints:
+        key = checkpoint.key
+        if str(key.pk) not in created:
+            note(
+                checkpoint.seq,
+                Fault.UNPUBLISHED_KEY,
+                f"checkpoint {checkpoint.pk} is signed by key {key.kid[:16]}, whose creation the "
+                "log does not record: a key the platform never published",
+            )
+        revocation = revoked_at_seq.get(str(key.pk))
+        if key.status == SigningKey.Status.REVOKED or revocation is not None:
+            late = (revocation is not None and checkpoint.seq >= revocation) or (
+                key.revoked_at is not None and checkpoint.time > key.revoked_at
+            )
+            if late:
+                note(
+                    checkpoint.seq,
+                    Fault.REVOKED_KEY,
+                    f"checkpoint {checkpoint.pk} is signed by key {key.kid[:16]} after its "
+                    "revocation",
+                )
 
 
 def _check_pending(size: int, note) -> None:

@@ -21,8 +21,10 @@ def _worker(mode: str, seconds: float, barrier, counter) -> None:
     setup(migrate=False)
     from django.db import connection, transaction
 
-    from audit import chain, services
+    from audit import actions, chain, services
     from audit.services import EntrySpec, _build
+
+    actions.declare({"bench.appended": ["n", "kind"]})
 
     spec = EntrySpec(
         action="bench.appended",
@@ -31,7 +33,7 @@ def _worker(mode: str, seconds: float, barrier, counter) -> None:
         payload={"n": 1, "kind": "bench"},
     )
     columns = (
-        "time",
+        "written_at",
         "actor_type",
         "actor_id",
         "action",
@@ -41,8 +43,8 @@ def _worker(mode: str, seconds: float, barrier, counter) -> None:
         "payload",
     )
     insert = (
-        f"INSERT INTO {PLAIN_TABLE} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
+        f"INSERT INTO {PLAIN_TABLE} (time, {', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * (len(columns) + 1))})"
     )
     connection.ensure_connection()
     barrier.wait()
@@ -63,7 +65,7 @@ def _worker(mode: str, seconds: float, barrier, counter) -> None:
             chain.check_payload(spec.payload)  # the same validation and encoding as record()
             entry = _build(spec, timezone.now())
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(insert, [getattr(entry, c) for c in columns])
+                cursor.execute(insert, [entry.written_at] + [getattr(entry, c) for c in columns])
         done += 1
     with counter.get_lock():
         counter.value += done

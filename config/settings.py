@@ -16,6 +16,9 @@ Environment variables (all optional on a development machine):
   signed, outside the database (default: one file per database under ``var/audit-checkpoint/``).
 - ``AUDIT_PENDING_MAX_SECONDS``: how long a committed entry may wait to be sealed before
   ``audit_verify`` fails (default 300).
+- ``DATABASE_OWNER_URL``: on PostgreSQL, the role that owns the schema and runs the migrations;
+  ``DATABASE_URL``'s role then owns nothing (``scripts/db_roles.py`` makes both).
+- ``AUDIT_SEALER_ROLE``: the role that owns the audit log's sealing function.
 - ``CONN_MAX_AGE``: seconds a database connection is kept between requests (default 60).
 - ``TRUSTED_PROXIES``: comma-separated addresses or networks of the reverse proxies in front of
   the platform; only their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed.
@@ -152,6 +155,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES["default"].setdefault("TEST", {})
+# PostgreSQL with separate roles (README, "Production"; audit.roles): the schema's owner runs
+# the migrations, the platform runs as DATABASE_URL's role, which owns nothing, and the audit
+# log is sealed by a function of the sealer role's own.
+DATABASE_OWNER = None
+DATABASE_RUNTIME_ROLE = ""
+DATABASE_RUNTIME_CREDENTIALS: dict = {}
+if os.environ.get("DATABASE_OWNER_URL") and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASE_OWNER = dj_database_url.parse(os.environ["DATABASE_OWNER_URL"])
+    DATABASE_RUNTIME_ROLE = DATABASES["default"]["USER"]
+    DATABASE_RUNTIME_CREDENTIALS = {
+        "USER": DATABASES["default"]["USER"],
+        "PASSWORD": DATABASES["default"].get("PASSWORD", ""),
+    }
+AUDIT_SEALER_ROLE = os.environ.get("AUDIT_SEALER_ROLE", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # consent_state_unique covers its columns on PostgreSQL; SQLite has no covering indexes.
     SILENCED_SYSTEM_CHECKS = ["models.W039"]

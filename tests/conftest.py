@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.backends.signals import connection_created
+from django.db import transaction
 
 from audit import actions
 from governance.models import Consortium, Organization
@@ -36,15 +36,93 @@ actions.declare(
 )
 
 
-def _allow_test_flush(sender, connection, **kwargs):
-    # The suite's flush between transactional tests TRUNCATEs every table; the audit table's
-    # trigger lets that through only in a session that asks (audit/migrations/0002).
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET audit.allow_truncate = 'on'")
+# --- PostgreSQL with separate roles (README, "Production"; audit.roles) ------------------------
+#
+# The test databases are created and migrated by the owner (DATABASE_OWNER_URL); the tests run
+# as the runtime role (DATABASE_URL), as the platform does. Between transactional tests the
+# tables are emptied by the owner, with the append-only triggers lifted for that moment only.
+
+OWNER_HELPER = "test_run_as_owner"
 
 
-connection_created.connect(_allow_test_flush)
+def _separated_roles() -> bool:
+    return bool(settings.DATABASES["default"]["ENGINE"].endswith("postgresql")) and bool(
+        settings.DATABASE_OWNER
+    )
+
+
+def _use_credentials(role: str) -> None:
+    from django.db import connections
+
+    connection = connections["default"]
+    connection.close()
+    if role == "owner":
+        owner = settings.DATABASE_OWNER
+        credentials = {"USER": owner["USER"], "PASSWORD": owner.get("PASSWORD", "")}
+        connection.settings_dict.update(credentials)
+    else:
+        runtime = settings.DATABASE_RUNTIME_CREDENTIALS
+        connection.settings_dict.update(runtime)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Create (and later drop) the test database as the owner."""
+    if _separated_roles():
+        _use_credentials("owner")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Once the owner has migrated the test database, run the tests as the runtime role."""
+    if not _separated_roles():
+        yield
+        return
+    from django.db import connections
+
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        # An owner's door for tests that tamper with the log in their own transaction
+        # (tests/audit/helpers.owner_sql): never created outside a test database.
+        cursor.execute(
+            f"CREATE OR REPLACE FUNCTION {OWNER_HELPER}(statement text) RETURNS void "
+            "LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE statement; END $$; "
+            f"REVOKE ALL ON FUNCTION {OWNER_HELPER}(text) FROM PUBLIC; "
+            f"GRANT EXECUTE ON FUNCTION {OWNER_HELPER}(text) TO "
+            + connections["default"].ops.quote_name(settings.DATABASE_RUNTIME_ROLE)
+        )
+    _use_credentials("runtime")
+    yield
+    _use_credentials("owner")
+
+
+def _flush_as_owner(self, sql_list):
+    """Empty the tables as the owner, the append-only triggers lifted for that moment only."""
+    from audit.roles import TRIGGERS
+
+    with self.connection.cursor() as cursor, transaction.atomic(using=self.connection.alias):
+        statements = (
+            [f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in TRIGGERS]
+            + list(sql_list)
+            + [f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in TRIGGERS]
+        )
+        for statement in statements:
+            if _separated_roles():
+                cursor.execute(f"SELECT {OWNER_HELPER}(%s)", [statement])
+            else:  # the platform's role owns the tables (a development database)
+                cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_through_the_owner():
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        yield
+        return
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+    DatabaseOperations.execute_sql_flush = _flush_as_owner
+    yield
+    DatabaseOperations.execute_sql_flush = original
 
 
 @pytest.fixture(autouse=True, scope="session")

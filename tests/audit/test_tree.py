@@ -3,9 +3,12 @@
 import hashlib
 
 import pytest
+from django.db import connection
 
 from audit import merkle, selectors, services, tree
 from audit.models import Entry, TreeTile
+
+from .helpers import as_insider
 
 pytestmark = pytest.mark.django_db
 
@@ -83,16 +86,21 @@ def test_proofs_from_the_tiles_verify_against_the_roots():
 
 def test_a_log_sealed_before_the_tree_is_caught_up():
     record_entries(270)
-    TreeTile.objects.all().delete()
-    assert tree.size() == 0
-
-    added, size = tree.build()
+    with as_insider():
+        TreeTile.objects.all().delete()
+        assert tree.size() == 0
+        added, size = tree.build()
 
     assert (added, size) == (270, 270)
     assert tree.root(270) == merkle.root(leaf_hashes())
 
 
 def test_the_next_seal_catches_a_missing_tree_up():
+    if connection.vendor == "postgresql":
+        pytest.skip(
+            "on PostgreSQL the sealing function refuses a tree that does not match the log; "
+            "the owner catches it up with audit_tree_build (test_a_log_sealed_before_the_tree)"
+        )
     record_entries(10)
     TreeTile.objects.all().delete()
 

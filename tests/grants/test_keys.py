@@ -51,7 +51,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_until_its_last_grant(
     assert introspect(client, service_a, old.token).json()["active"] is True
     assert introspect(client, service_a, new.token).json()["active"] is True
     retired.publish_until = timezone.now() - datetime.timedelta(seconds=1)
-    retired.save()
+    retired.save(update_fields=["publish_until"])  # only what may change of a key's row
     assert old.kid not in kids_published()
 
 

@@ -13,8 +13,14 @@ BEFORE = [("governance", "0004_review_attachments"), ("review", None)]
 
 
 def migrate(targets):
-    """Migrate to ``targets``; return the models as the applied migrations define them."""
-    MigrationExecutor(connection).migrate(targets)
+    """
+    Migrate to ``targets`` (as the schema's owner, on PostgreSQL with separate roles); return
+    the models as the applied migrations define them.
+    """
+    from audit import roles
+
+    with roles.as_owner():
+        MigrationExecutor(connection).migrate(targets)
     executor = MigrationExecutor(connection)
     return executor._create_project_state(with_applied_migrations=True).apps
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit import services, tree
+from audit import roles, services, tree
 from audit.models import Entry
 from config.progress import progress_bar
 
@@ -8,11 +8,16 @@ from config.progress import progress_bar
 class Command(BaseCommand):
     help = (
         "Build the Merkle tree's tiles for the sealed entries it does not cover yet (a log "
-        "sealed before the tree existed). Sealing catches the tree up as well; this shows "
-        "progress, for a large log after the upgrade."
+        "sealed before the tree existed), as the schema's owner on PostgreSQL. On SQLite "
+        "sealing catches the tree up as well; this shows progress, for a large log."
     )
 
     def handle(self, *args, **options):
+        # The tiles are written by the sealer alone; catching up a tree is the owner's work.
+        with roles.as_owner():
+            self._build()
+
+    def _build(self) -> None:
         head = Entry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
         try:
             start = tree.size()
