@@ -1,4 +1,5 @@
-# `make run`: install, migrate, load the demo and serve the site with its task cluster.
+# `make run`: install, migrate, load the demo and serve the site with its task cluster and the
+# audit sequencer.
 # `make test`: install and run the whole test suite.
 # Both use PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
 

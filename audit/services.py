@@ -214,6 +214,8 @@ def record_many(specs: Iterable[EntrySpec], *, batch_size: int = 5000) -> int:
 
 
 def _seal_after_commit() -> None:
+    if settings.AUDIT_SEQUENCER:  # writers only insert; the sequencer seals (audit.sequencer)
+        return
     # One sealing per transaction is enough, however many entries it records.
     pending = connection.run_on_commit if connection.in_atomic_block else []
     if not any(item[1] is _seal_quietly for item in pending):

@@ -14,6 +14,8 @@ Environment variables (all optional on a development machine):
 - ``PLATFORM_URL``: the public base URL, used as the issuer of signed statements.
 - ``AUDIT_CHECKPOINT_STATE``: the file where the checkpoint signer keeps the last checkpoint it
   signed, outside the database (default: one file per database under ``var/audit-checkpoint/``).
+- ``AUDIT_SEQUENCER``: ``1`` to seal the audit log in ``manage.py audit_sequencer`` only (writers
+  then only insert pending entries).
 - ``AUDIT_PENDING_MAX_SECONDS``: how long a committed entry may wait to be sealed before
   ``audit_verify`` fails (default 300).
 - ``DATABASE_OWNER_URL``: on PostgreSQL, the role that owns the schema and runs the migrations;
@@ -367,6 +369,9 @@ AUDIT_LOG_ORIGIN = os.environ.get(
     "AUDIT_LOG_ORIGIN", PLATFORM_URL.split("://", 1)[-1] + "/audit-log"
 )
 AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "10"))
+# Seal apart from the writers: record() only inserts pending entries and the sequencer
+# (manage.py audit_sequencer) seals them, woken by each commit on PostgreSQL.
+AUDIT_SEQUENCER = env_flag("AUDIT_SEQUENCER")
 # How long an entry may wait, committed and pending, before audit_verify says sealing stopped.
 AUDIT_PENDING_MAX_SECONDS = int(os.environ.get("AUDIT_PENDING_MAX_SECONDS", "300"))
 # The last checkpoint the signer signed, kept outside the database (a file the database role

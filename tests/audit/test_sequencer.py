@@ -1,0 +1,90 @@
+"""The sequencer seals apart from the writers, who then only insert pending entries."""
+
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+
+from audit import sequencer, services
+from audit.models import Entry, PendingEntry
+from audit.verification import verify_chain
+
+
+@pytest.fixture
+def sequenced(settings):
+    settings.AUDIT_SEQUENCER = True
+
+
+@pytest.mark.django_db
+def test_writers_only_insert_and_the_sequencer_seals_in_order(
+    sequenced, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.record(actor=None, action="test.created")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.record(actor=None, action="test.changed", payload={"to": "b"})
+    # Committed and pending: nothing sealed by the writers.
+    assert PendingEntry.objects.count() == 2 and not Entry.objects.exists()
+
+    out = StringIO()
+    call_command("audit_sequencer", "--once", stdout=out)
+
+    assert "sealed 2 entries" in out.getvalue()
+    assert list(Entry.objects.values_list("seq", "action")) == [
+        (1, "test.created"),
+        (2, "test.changed"),
+    ]
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_the_sequencer_refuses_a_bad_poll_interval():
+    with pytest.raises(CommandError, match="--poll"):
+        call_command("audit_sequencer", "--poll", "0")
+
+
+@pytest.mark.django_db
+def test_a_run_stops_when_told_and_leaves_nothing_pending(sequenced):
+    services.record(actor=None, action="test.created")
+    stop = threading.Event()
+    heard = []
+
+    def sealed(count):
+        heard.append(count)
+        stop.set()
+
+    assert sequencer.run(stop=stop, poll_seconds=0.01, sealed=sealed) == 1
+    assert heard == [1] and not PendingEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_wakes_the_sequencer_on_postgresql(postgres_only, sequenced):
+    """LISTEN/NOTIFY: each commit that inserted pending entries wakes the sequencer at once."""
+    stop, woken = threading.Event(), threading.Event()
+    total = []
+
+    def sequence():
+        try:
+            # A poll longer than the test's patience: only the notification can wake it.
+            total.append(sequencer.run(stop=stop, poll_seconds=60, sealed=lambda _: woken.set()))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sequence)
+    thread.start()
+    try:
+        with transaction.atomic():
+            services.record(actor=None, action="test.created")
+        assert woken.wait(timeout=30), "the commit did not wake the sequencer"
+    finally:
+        stop.set()
+        # Wake it once more so that it sees the stop.
+        with connection.cursor() as cursor:
+            cursor.execute("NOTIFY audit_pending")
+        thread.join(timeout=30)
+    assert total == [1]
+    assert Entry.objects.get().action == "test.created"
+    assert not PendingEntry.objects.exists()
