@@ -12,17 +12,21 @@ import json
 import os
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 EDDSA = "EdDSA"
 ES256 = "ES256"
-ALGORITHMS = (EDDSA, ES256)
+# OpenID Connect Discovery §3 requires RS256 for ID tokens; the platform's own statements
+# (checkpoints, receipts, grants) keep EdDSA or ES256.
+RS256 = "RS256"
+ALGORITHMS = (EDDSA, ES256, RS256)
+RSA_KEY_BITS = 2048
 
-PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
-PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
 def b64url(data: bytes) -> str:
@@ -39,14 +43,19 @@ def generate(algorithm: str) -> PrivateKey:
         return ed25519.Ed25519PrivateKey.generate()
     if algorithm == ES256:
         return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == RS256:
+        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
     raise ValueError(f"unsupported algorithm {algorithm!r}")
 
 
 def public_jwk(public_key: PublicKey) -> dict:
-    """Return the public key as a JWK's key members (RFC 8037 for OKP, RFC 7518 for EC)."""
+    """Return the public key as a JWK's key members (RFC 8037 for OKP, RFC 7518 for EC, RSA)."""
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
+    if isinstance(public_key, rsa.RSAPublicKey):
+        numbers = public_key.public_numbers()
+        return {"e": b64url(_unsigned(numbers.e)), "kty": "RSA", "n": b64url(_unsigned(numbers.n))}
     numbers = public_key.public_numbers()
     return {
         "crv": "P-256",
@@ -56,9 +65,22 @@ def public_jwk(public_key: PublicKey) -> dict:
     }
 
 
+def _unsigned(number: int) -> bytes:
+    """Return ``number`` big-endian in as few octets as it needs (RFC 7518 §6.3.1)."""
+    return number.to_bytes((number.bit_length() + 7) // 8 or 1, "big")
+
+
+# The members RFC 7638 §3.2 hashes for each key type, in lexicographic order.
+THUMBPRINT_MEMBERS = {
+    "OKP": ("crv", "kty", "x"),
+    "EC": ("crv", "kty", "x", "y"),
+    "RSA": ("e", "kty", "n"),
+}
+
+
 def thumbprint(jwk: dict) -> str:
     """Return the RFC 7638 JWK thumbprint, used as the key id."""
-    required = ("crv", "kty", "x") if jwk["kty"] == "OKP" else ("crv", "kty", "x", "y")
+    required = THUMBPRINT_MEMBERS[jwk["kty"]]
     text = json.dumps({k: jwk[k] for k in required}, sort_keys=True, separators=(",", ":"))
     return b64url(hashlib.sha256(text.encode()).digest())
 
@@ -71,6 +93,12 @@ def public_key_from_jwk(jwk: dict) -> PublicKey:
             int.from_bytes(b64url_decode(jwk["x"]), "big"),
             int.from_bytes(b64url_decode(jwk["y"]), "big"),
             ec.SECP256R1(),
+        )
+        return numbers.public_key()
+    if jwk["kty"] == "RSA":
+        numbers = rsa.RSAPublicNumbers(
+            int.from_bytes(b64url_decode(jwk["e"]), "big"),
+            int.from_bytes(b64url_decode(jwk["n"]), "big"),
         )
         return numbers.public_key()
     raise ValueError("unsupported JWK")

@@ -14,6 +14,7 @@ class SigningKey(models.Model):
     class Algorithm(models.TextChoices):
         EDDSA = keys.EDDSA, "EdDSA (Ed25519)"
         ES256 = keys.ES256, "ES256 (P-256)"
+        RS256 = keys.RS256, "RS256 (RSA 2048, OpenID Connect ID tokens)"
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")

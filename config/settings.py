@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "oauth2_provider",
     "audit",
     "governance",
     "consent",
@@ -364,6 +365,9 @@ SPECTACULAR_SETTINGS = {
 # --- Audit log ------------------------------------------------------------------------------
 
 SIGNING_KEY_SECRET = os.environ.get("SIGNING_KEY_SECRET", SECRET_KEY)
+# The secret from which residents' pairwise subject identifiers are derived (consent.pairwise):
+# changing it changes every id that services know residents by.
+PAIRWISE_SUBJECT_SECRET = os.environ.get("PAIRWISE_SUBJECT_SECRET", SIGNING_KEY_SECRET)
 # The origin line of signed checkpoints (C2SP tlog-checkpoint): names this log.
 AUDIT_LOG_ORIGIN = os.environ.get(
     "AUDIT_LOG_ORIGIN", PLATFORM_URL.split("://", 1)[-1] + "/audit-log"
@@ -427,4 +431,51 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# --- OpenID Provider for member services (django-oauth-toolkit) -------------------------------
+
+# Authorization code flow with PKCE only; ID tokens are signed RS256 by the platform's own key
+# (audit's SigningKey, rotated as the others), so OIDC_RSA_PRIVATE_KEY is not used; ``sub`` is
+# pairwise per sector identifier (grants.oidc).
+# The toolkit's own application model (swappable, so named here for the migrations).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    # The issuer is the platform itself (discovery at /.well-known/openid-configuration).
+    "OIDC_ISS_ENDPOINT": PLATFORM_URL,
+    "PKCE_REQUIRED": True,
+    "OAUTH2_VALIDATOR_CLASS": "grants.oidc.PlatformValidator",
+    "SCOPES_BACKEND_CLASS": "grants.oidc.PurposeScopes",
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OIDC_ACCESS_TOKEN_SECONDS", "300")),
+    "ID_TOKEN_EXPIRE_SECONDS": 300,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OIDC_REFRESH_TOKEN_DAYS", "30")) * 86400,
+    "ROTATE_REFRESH_TOKEN": True,
+    # A refresh token used twice revokes the whole family (RFC 9700 §4.14.2).
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    "ALLOWED_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    # RFC 9700 (OAuth 2.0 Security BCP) enforced rather than warned about: no implicit or
+    # password grant, S256 only, no token in a query string, iss in authorization responses,
+    # tokens stored as hashes.
+    **{
+        f"COMPLIANT_BCP_RFC9700_{gate}": True
+        for gate in (
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "TOKEN_STORAGE",
+            "REFRESH_TOKEN",
+            "REDIRECT_URI_SCHEME",
+            "REDIRECT_URI_MATCHING",
+            "PKCE_REQUIRED",
+        )
+    },  # fmt: skip
 }

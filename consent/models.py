@@ -525,3 +525,38 @@ class DataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident_id} {self.grant_jti} {self.accessed_at:%Y-%m-%d %H:%M}"
+
+
+class PairwiseSubject(models.Model):
+    """
+    ペアワイズ識別子: the identifier one sector (the services that share a sector identifier)
+    knows a resident by (OpenID Connect Core §8.1). Derived from the resident's pseudonymous id
+    and the sector with a keyed hash (``consent.pairwise``): stable for the sector, unlinkable
+    across sectors without the platform's secret. Stored once issued, so that what a service
+    sends back about its residents can be mapped to them.
+    """
+
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        related_name="pairwise_subjects",
+        verbose_name=_("resident"),
+    )
+    sector = models.CharField(_("sector identifier"), max_length=255)
+    subject = models.CharField(_("subject (sub)"), max_length=64)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("pairwise subject identifier")
+        verbose_name_plural = _("pairwise subject identifiers")
+        constraints = [
+            # A service's ids mapped back to residents: (sector, subject) -> resident.
+            models.UniqueConstraint(fields=["sector", "subject"], name="consent_pairwise_subject"),
+            # One subject per resident and sector; also serves the resident's subjects.
+            models.UniqueConstraint(
+                fields=["resident", "sector"], name="consent_pairwise_resident"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -21,6 +21,7 @@ from .models import (
     DataAccess,
     DataAccessBatch,
     Notice,
+    PairwiseSubject,
     Purpose,
     Resident,
 )
@@ -448,3 +449,33 @@ def access_counts_by_month(consortium) -> list[dict]:
         {**row, "month": row["month"].date() if hasattr(row["month"], "date") else row["month"]}
         for row in rows
     ]
+
+
+# --- Pairwise subject identifiers -----------------------------------------------------------------
+
+
+def residents_by_pairwise_subject(sector: str, subjects: Iterable[str]) -> dict[str, str]:
+    """
+    Return ``{subject: pseudonymous id}`` for the subjects that ``sector`` knows residents by;
+    a subject issued for another sector, or never issued, is left out.
+    """
+    subjects = list(dict.fromkeys(subjects))
+    found: dict[str, str] = {}
+    for start in range(0, len(subjects), SQLITE_CHUNK):
+        rows = PairwiseSubject.objects.filter(
+            sector=sector, subject__in=subjects[start : start + SQLITE_CHUNK]
+        ).values_list("subject", "resident_id")
+        found.update(rows)
+    return found
+
+
+def pairwise_subjects_of(sector: str, pseudonymous_ids: Iterable[str]) -> dict[str, str]:
+    """Return ``{pseudonymous id: subject}`` at ``sector`` for those residents that have one."""
+    ids = list(dict.fromkeys(pseudonymous_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), SQLITE_CHUNK):
+        rows = PairwiseSubject.objects.filter(
+            sector=sector, resident_id__in=ids[start : start + SQLITE_CHUNK]
+        ).values_list("resident_id", "subject")
+        found.update(rows)
+    return found

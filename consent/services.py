@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from audit.chain import format_time
 from audit.services import Actor, record
 
-from . import notices
+from . import notices, pairwise
 from .models import (
     ConsentRecord,
     ConsentState,
@@ -26,6 +26,7 @@ from .models import (
     DataAccessBatch,
     DataCategory,
     Notice,
+    PairwiseSubject,
     Purpose,
     Resident,
     ResidentProfile,
@@ -566,3 +567,34 @@ def _copy_batch(batch: DataAccessBatch) -> None:
             )
         return
     DataAccess.objects.bulk_create([batch.access_of(pid) for pid in batch.ids()], batch_size=2000)
+
+
+# --- Pairwise subject identifiers ---------------------------------------------------------------
+
+
+@transaction.atomic
+def pairwise_subject_issue(*, actor, resident: Resident, sector: str) -> PairwiseSubject:
+    """
+    Return the resident's pairwise subject at ``sector`` (OpenID Connect Core §8.1), storing it
+    the first time so that the sector's services can name the resident by it afterwards. The
+    audit entry names neither the resident nor the subject: the public log must not link them.
+    """
+    found = PairwiseSubject.objects.filter(resident=resident, sector=sector).first()
+    if found is not None:
+        return found
+    if resident.is_erased:
+        raise ValidationError(_("An erased resident has no identifiers any more."))
+    subject = PairwiseSubject(
+        resident=resident,
+        sector=sector,
+        subject=pairwise.subject_for(sector, resident.pseudonymous_id),
+    )
+    subject.full_clean()
+    subject.save()
+    record(
+        actor=actor,
+        action="resident.pairwise_subject_issued",
+        obj=subject,
+        payload={"sector": sector},
+    )
+    return subject

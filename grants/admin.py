@@ -29,6 +29,7 @@ from .models import (
     AutoIssuance,
     Grant,
     IssuanceRule,
+    OpenIDClient,
     Service,
     ServiceCredential,
     WebhookDelivery,
@@ -427,3 +428,158 @@ class AutoIssuanceAdmin(ScopedAdmin):
             )
         url = reverse("admin:grants_grant_issue") + f"?ticket={obj.ticket_id}"
         return format_html('<a href="{}">{}</a>', url, gettext("Issue the grant"))
+
+
+# --- OpenID clients ------------------------------------------------------------------------------
+
+# The toolkit's own admin pages would change clients and tokens without a service function (and
+# without an audit entry): the secretariat registers clients on the OpenID clients' page only.
+for _model_name in ("Application", "AccessToken", "RefreshToken", "Grant", "IDToken"):
+    from django.apps import apps as _apps
+
+    _model = _apps.get_model("oauth2_provider", _model_name)
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+def _uri_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split() if line.strip()]
+
+
+class OpenIDClientRegisterForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("service"))
+    redirect_uris = forms.CharField(
+        label=_("redirect URIs"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line, exactly as the service sends them."),
+    )
+    sector_identifier = forms.CharField(
+        label=_("sector identifier"),
+        max_length=255,
+        help_text=OpenIDClient._meta.get_field("sector_identifier").help_text,
+    )
+
+    def __init__(self, *args, consortia, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(
+            consortium__in=consortia, is_active=True
+        )
+
+
+class OpenIDClientChangeForm(forms.ModelForm):
+    redirect_uris = forms.CharField(
+        label=_("redirect URIs"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line, exactly as the service sends them."),
+    )
+
+    class Meta:
+        model = OpenIDClient
+        fields = ["is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["redirect_uris"] = "\n".join(
+                self.instance.application.redirect_uris.split()
+            )
+
+
+@admin.register(OpenIDClient)
+class OpenIDClientAdmin(ScopedAdmin):
+    consortium_lookup = "service__consortium"
+    form = OpenIDClientChangeForm
+    list_display = ["service", "client_id", "sector_identifier", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    list_select_related = ["service", "application"]
+    readonly_fields = ["service", "client_id", "sector_identifier", "created_at"]
+    fields = [
+        "service", "client_id", "sector_identifier", "redirect_uris", "is_active", "created_at",
+    ]  # fmt: skip
+    actions = ["rotate_secret"]
+
+    @admin.display(description=_("client id"))
+    def client_id(self, obj):
+        return obj.application.client_id
+
+    def has_add_permission(self, request) -> bool:
+        return self.is_secretariat(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.is_secretariat(request) and self.in_scope(request, obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "register/",
+                self.admin_site.admin_view(self.register_view),
+                name="grants_openidclient_register",
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:grants_openidclient_register")
+
+    def register_view(self, request):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = OpenIDClientRegisterForm(request.POST or None, consortia=self.consortia(request))
+        if request.method == "POST" and form.is_valid():
+            try:
+                client, secret = services.openid_client_register(
+                    actor=request.user,
+                    service=form.cleaned_data["service"],
+                    redirect_uris=_uri_lines(form.cleaned_data["redirect_uris"]),
+                    sector_identifier=form.cleaned_data["sector_identifier"],
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                self._show_secret(request, client, secret)
+                return redirect(reverse("admin:grants_openidclient_change", args=[client.pk]))
+        return self.form_page(request, form, gettext("Register an OpenID client"))
+
+    def _show_secret(self, request, client, secret):
+        messages.warning(
+            request,
+            gettext(
+                "%(service)s: client id %(client_id)s, secret %(secret)s. Copy the secret now: "
+                "it is shown only once and stored only as a hash."
+            )
+            % {
+                "service": client.service.name,
+                "client_id": client.application.client_id,
+                "secret": secret,
+            },
+        )
+
+    def save_model(self, request, obj, form, change):
+        services.openid_client_update(
+            actor=request.user,
+            client=obj,
+            redirect_uris=_uri_lines(form.cleaned_data["redirect_uris"]),
+            is_active=form.cleaned_data["is_active"],
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(request.path)
+
+    @admin.action(description=_("Issue a new client secret (the old one stops at once)"))
+    def rotate_secret(self, request, queryset):
+        for client in queryset.select_related("service", "application"):
+            secret = services.openid_client_secret_rotate(actor=request.user, client=client)
+            self._show_secret(request, client, secret)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)

@@ -374,3 +374,42 @@ class AutoIssuance(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {self.get_outcome_display()}"
+
+
+class OpenIDClient(models.Model):
+    """
+    OpenID Connect クライアント: a member service's client of the platform's OpenID Provider,
+    with which residents sign in to it. The OAuth client itself (client id, hashed secret,
+    redirect URIs) is django-oauth-toolkit's application; this row ties it to the service and
+    names the sector whose pairwise ``sub`` its residents get (OpenID Connect Core §8.1).
+    """
+
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="openid_clients", verbose_name=_("service")
+    )
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.PROTECT,
+        related_name="openid_client",
+        verbose_name=_("OAuth application"),
+        editable=False,
+    )
+    sector_identifier = models.CharField(
+        _("sector identifier"),
+        max_length=255,
+        help_text=_(
+            "The host the service's residents are known under (for example "
+            "mobility.example.jp). Services with the same sector identifier get the same "
+            "identifiers for a resident; different ones never can link theirs."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("OpenID client")
+        verbose_name_plural = _("OpenID clients")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.service} ({self.application.client_id})"

@@ -17,7 +17,15 @@ from audit import keys
 from audit import selectors as audit_selectors
 from config.db import fetch_one_prepared
 
-from .models import Grant, GrantEvent, Service, ServiceCredential, hash_secret, service_subject
+from .models import (
+    Grant,
+    GrantEvent,
+    OpenIDClient,
+    Service,
+    ServiceCredential,
+    hash_secret,
+    service_subject,
+)
 
 
 def credential_authenticate(client_id: str, secret: str) -> ServiceCredential | None:
@@ -360,3 +368,52 @@ def grants_for_tickets(ticket_ids) -> dict[int, list[Grant]]:
     for grant in rows:
         grants.setdefault(grant.ticket_id, []).append(grant)
     return grants
+
+
+# --- OpenID Connect ----------------------------------------------------------------------------
+
+
+def grants_in_force(service_id: int, *, at=None):
+    """Return the service's grants that let data flow at ``at``: its approved uses in force."""
+    at = at or timezone.now()
+    return Grant.objects.filter(
+        service_id=service_id,
+        status=Grant.Status.ACTIVE,
+        not_before__lte=at,
+        expires_at__gt=at,
+    )
+
+
+def service_has_approved_use(service_id: int, *, at=None) -> bool:
+    """Return True if the service holds a grant in force (an approved use of residents' data)."""
+    return grants_in_force(service_id, at=at).exists()
+
+
+def service_purposes_in_force(service_id: int, *, at=None) -> list:
+    """Return the purposes the service may use now under its grants in force, by code."""
+    from consent.models import Purpose
+
+    ids = grants_in_force(service_id, at=at).values("purpose_id")
+    return list(Purpose.objects.filter(pk__in=ids).order_by("code"))
+
+
+def openid_client_for_application(application_id) -> OpenIDClient | None:
+    """Return the OpenID client (with its service) of an OAuth application, if it has one."""
+    return (
+        OpenIDClient.objects.select_related("service", "application")
+        .filter(application_id=application_id)
+        .first()
+    )
+
+
+def openid_client_usable(client: OpenIDClient | None, *, at=None) -> bool:
+    """
+    Return True if residents may sign in to the client's service now: the client and its
+    service are active and the service holds a grant in force.
+    """
+    return (
+        client is not None
+        and client.is_active
+        and client.service.is_active
+        and service_has_approved_use(client.service_id, at=at)
+    )

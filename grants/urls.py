@@ -1,6 +1,7 @@
 from django.urls import path
+from oauth2_provider import views as oauth2_views
 
-from . import api
+from . import api, views
 
 app_name = "grants"
 urlpatterns = [
@@ -14,4 +15,14 @@ urlpatterns = [
         name="obligation_evidence",
     ),
     path("api/v1/revocations", api.RevocationsView.as_view(), name="revocations"),
+    # The OpenID Provider for member services.
+    path(
+        ".well-known/openid-configuration",
+        views.openid_configuration,
+        name="openid_configuration",
+    ),
+    path("oidc/authorize", views.OpenIDAuthorizationView.as_view(), name="oidc_authorize"),
+    path("oidc/token", oauth2_views.TokenView.as_view(), name="oidc_token"),
+    path("oidc/userinfo", oauth2_views.UserInfoView.as_view(), name="oidc_userinfo"),
+    path("oidc/revoke", oauth2_views.RevokeTokenView.as_view(), name="oidc_revoke"),
 ]

@@ -23,8 +23,8 @@ from audit.services import Actor, record, sign_jwt, signing_key_revoke
 from consent import selectors as consent_selectors
 from consent import services as consent_services
 
-from . import selectors
-from .models import (
+from .. import selectors
+from ..models import (
     AutoIssuance,
     Grant,
     GrantEvent,
@@ -331,7 +331,7 @@ def _announce(grant: Grant, *, status: str, reason: str, at) -> GrantEvent:
     """
     event = GrantEvent.objects.create(grant=grant, status=status, reason=reason, at=at)
     if grant.service.webhook_url:
-        from . import tasks
+        from .. import tasks
 
         transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
     return event
@@ -511,6 +511,15 @@ def signing_key_rotate(
             .values_list("expires_at", flat=True)
             .first()
         )
+        if algorithm == keys.RS256:
+            # The RSA key signs ID tokens: published until the last one it may have signed
+            # has expired.
+            from oauth2_provider.settings import oauth2_settings
+
+            id_tokens_end = timezone.now() + datetime.timedelta(
+                seconds=oauth2_settings.ID_TOKEN_EXPIRE_SECONDS
+            )
+            last_expiry = max(filter(None, [last_expiry, id_tokens_end]))
         if not signed_checkpoints:
             signing_key_set_publish_until(
                 actor=actor, key=previous, until=last_expiry or timezone.now()
@@ -867,3 +876,12 @@ def _expire(grant: Grant) -> bool:
         },
     )
     return True
+
+
+from .openid import (  # noqa: E402 - the package's second room, re-exported
+    openid_client_register as openid_client_register,
+)
+from .openid import (  # noqa: E402
+    openid_client_secret_rotate as openid_client_secret_rotate,
+)
+from .openid import openid_client_update as openid_client_update  # noqa: E402
