@@ -438,6 +438,10 @@ LOGGING = {
 # Authorization code flow with PKCE only; ID tokens are signed RS256 by the platform's own key
 # (audit's SigningKey, rotated as the others), so OIDC_RSA_PRIVATE_KEY is not used; ``sub`` is
 # pairwise per sector identifier (grants.oidc).
+# Whether a service without an OpenID client may still name residents by their platform-wide
+# pseudonymous ids at the consent check (integrations that predate the OpenID Provider); a
+# service with an OpenID client names them by its pairwise ids only.
+GRANTS_ACCEPT_PSEUDONYMOUS_IDS = env_flag("GRANTS_ACCEPT_PSEUDONYMOUS_IDS", default=True)
 # The toolkit's own application model (swappable, so named here for the migrations).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {

@@ -292,6 +292,8 @@ class ConsentRecord(models.Model):
     class Method(models.TextChoices):
         PORTAL = "portal", _("resident portal")
         PAPER = "paper", _("paper form via the secretariat")
+        # Decided on the authorization page while signing in to a member service.
+        OIDC = "oidc", _("while signing in to a member service")
 
     receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True, editable=False)
     # No single-column indexes on these foreign keys: consent_record_resident and
@@ -560,3 +562,71 @@ class PairwiseSubject(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class RecipientNotice(models.Model):
+    """
+    撤回通知: the notice to one member service that received a resident's data under a purpose
+    that the resident's consent no longer covers (withdrawn, or the purpose closed), sent as a
+    signed Security Event Token (RFC 8417) by push (RFC 8935) or poll (RFC 8936), with what the
+    service did about it. What the resident sees per recipient in the portal and the export.
+    """
+
+    class Reason(models.TextChoices):
+        WITHDRAWN = "withdrawn", _("consent withdrawn")
+        PURPOSE_CLOSED = "purpose_closed", _("purpose closed")
+
+    class Outcome(models.TextChoices):
+        DELETED = "deleted", _("deleted")
+        ANONYMISED = "anonymised", _("anonymised")
+        RETAINED = "retained", _("kept under a legal obligation")
+
+    jti = models.CharField(_("event id (jti)"), max_length=64, unique=True, editable=False)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="recipient_notices", verbose_name=_("resident")
+    )
+    purpose = models.ForeignKey(
+        Purpose, on_delete=models.PROTECT, related_name="+", verbose_name=_("purpose")
+    )
+    organization = models.ForeignKey(
+        "governance.Organization",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+    )
+    # The grants app's service (no constraint: consent imports no later app).
+    service_id = models.PositiveBigIntegerField(_("service id"))
+    service_name = models.CharField(_("service"), max_length=200)
+    # The id the service knows the resident by (its pairwise subject).
+    subject = models.CharField(_("subject"), max_length=64)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    token = models.TextField(_("security event token"), editable=False)
+    created_at = models.DateTimeField(_("created at"))
+    delivered_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    outcome = models.CharField(_("what was done"), max_length=12, choices=Outcome.choices, blank=True)
+    retained_until = models.DateField(_("kept until"), null=True, blank=True)
+    due_at = models.DateTimeField(_("confirmation due"))
+    push_attempts = models.PositiveSmallIntegerField(_("push attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("withdrawal notice to a recipient")
+        verbose_name_plural = _("withdrawal notices to recipients")
+        ordering = ["-created_at"]
+        indexes = [
+            # The poll endpoint: one service's events not yet acknowledged, oldest first.
+            models.Index(
+                fields=["service_id", "id"],
+                name="consent_notice_unacked",
+                condition=Q(acknowledged_at__isnull=True),
+            ),
+            # The portal: a resident's notices.
+            models.Index(fields=["resident", "-created_at"], name="consent_notice_resident"),
+        ]
+
+    def __str__(self) -> str:
+        return self.jti
+
+    def is_overdue(self, at=None) -> bool:
+        return self.confirmed_at is None and (at or timezone.now()) > self.due_at

@@ -27,6 +27,7 @@ JURISDICTION = "JP"
 COLLECTION_METHODS = {
     ConsentRecord.Method.PORTAL: "web form (resident portal)",
     ConsentRecord.Method.PAPER: "paper form recorded by the secretariat",
+    ConsentRecord.Method.OIDC: "web form (sign-in to a member service, OpenID Connect)",
 }
 
 

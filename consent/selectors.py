@@ -23,6 +23,7 @@ from .models import (
     Notice,
     PairwiseSubject,
     Purpose,
+    RecipientNotice,
     Resident,
 )
 
@@ -479,3 +480,40 @@ def pairwise_subjects_of(sector: str, pseudonymous_ids: Iterable[str]) -> dict[s
         ).values_list("resident_id", "subject")
         found.update(rows)
     return found
+
+
+def data_recipient_grants(resident_id: str, purpose_id: int) -> list[str]:
+    """
+    Return the ids (jti) of the grants under which the resident's data was released for the
+    purpose: from the access table and from the batches not yet copied into it.
+    """
+    jtis = set(
+        DataAccess.objects.filter(resident_id=resident_id, purpose_id=purpose_id)
+        .values_list("grant_jti", flat=True)
+        .distinct()
+    )
+    pending = DataAccessBatch.objects.filter(
+        purpose_id=purpose_id, expanded_at__isnull=True, resident_ids__contains=resident_id
+    ).values_list("grant_jti", "resident_ids")
+    for jti, lines in pending:
+        if resident_id in lines.split("\n"):
+            jtis.add(jti)
+    return sorted(jtis)
+
+
+def recipient_notices_for(resident: Resident) -> list[RecipientNotice]:
+    """Return the notices of the resident's withdrawals to the services that had their data."""
+    return list(
+        RecipientNotice.objects.filter(resident=resident)
+        .select_related("purpose", "organization")
+        .order_by("-created_at")
+    )
+
+
+def recipient_notices_unacknowledged(service_id: int, *, limit: int) -> list[RecipientNotice]:
+    """Return the service's notices it has not acknowledged yet, oldest first (RFC 8936 poll)."""
+    return list(
+        RecipientNotice.objects.filter(service_id=service_id, acknowledged_at__isnull=True)
+        .order_by("id")
+        .only("id", "jti", "token", "delivered_at")[:limit]
+    )

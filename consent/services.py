@@ -28,10 +28,11 @@ from .models import (
     Notice,
     PairwiseSubject,
     Purpose,
+    RecipientNotice,
     Resident,
     ResidentProfile,
 )
-from .signals import purpose_closed
+from .signals import consent_withdrawn, purpose_closed
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +342,18 @@ def _decide(
         consortium=purpose.consortium_id,
         payload=decision_payload(consent, purpose.current_notice),
     )
+    if (
+        decision == ConsentRecord.Decision.WITHDRAWN
+        and latest is not None
+        and latest.decision == ConsentRecord.Decision.GIVEN
+    ):
+        # The services that received the resident's data under it hear of it (grants).
+        resident_id, purpose_id = resident.pk, purpose.pk
+        transaction.on_commit(
+            lambda: consent_withdrawn.send(
+                sender=ConsentRecord, resident_id=resident_id, purpose_id=purpose_id
+            )
+        )
     return consent
 
 
@@ -381,6 +394,24 @@ def consent_withdraw(*, actor, resident: Resident, purpose: Purpose, now=None) -
         purpose=purpose,
         decision=ConsentRecord.Decision.WITHDRAWN,
         method=ConsentRecord.Method.PORTAL,
+        now=now,
+    )
+
+
+@transaction.atomic
+def consent_decide_at_sign_in(
+    *, actor, resident: Resident, purpose: Purpose, agree: bool, now=None
+) -> ConsentRecord:
+    """
+    Record the resident's choice on ``purpose`` made on the authorization page of a member
+    service's sign-in (method ``oidc``): a consent record with its receipt like any other.
+    """
+    return _decide(
+        actor=actor,
+        resident=resident,
+        purpose=purpose,
+        decision=ConsentRecord.Decision.GIVEN if agree else ConsentRecord.Decision.WITHDRAWN,
+        method=ConsentRecord.Method.OIDC,
         now=now,
     )
 
@@ -598,3 +629,129 @@ def pairwise_subject_issue(*, actor, resident: Resident, sector: str) -> Pairwis
         payload={"sector": sector},
     )
     return subject
+
+
+# --- Notices of withdrawal to recipients (written by the grants app) ---------------------------
+
+
+@transaction.atomic
+def recipient_notice_create(
+    *,
+    resident_id: str,
+    purpose: Purpose,
+    organization_id: int,
+    service_id: int,
+    service_name: str,
+    subject: str,
+    reason: str,
+    jti: str,
+    token: str,
+    at,
+    due_at,
+) -> RecipientNotice:
+    """Store the withdrawal notice (a signed Security Event Token) to one recipient service."""
+    notice = RecipientNotice(
+        jti=jti,
+        resident_id=resident_id,
+        purpose=purpose,
+        organization_id=organization_id,
+        service_id=service_id,
+        service_name=service_name,
+        subject=subject,
+        reason=reason,
+        token=token,
+        created_at=at,
+        due_at=due_at,
+    )
+    notice.full_clean(validate_unique=False)
+    notice.save(force_insert=True)
+    record(
+        actor=None,
+        action="consent.recipient_notice_created",
+        obj=notice,
+        consortium=purpose.consortium_id,
+        payload={
+            "resident": resident_id,
+            "purpose": purpose.pk,
+            "service": service_id,
+            "jti": jti,
+            "reason": reason,
+        },
+    )
+    return notice
+
+
+@transaction.atomic
+def recipient_notices_delivered(
+    *, actor, service_id: int, jtis: list[str], at, acknowledged: bool
+) -> int:
+    """
+    Store that the service received these notices (by push or poll) and, if ``acknowledged``,
+    that it acknowledged them (RFC 8935 §2.2 202, RFC 8936 ``ack``); return how many changed.
+    """
+    notices = RecipientNotice.objects.filter(service_id=service_id, jti__in=jtis)
+    changed = notices.filter(delivered_at__isnull=True).update(delivered_at=at)
+    if acknowledged:
+        changed = notices.filter(acknowledged_at__isnull=True).update(acknowledged_at=at)
+        if changed:
+            record(
+                actor=actor,
+                action="consent.recipient_notice_acknowledged",
+                obj=None,
+                payload={"service": service_id, "jtis": sorted(jtis), "count": changed},
+            )
+    return changed
+
+
+@transaction.atomic
+def recipient_notice_confirm(
+    *, actor, service_id: int, jti: str, outcome: str, retained_until=None, at=None
+) -> RecipientNotice:
+    """Store what the service did with the resident's data (deleted, anonymised, retained)."""
+    notice = RecipientNotice.objects.select_for_update().get(service_id=service_id, jti=jti)
+    if outcome not in RecipientNotice.Outcome.values:
+        raise ValidationError({"outcome": _("Say whether the data was deleted, anonymised or kept.")})
+    if (outcome == RecipientNotice.Outcome.RETAINED) != (retained_until is not None):
+        raise ValidationError(
+            {
+                "retained_until": _(
+                    "Give the date until which the law obliges you to keep the data, and only "
+                    "when you keep it."
+                )
+            }
+        )
+    at = at or timezone.now()
+    notice.outcome, notice.retained_until, notice.confirmed_at = outcome, retained_until, at
+    if notice.acknowledged_at is None:
+        notice.acknowledged_at = at
+    if notice.delivered_at is None:
+        notice.delivered_at = at
+    notice.save(
+        update_fields=["outcome", "retained_until", "confirmed_at", "acknowledged_at", "delivered_at"]
+    )
+    record(
+        actor=actor,
+        action="consent.recipient_notice_confirmed",
+        obj=notice,
+        consortium=notice.purpose.consortium_id,
+        payload={
+            "resident": notice.resident_id,
+            "jti": jti,
+            "outcome": outcome,
+            "retained_until": retained_until.isoformat() if retained_until else None,
+        },
+    )
+    return notice
+
+
+@transaction.atomic
+def recipient_notice_push_attempted(*, notice_id: int, delivered: bool, at) -> None:
+    """Count one push attempt; a delivered push (202) is received and acknowledged."""
+    notice = RecipientNotice.objects.select_for_update().get(pk=notice_id)
+    notice.push_attempts += 1
+    fields = ["push_attempts"]
+    if delivered:
+        notice.delivered_at = notice.delivered_at or at
+        notice.acknowledged_at = notice.acknowledged_at or at
+        fields += ["delivered_at", "acknowledged_at"]
+    notice.save(update_fields=fields)

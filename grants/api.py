@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 from audit.api import ErrorSerializer
 from config.api import APIError
 from config.ids import ID_MAX, parse_id
-from consent.models import PSEUDONYMOUS_ID_LENGTH
 from review.models import PIA_LEVELS, ReviewTicket
 
 from . import selectors, services
@@ -198,13 +197,21 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# The longest resident id a service may send: its pairwise subjects (43 characters), or, for an
+# integration that predates the OpenID Provider, a pseudonymous id (24).
+RESIDENT_ID_MAX_LENGTH = 64
+
+
 class CheckInput(serializers.Serializer):
     residents = serializers.ListField(
-        child=TextField(min_length=1, max_length=PSEUDONYMOUS_ID_LENGTH, trim_whitespace=False),
+        child=TextField(min_length=1, max_length=RESIDENT_ID_MAX_LENGTH, trim_whitespace=False),
         allow_empty=False,
         min_length=1,
         max_length=services.MAX_CHECK,
-        help_text=f"Pseudonymous ids, at most {services.MAX_CHECK:,}.",
+        help_text=(
+            f"The residents as this service knows them: the pairwise ids (`sub`) its OpenID "
+            f"client received, at most {services.MAX_CHECK:,}."
+        ),
     )
 
 
@@ -216,6 +223,10 @@ class CheckOutput(serializers.Serializer):
         help_text="For each resident: true if their data may flow now under this grant.",
     )
     allowed = serializers.IntegerField()
+    unknown = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The ids sent that name no resident to this service (false in results).",
+    )
     batch_sha256 = serializers.CharField(allow_null=True)
 
 
@@ -242,21 +253,23 @@ class GrantCheckView(ServiceAPIView):
         # Checked by hand rather than by a ListField of 10,000 CharFields, which alone took
         # longer than the consent check (bench/grants_check.py).
         if not isinstance(residents, list) or not residents:
-            raise APIError("invalid_request", 'Send {"residents": [pseudonymous ids, ...]}.')
+            raise APIError("invalid_request", 'Send {"residents": [resident ids, ...]}.')
         if len(residents) > services.MAX_CHECK:
             raise APIError(
                 "too_many_residents",
                 f"Send at most {services.MAX_CHECK:,} residents per call.",
             )
         if not all(
-            type(pid) is str and 0 < len(pid) <= PSEUDONYMOUS_ID_LENGTH for pid in residents
+            type(rid) is str and 0 < len(rid) <= RESIDENT_ID_MAX_LENGTH for rid in residents
         ):
             raise APIError(
                 "invalid_request",
-                f"Every resident must be a pseudonymous id: a string of at most "
-                f"{PSEUDONYMOUS_ID_LENGTH} characters.",
+                f"Every resident must be an id this service knows them by: a string of at most "
+                f"{RESIDENT_ID_MAX_LENGTH} characters.",
             )
-        answer = services.grant_check(service=request.user, grant=grant, pseudonymous_ids=residents)
+        answer = services.grant_check_residents(
+            service=request.user, grant=grant, resident_ids=residents
+        )
         results = answer["results"]
         return Response(
             {
@@ -264,6 +277,7 @@ class GrantCheckView(ServiceAPIView):
                 "grant_active": answer["grant_active"],
                 "results": results,
                 "allowed": sum(results.values()),
+                "unknown": answer["unknown"],
                 "batch_sha256": answer["batch"],
             }
         )

@@ -36,6 +36,14 @@ class Service(models.Model):
         blank=True,
         help_text=_("Revocations and suspensions of this service's grants are posted here."),
     )
+    events_url = models.URLField(
+        _("security event push URL"),
+        blank=True,
+        help_text=_(
+            "Withdrawals of consent are pushed here as Security Event Tokens (RFC 8935); "
+            "without one the service polls for them (RFC 8936)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 

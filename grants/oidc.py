@@ -79,6 +79,10 @@ def _resident(user):
 
 
 class PlatformValidator(OAuth2Validator):
+    # The claims and the scope each needs; ``purposes`` lists the purpose scopes asked for that
+    # the resident agrees to now, and nothing else about the resident is ever a claim.
+    oidc_claim_scope = {"sub": OPENID, "purposes": OPENID}
+
     def _load_application(self, client_id, request):
         application = super()._load_application(client_id, request)
         if application is None:
@@ -107,10 +111,22 @@ class PlatformValidator(OAuth2Validator):
         resident = _resident(request.user)
         if client is None or resident is None:
             return {}
-        return {"sub": pairwise.subject_for(client.sector_identifier, resident.pseudonymous_id)}
+        claims = {"sub": pairwise.subject_for(client.sector_identifier, resident.pseudonymous_id)}
+        asked = {
+            scope[len(PURPOSE_SCOPE) :]
+            for scope in request.scopes or []
+            if scope.startswith(PURPOSE_SCOPE)
+        }
+        if asked:
+            claims["purposes"] = [
+                purpose.code
+                for purpose in selectors.service_purposes_in_force(client.service_id)
+                if purpose.code in asked and consent_selectors.consent_allows(purpose, resident)
+            ]
+        return claims
 
     def get_discovery_claims(self, request):
-        return ["sub"]
+        return ["sub", "purposes"]
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)

@@ -417,3 +417,13 @@ def openid_client_usable(client: OpenIDClient | None, *, at=None) -> bool:
         and client.service.is_active
         and service_has_approved_use(client.service_id, at=at)
     )
+
+
+def service_sectors(service_id: int) -> list[str]:
+    """Return the sector identifiers of the service's OpenID clients (its residents' ids)."""
+    return list(
+        OpenIDClient.objects.filter(service_id=service_id)
+        .order_by("sector_identifier")
+        .values_list("sector_identifier", flat=True)
+        .distinct()
+    )

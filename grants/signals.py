@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from consent.signals import purpose_closed
+from consent.signals import consent_withdrawn, purpose_closed
 from governance.signals import membership_ended
 from review.signals import ticket_status_changed
 
@@ -36,3 +36,11 @@ def follow_purpose(sender, purpose, **kwargs) -> None:
     from . import services
 
     services.grants_follow_purpose_closed(purpose=purpose)
+
+
+@receiver(consent_withdrawn, dispatch_uid="grants.notify_recipients")
+def notify_recipients(sender, resident_id, purpose_id, **kwargs) -> None:
+    """A withdrawal reaches every service that received the resident's data under it."""
+    from . import services
+
+    services.withdrawal_notify(resident_id=resident_id, purpose_id=purpose_id)

@@ -8,10 +8,13 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_GET
+from oauth2_provider.models import Application
 from oauth2_provider.views import AuthorizationView
 
 from audit import keys
+from audit.services import Actor
 from consent import selectors as consent_selectors
+from consent import services as consent_services
 
 from . import oidc, selectors
 
@@ -54,7 +57,9 @@ def openid_configuration(request):
 class OpenIDAuthorizationView(AuthorizationView):
     """
     The authorization endpoint: a resident signed in to the portal (else sent to its sign-in
-    page and back) sees which service asks, and signs in to it or not.
+    page and back) sees which service asks and, for each purpose the service may use under
+    its approved uses, the notice's summary and a choice (nothing pre-ticked); then signs in
+    to the service or not. Saying no to a purpose does not stop the sign-in.
     """
 
     template_name = "grants/oidc/authorize.html"
@@ -62,14 +67,59 @@ class OpenIDAuthorizationView(AuthorizationView):
 
     def dispatch(self, request, *args, **kwargs):
         user = request.user
-        if user.is_authenticated and consent_selectors.resident_for_user(user) is None:
-            # A staff account is no city account: services never see staff through the OP.
-            return render(request, "grants/oidc/not_resident.html", status=403)
+        if user.is_authenticated:
+            request.resident = consent_selectors.resident_for_user(user)
+            if request.resident is None:
+                # A staff account is no city account: services never see staff through it.
+                return render(request, "grants/oidc/not_resident.html", status=403)
         return super().dispatch(request, *args, **kwargs)
+
+    def purpose_states(self, client) -> list:
+        """The resident's decisions on the purposes the client's service may use now."""
+        if client is None:
+            return []
+        ids = {purpose.pk for purpose in selectors.service_purposes_in_force(client.service_id)}
+        return [
+            state
+            for state in consent_selectors.dashboard(self.request.resident)
+            if state.purpose.pk in ids
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         application = context.get("application")
         if application is not None:
-            context["openid_client"] = selectors.openid_client_for_application(application.pk)
+            client = selectors.openid_client_for_application(application.pk)
+            context["openid_client"] = client
+            context["purpose_states"] = self.purpose_states(client)
+            context["choices"] = {
+                key: value for key, value in self.request.POST.items() if key.startswith("purpose-")
+            }
         return context
+
+    def form_valid(self, form):
+        if form.cleaned_data.get("allow"):
+            client = selectors.openid_client_for_application(
+                getattr(
+                    Application.objects.filter(client_id=form.cleaned_data["client_id"]).first(),
+                    "pk",
+                    None,
+                )
+            )
+            self.record_choices(client)
+        return super().form_valid(form)
+
+    def record_choices(self, client) -> None:
+        """Record each purpose the resident chose on (an empty choice decides nothing)."""
+        resident = self.request.resident
+        actor = Actor.resident(resident.pseudonymous_id)
+        for state in self.purpose_states(client):
+            choice = self.request.POST.get(f"purpose-{state.purpose.pk}", "")
+            if choice not in (AGREE, DECLINE):
+                continue
+            consent_services.consent_decide_at_sign_in(
+                actor=actor, resident=resident, purpose=state.purpose, agree=choice == AGREE
+            )
+
+
+AGREE, DECLINE = "agree", "decline"

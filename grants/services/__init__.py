@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import jwt
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from audit.chain import format_time
 from audit.services import Actor, record, sign_jwt, signing_key_revoke
 from consent import selectors as consent_selectors
 from consent import services as consent_services
+from consent.models import PSEUDONYMOUS_ID_LENGTH
 
 from .. import selectors
 from ..models import (
@@ -421,6 +423,45 @@ def grant_check(*, service: Service, grant: Grant, pseudonymous_ids: list[str]) 
         accessed_at=now,
     )
     return {"grant_active": True, "results": results, "batch": digest if allowed else None}
+
+
+def resident_ids_resolve(*, service: Service, resident_ids: list[str]) -> dict[str, str]:
+    """
+    Return ``{id the service sent: pseudonymous id}`` for the ids that name residents to
+    ``service``: its pairwise subjects, once it has an OpenID client; before that (the
+    transition of integrations that predate the OpenID Provider) the pseudonymous ids
+    themselves, unless ``GRANTS_ACCEPT_PSEUDONYMOUS_IDS`` is off. Any other id is left out.
+    """
+    sectors = selectors.service_sectors(service.pk)
+    if not sectors:
+        if not settings.GRANTS_ACCEPT_PSEUDONYMOUS_IDS:
+            return {}
+        return {rid: rid for rid in resident_ids if len(rid) <= PSEUDONYMOUS_ID_LENGTH}
+    found: dict[str, str] = {}
+    for sector in sectors:
+        found.update(consent_selectors.residents_by_pairwise_subject(sector, resident_ids))
+    return found
+
+
+@transaction.atomic
+def grant_check_residents(*, service: Service, grant: Grant, resident_ids: list[str]) -> dict:
+    """
+    Answer ``grant_check`` for the residents as ``service`` names them (its pairwise ids):
+    each id maps to whether data may flow now; ids that name no resident to this service (another
+    service's ids, the platform's own pseudonymous ids once it has an OpenID client) are false
+    and listed under ``unknown``.
+    """
+    mapping = resident_ids_resolve(service=service, resident_ids=resident_ids)
+    answer = grant_check(
+        service=service, grant=grant, pseudonymous_ids=list(dict.fromkeys(mapping.values()))
+    )
+    by_resident = answer["results"]
+    return {
+        "grant_active": answer["grant_active"],
+        "results": {rid: by_resident.get(mapping.get(rid), False) for rid in resident_ids},
+        "unknown": [rid for rid in dict.fromkeys(resident_ids) if rid not in mapping],
+        "batch": answer["batch"],
+    }
 
 
 # --- Webhooks --------------------------------------------------------------------------------
@@ -885,3 +926,6 @@ from .openid import (  # noqa: E402
     openid_client_secret_rotate as openid_client_secret_rotate,
 )
 from .openid import openid_client_update as openid_client_update  # noqa: E402
+from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
+from .events import withdrawal_poll as withdrawal_poll  # noqa: E402
+from .events import withdrawal_push as withdrawal_push  # noqa: E402

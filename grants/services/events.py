@@ -1,0 +1,171 @@
+"""
+Withdrawals delivered to recipients: when a resident withdraws consent to a purpose, each member
+service that received the resident's data under it gets a Security Event Token (RFC 8417, typ
+``secevent+jwt``) naming the resident by that service's pairwise id, pushed to its events URL
+(RFC 8935, retried with backoff) or fetched by polling (RFC 8936). The service acknowledges it
+and later confirms what it did with the data (deleted, anonymised, or kept under a legal
+obligation until a date); the resident sees each step in the portal.
+"""
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, sign_jwt
+from consent import selectors as consent_selectors
+from consent import services as consent_services
+from consent.models import Purpose, RecipientNotice, Resident
+
+from .. import selectors
+from ..models import Grant, Service
+
+SET_TYP = "secevent+jwt"
+# How long a recipient has to confirm what it did with the data, unless the board set a period.
+CONFIRMATION_DAYS_DEFAULT = 30
+
+
+def consent_withdrawn_event_uri() -> str:
+    """The event type URI of a withdrawal of consent (RFC 8417 §2.2: a URI of the platform's)."""
+    return f"{settings.PLATFORM_URL}/secevent/consent-withdrawn"
+
+
+def _subject(service: Service, resident_id: str) -> str:
+    """The id ``service`` knows the resident by: its pairwise subject (or, before it has an
+    OpenID client, the pseudonymous id it was given)."""
+    sectors = selectors.service_sectors(service.pk)
+    if not sectors:
+        return resident_id
+    resident = Resident.objects.get(pk=resident_id)
+    return consent_services.pairwise_subject_issue(
+        actor=None, resident=resident, sector=sectors[0]
+    ).subject
+
+
+def _security_event_token(
+    *, service: Service, purpose: Purpose, subject: str, reason: str, jti: str, at, due_at
+) -> str:
+    claims = {
+        "iss": settings.PLATFORM_URL,
+        "iat": int(at.timestamp()),
+        "jti": jti,
+        "aud": service.subject,
+        # RFC 9493 subject identifier: opaque, the service's own id for the resident.
+        "sub_id": {"format": "opaque", "id": subject},
+        "events": {
+            consent_withdrawn_event_uri(): {
+                "purpose": purpose.code,
+                "reason": reason,
+                "withdrawn_at": int(at.timestamp()),
+                "confirm_by": int(due_at.timestamp()),
+            }
+        },
+    }
+    return sign_jwt(claims, typ=SET_TYP)
+
+
+@transaction.atomic
+def withdrawal_notify(
+    *, resident_id: str, purpose_id: int, reason: str = RecipientNotice.Reason.WITHDRAWN, at=None
+) -> list[RecipientNotice]:
+    """
+    Send a withdrawal notice to every service that received the resident's data under the
+    purpose (one per service, whatever the number of its grants); push each one that has an
+    events URL once the transaction commits.
+    """
+    at = (at or timezone.now()).replace(microsecond=0)
+    purpose = Purpose.objects.get(pk=purpose_id)
+    jtis = consent_selectors.data_recipient_grants(resident_id, purpose_id)
+    recipients: dict[int, Service] = {}
+    for grant in Grant.objects.filter(jti__in=jtis).select_related("service").order_by("pk"):
+        recipients.setdefault(grant.service_id, grant.service)
+    due_at = at + datetime.timedelta(days=CONFIRMATION_DAYS_DEFAULT)
+    notices = []
+    for service in recipients.values():
+        jti = str(uuid.uuid4())
+        subject = _subject(service, resident_id)
+        notice = consent_services.recipient_notice_create(
+            resident_id=resident_id,
+            purpose=purpose,
+            organization_id=service.organization_id,
+            service_id=service.pk,
+            service_name=service.name,
+            subject=subject,
+            reason=reason,
+            jti=jti,
+            token=_security_event_token(
+                service=service,
+                purpose=purpose,
+                subject=subject,
+                reason=reason,
+                jti=jti,
+                at=at,
+                due_at=due_at,
+            ),
+            at=at,
+            due_at=due_at,
+        )
+        notices.append(notice)
+        if service.events_url:
+            from .. import tasks
+
+            notice_id = notice.pk
+            transaction.on_commit(lambda notice_id=notice_id: tasks.enqueue_event_push(notice_id))
+    return notices
+
+
+def withdrawal_push(*, notice_id: int, attempt: int, post) -> bool:
+    """
+    Push one notice to its service's events URL (RFC 8935: ``application/secevent+jwt``; 202
+    means received and validated); return whether it was delivered.
+    """
+    notice = RecipientNotice.objects.get(pk=notice_id)
+    service = Service.objects.get(pk=notice.service_id)
+    if notice.acknowledged_at is not None or not service.events_url:
+        return True
+    try:
+        status = post(service.events_url, notice.token.encode())
+    except Exception:  # noqa: BLE001 - a network failure is a failed attempt, retried
+        status = None
+    delivered = status in (200, 202)
+    consent_services.recipient_notice_push_attempted(
+        notice_id=notice.pk, delivered=delivered, at=timezone.now()
+    )
+    return delivered
+
+
+MAX_POLL = 1000
+
+
+def withdrawal_poll(*, service: Service, acks: list[str], max_events: int) -> tuple[dict, bool]:
+    """
+    RFC 8936 poll: acknowledge ``acks`` (the caller's own events only), then return up to
+    ``max_events`` unacknowledged events as ``{jti: SET}`` and whether more are waiting.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if acks:
+            consent_services.recipient_notices_delivered(
+                actor=Actor.service(service.pk),
+                service_id=service.pk,
+                jtis=acks,
+                at=now,
+                acknowledged=True,
+            )
+        pending = consent_selectors.recipient_notices_unacknowledged(
+            service.pk, limit=max_events + 1
+        )
+        more = len(pending) > max_events
+        pending = pending[:max_events]
+        fresh = [notice.jti for notice in pending if notice.delivered_at is None]
+        if fresh:
+            consent_services.recipient_notices_delivered(
+                actor=Actor.service(service.pk),
+                service_id=service.pk,
+                jtis=fresh,
+                at=now,
+                acknowledged=False,
+            )
+    return {notice.jti: notice.token for notice in pending}, more
