@@ -30,7 +30,7 @@ from governance.selectors import organizations_visible_to
 
 from . import receipts, selectors, services
 from .forms import PaperConsentForm
-from .models import ConsentRecord, DataCategory, Notice, Purpose, Resident
+from .models import ConsentRecord, DataCategory, Notice, Purpose, RecipientNotice, Resident
 
 # Counts this small could single a resident out; they are shown as "fewer than 10".
 SMALL_COUNT = 10
@@ -511,3 +511,49 @@ class ResidentAdmin(SecretariatAdmin):
                 **context,
             },
         )
+
+
+# --- Withdrawal notices to recipients ----------------------------------------------------------
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("confirmation")
+    parameter_name = "confirmation"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("overdue")),
+            ("open", _("not confirmed yet")),
+            ("done", _("confirmed")),
+        ]
+
+    def queryset(self, request, queryset):
+        from django.utils import timezone
+
+        if self.value() == "overdue":
+            return queryset.filter(confirmed_at__isnull=True, due_at__lt=timezone.now())
+        if self.value() == "open":
+            return queryset.filter(confirmed_at__isnull=True)
+        if self.value() == "done":
+            return queryset.filter(confirmed_at__isnull=False)
+        return queryset
+
+
+@admin.register(RecipientNotice)
+class RecipientNoticeAdmin(ReadOnlySecretariatAdmin):
+    """What each recipient service did with a withdrawal: overdue confirmations stand out."""
+
+    consortium_lookup = "purpose__consortium"
+    list_display = [
+        "created_at", "service_name", "purpose", "reason", "delivered_at", "acknowledged_at",
+        "confirmed_at", "outcome", "due_at",
+    ]  # fmt: skip
+    list_filter = [OverdueFilter, "reason", "outcome"]
+    list_select_related = ["purpose"]
+    search_fields = ["=jti", "=resident__pseudonymous_id"]
+    fields = [
+        "jti", "resident", "purpose", "organization", "service_name", "reason", "created_at",
+        "delivered_at", "acknowledged_at", "confirmed_at", "outcome", "retained_until", "due_at",
+        "push_attempts",
+    ]  # fmt: skip
+    readonly_fields = fields

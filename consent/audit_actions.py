@@ -27,4 +27,9 @@ ACTIONS = {
     "consent.given": DECISION,
     "consent.withdrawn": DECISION,
     "data.accessed": ["batch_sha256", "organization", "purpose", "residents", "time"],
+    # Never the subject beside the resident: the public log must not link the two.
+    "resident.pairwise_subject_issued": ["sector"],
+    "consent.recipient_notice_created": ["jti", "purpose", "reason", "resident", "service"],
+    "consent.recipient_notice_acknowledged": ["count", "jtis", "service"],
+    "consent.recipient_notice_confirmed": ["jti", "outcome", "resident", "retained_until"],
 }

@@ -583,7 +583,10 @@ class RecipientNotice(models.Model):
 
     jti = models.CharField(_("event id (jti)"), max_length=64, unique=True, editable=False)
     resident = models.ForeignKey(
-        Resident, on_delete=models.PROTECT, related_name="recipient_notices", verbose_name=_("resident")
+        Resident,
+        on_delete=models.PROTECT,
+        related_name="recipient_notices",
+        verbose_name=_("resident"),
     )
     purpose = models.ForeignKey(
         Purpose, on_delete=models.PROTECT, related_name="+", verbose_name=_("purpose")
@@ -605,7 +608,9 @@ class RecipientNotice(models.Model):
     delivered_at = models.DateTimeField(_("notified at"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    outcome = models.CharField(_("what was done"), max_length=12, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(
+        _("what was done"), max_length=12, choices=Outcome.choices, blank=True
+    )
     retained_until = models.DateField(_("kept until"), null=True, blank=True)
     due_at = models.DateTimeField(_("confirmation due"))
     push_attempts = models.PositiveSmallIntegerField(_("push attempts"), default=0)

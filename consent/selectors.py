@@ -345,6 +345,23 @@ def resident_export(resident: Resident) -> dict:
                 *sorted(_pending_accesses(resident), key=lambda access: access.accessed_at),
             ]
         ],
+        "withdrawal_notices": [
+            {
+                "service": n.service_name,
+                "organization": {"ja": n.organization.name_ja, "en": n.organization.name_en},
+                "purpose_id": n.purpose_id,
+                "reason": n.reason,
+                "event_id": n.jti,
+                "notified_at": n.delivered_at.isoformat() if n.delivered_at else None,
+                "acknowledged_at": n.acknowledged_at.isoformat() if n.acknowledged_at else None,
+                "confirmed_at": n.confirmed_at.isoformat() if n.confirmed_at else None,
+                "outcome": n.outcome or None,
+                "retained_until": n.retained_until.isoformat() if n.retained_until else None,
+                "due_at": n.due_at.isoformat(),
+                "overdue": n.is_overdue(),
+            }
+            for n in reversed(recipient_notices_for(resident))
+        ],
     }
 
 

@@ -710,7 +710,9 @@ def recipient_notice_confirm(
     """Store what the service did with the resident's data (deleted, anonymised, retained)."""
     notice = RecipientNotice.objects.select_for_update().get(service_id=service_id, jti=jti)
     if outcome not in RecipientNotice.Outcome.values:
-        raise ValidationError({"outcome": _("Say whether the data was deleted, anonymised or kept.")})
+        raise ValidationError(
+            {"outcome": _("Say whether the data was deleted, anonymised or kept.")}
+        )
     if (outcome == RecipientNotice.Outcome.RETAINED) != (retained_until is not None):
         raise ValidationError(
             {
@@ -727,7 +729,13 @@ def recipient_notice_confirm(
     if notice.delivered_at is None:
         notice.delivered_at = at
     notice.save(
-        update_fields=["outcome", "retained_until", "confirmed_at", "acknowledged_at", "delivered_at"]
+        update_fields=[
+            "outcome",
+            "retained_until",
+            "confirmed_at",
+            "acknowledged_at",
+            "delivered_at",
+        ]
     )
     record(
         actor=actor,

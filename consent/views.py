@@ -390,7 +390,10 @@ def accesses(request):
     return render(
         request,
         "consent/portal/accesses.html",
-        {"accesses": selectors.data_accesses(request.resident)},
+        {
+            "accesses": selectors.data_accesses(request.resident),
+            "notices": selectors.recipient_notices_for(request.resident),
+        },
     )
 
 

@@ -112,9 +112,16 @@ class ServiceForm(forms.ModelForm):
         help_text=_("Revocations and suspensions of this service's grants are posted here."),
     )
 
+    events_url = forms.URLField(
+        label=_("security event push URL"),
+        required=False,
+        assume_scheme="https",
+        help_text=Service._meta.get_field("events_url").help_text,
+    )
+
     class Meta:
         model = Service
-        fields = ["consortium", "organization", "name", "webhook_url", "is_active"]
+        fields = ["consortium", "organization", "name", "webhook_url", "events_url", "is_active"]
 
 
 class CredentialInline(admin.TabularInline):
@@ -170,6 +177,7 @@ class ServiceAdmin(ScopedAdmin):
                 name=data["name"],
                 webhook_url=data["webhook_url"],
                 is_active=data["is_active"],
+                events_url=data["events_url"],
             )
             return
         saved = services.service_register(
@@ -178,6 +186,7 @@ class ServiceAdmin(ScopedAdmin):
             organization=data["organization"],
             name=data["name"],
             webhook_url=data["webhook_url"],
+            events_url=data["events_url"],
         )
         obj.pk = saved.pk
 

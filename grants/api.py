@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.api import ErrorSerializer
+from audit.services import Actor
 from config.api import APIError
 from config.ids import ID_MAX, parse_id
 from review.models import PIA_LEVELS, ReviewTicket
@@ -563,4 +564,117 @@ class ObligationEvidenceView(ServiceAPIView):
         obligation.refresh_from_db()
         return Response(
             EvidenceOutput({"id": evidence.pk, "obligation": obligation}).data, status=201
+        )
+
+
+# --- Withdrawal notices: POST /api/v1/events/poll, POST /api/v1/events/<jti>/confirm -------------
+
+
+class PollInput(serializers.Serializer):
+    """RFC 8936 §2.4 poll request (the members this platform reads)."""
+
+    ack = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    maxEvents = serializers.IntegerField(  # noqa: N815 - the RFC's member name
+        required=False, min_value=0, max_value=services.events.MAX_POLL
+    )
+    returnImmediately = serializers.BooleanField(required=False)  # noqa: N815
+
+
+class PollOutput(serializers.Serializer):
+    sets = serializers.DictField(
+        child=serializers.CharField(), help_text="jti -> Security Event Token (RFC 8417)"
+    )
+    moreAvailable = serializers.BooleanField()  # noqa: N815
+
+
+class EventsPollView(ServiceAPIView):
+    """
+    RFC 8936 poll delivery of the caller's withdrawal notices: acknowledge the events named in
+    ``ack``, receive up to ``maxEvents`` (default 100) not yet acknowledged.
+    """
+
+    parser_classes = [parsers.JSONParser]
+
+    @extend_schema(
+        operation_id="events_poll",
+        request=PollInput,
+        responses={200: PollOutput, **ERRORS},
+        tags=["events"],
+    )
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise APIError("invalid_request", "Send a JSON object (RFC 8936 §2.4).")
+        given = PollInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        sets, more = services.withdrawal_poll(
+            service=request.user,
+            acks=list(dict.fromkeys(data.get("ack", []))),
+            max_events=data.get("maxEvents", 100),
+        )
+        return Response(
+            {"sets": sets, "moreAvailable": more}, headers={"Cache-Control": "no-store"}
+        )
+
+
+class ConfirmInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["deleted", "anonymised", "retained"])
+    retained_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="With outcome retained: the date until which the law obliges you to keep it.",
+    )
+
+
+class ConfirmOutput(serializers.Serializer):
+    jti = serializers.CharField()
+    outcome = serializers.CharField()
+    retained_until = serializers.DateField(allow_null=True)
+    confirmed_at = serializers.DateTimeField()
+
+
+class EventConfirmView(ServiceAPIView):
+    """Confirm what the caller did with the data a withdrawal notice is about."""
+
+    parser_classes = [parsers.JSONParser]
+
+    @extend_schema(
+        operation_id="event_confirm",
+        request=ConfirmInput,
+        responses={
+            200: ConfirmOutput,
+            404: OpenApiResponse(ErrorSerializer, description="not_found"),
+            **ERRORS,
+        },
+        tags=["events"],
+    )
+    def post(self, request, jti: str):
+        from consent.models import RecipientNotice
+        from consent.services import recipient_notice_confirm
+
+        if not isinstance(request.data, dict):
+            raise APIError("invalid_request", "Send a JSON object.")
+        given = ConfirmInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            notice = recipient_notice_confirm(
+                actor=Actor.service(request.user.pk),
+                service_id=request.user.pk,
+                jti=jti,
+                outcome=given.validated_data["outcome"],
+                retained_until=given.validated_data.get("retained_until"),
+            )
+        except RecipientNotice.DoesNotExist:
+            raise APIError("not_found", "No such event for this service.", 404) from None
+        except ValidationError as error:
+            raise APIError("invalid_request", " ".join(error.messages)) from None
+        return Response(
+            ConfirmOutput(
+                {
+                    "jti": notice.jti,
+                    "outcome": notice.outcome,
+                    "retained_until": notice.retained_until,
+                    "confirmed_at": notice.confirmed_at,
+                }
+            ).data
         )

@@ -18,4 +18,10 @@ ACTIONS = {
     "grant.auto_issue_failed": ["error", "reason", "result", "ticket"],
     "webhook.delivered": WEBHOOK,
     "webhook.failed": WEBHOOK,
+    # The OpenID Provider (grants.oidc, grants/services/openid.py).
+    "oidc.client_registered": ["client_id", "redirect_uris", "sector_identifier", "service"],
+    "oidc.client_updated": ["changed", "is_active", "redirect_uris"],
+    "oidc.client_secret_rotated": ["client_id"],
+    "oidc.authorized": ["client_id", "scopes"],
+    "oidc.token_issued": ["client_id", "grant_type", "scopes"],
 }

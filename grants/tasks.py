@@ -69,3 +69,53 @@ def expire_grants() -> int:
     from . import services
 
     return services.grants_expire()
+
+
+# --- Withdrawal notices (RFC 8935 push of Security Event Tokens) ----------------------------------
+
+
+def enqueue_event_push(notice_id: int, attempt: int = 1) -> None:
+    """Queue the push of a withdrawal notice; run from ``transaction.on_commit``."""
+    from django_q.tasks import async_task
+
+    async_task("grants.tasks.push_event", notice_id, attempt)
+
+
+def post_security_event(url: str, body: bytes) -> int:
+    """POST a SET as RFC 8935 asks (``application/secevent+jwt``); return the HTTP status."""
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/secevent+jwt",
+            "Accept": "application/json",
+            "User-Agent": "smartcity-security-events",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def push_event(notice_id: int, attempt: int = 1) -> bool:
+    """Push one withdrawal notice; on failure try again later with backoff, as the webhooks."""
+    from django_q.models import Schedule
+
+    from . import services
+
+    delivered = services.withdrawal_push(
+        notice_id=notice_id, attempt=attempt, post=post_security_event
+    )
+    if not delivered and attempt < MAX_ATTEMPTS:
+        Schedule.objects.create(
+            func="grants.tasks.push_event",
+            args=f"{notice_id},{attempt + 1}",
+            schedule_type=Schedule.ONCE,
+            next_run=timezone.now() + BACKOFF_BASE * (2 ** (attempt - 1)),
+            repeats=1,
+            name=f"security event {notice_id} attempt {attempt + 1}",
+        )
+    return delivered

@@ -15,6 +15,8 @@ urlpatterns = [
         name="obligation_evidence",
     ),
     path("api/v1/revocations", api.RevocationsView.as_view(), name="revocations"),
+    path("api/v1/events/poll", api.EventsPollView.as_view(), name="events_poll"),
+    path("api/v1/events/<str:jti>/confirm", api.EventConfirmView.as_view(), name="event_confirm"),
     # The OpenID Provider for member services.
     path(
         ".well-known/openid-configuration",

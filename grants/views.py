@@ -4,6 +4,8 @@ sees when a member service asks them to sign in. The token, userinfo and revocat
 are django-oauth-toolkit's own views (grants.urls).
 """
 
+from urllib.parse import urlsplit
+
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
@@ -96,6 +98,16 @@ class OpenIDAuthorizationView(AuthorizationView):
                 key: value for key, value in self.request.POST.items() if key.startswith("purpose-")
             }
         return context
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        uri = context.get("redirect_uri") or getattr(self, "oauth2_data", {}).get("redirect_uri")
+        if uri and not context.get("error"):
+            # The form's answer redirects to the client's (registered, exactly matched)
+            # redirect URI; browsers hold that redirect to the page's form-action.
+            parts = urlsplit(uri)
+            response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
+        return response
 
     def form_valid(self, form):
         if form.cleaned_data.get("allow"):

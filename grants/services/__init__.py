@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 @transaction.atomic
 def service_register(
-    *, actor, consortium, organization, name: str, webhook_url: str = ""
+    *, actor, consortium, organization, name: str, webhook_url: str = "", events_url: str = ""
 ) -> Service:
     """Register a member organisation's service in ``consortium``."""
     from governance import selectors as governance_selectors
@@ -64,7 +64,11 @@ def service_register(
             {"organization": _("Only a current member organisation can register a service.")}
         )
     service = Service(
-        consortium=consortium, organization=organization, name=name, webhook_url=webhook_url
+        consortium=consortium,
+        organization=organization,
+        name=name,
+        webhook_url=webhook_url,
+        events_url=events_url,
     )
     service.full_clean()
     service.save()
@@ -79,8 +83,19 @@ def service_register(
 
 
 @transaction.atomic
-def service_update(*, actor, service: Service, name: str, webhook_url: str, is_active: bool):
-    """Change a service's name, webhook URL or whether it may call the API at all."""
+def service_update(
+    *,
+    actor,
+    service: Service,
+    name: str,
+    webhook_url: str,
+    is_active: bool,
+    events_url: str | None = None,
+):
+    """
+    Change a service's name, webhook URL, security event push URL (None: unchanged) or
+    whether it may call the API at all.
+    """
     from governance import selectors as governance_selectors
 
     service = Service.objects.select_for_update().get(pk=service.pk)
@@ -97,12 +112,20 @@ def service_update(*, actor, service: Service, name: str, webhook_url: str, is_a
                     )
                 }
             )
+    if events_url is None:
+        events_url = service.events_url
     changed = sorted(
         field
-        for field, value in (("name", name), ("webhook_url", webhook_url), ("is_active", is_active))
+        for field, value in (
+            ("name", name),
+            ("webhook_url", webhook_url),
+            ("events_url", events_url),
+            ("is_active", is_active),
+        )
         if getattr(service, field) != value
     )
     service.name, service.webhook_url, service.is_active = name, webhook_url, is_active
+    service.events_url = events_url
     service.full_clean()
     service.save()
     if changed:
@@ -919,6 +942,9 @@ def _expire(grant: Grant) -> bool:
     return True
 
 
+from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
+from .events import withdrawal_poll as withdrawal_poll  # noqa: E402
+from .events import withdrawal_push as withdrawal_push  # noqa: E402
 from .openid import (  # noqa: E402 - the package's second room, re-exported
     openid_client_register as openid_client_register,
 )
@@ -926,6 +952,3 @@ from .openid import (  # noqa: E402
     openid_client_secret_rotate as openid_client_secret_rotate,
 )
 from .openid import openid_client_update as openid_client_update  # noqa: E402
-from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
-from .events import withdrawal_poll as withdrawal_poll  # noqa: E402
-from .events import withdrawal_push as withdrawal_push  # noqa: E402

@@ -89,9 +89,7 @@ def test_ids_longer_than_any_resident_id_are_refused(client, service_a, grant):
     assert answer.json()["error"] == "invalid_request"
 
 
-def test_the_resident_sees_the_access_under_who_used_my_data(
-    client, service_a, grant, signed_in
-):
+def test_the_resident_sees_the_access_under_who_used_my_data(client, service_a, grant, signed_in):
     register(service_a.service, sector=SECTOR)
     check(client, service_a, grant, [subject(signed_in[0])])
     consent_services.data_access_expand()
