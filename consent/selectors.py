@@ -534,3 +534,16 @@ def recipient_notices_unacknowledged(service_id: int, *, limit: int) -> list[Rec
         .order_by("id")
         .only("id", "jti", "token", "delivered_at")[:limit]
     )
+
+
+def residents_with_data_released(purpose_id: int) -> list[str]:
+    """Return the pseudonymous ids of the residents whose data was released for the purpose."""
+    ids = set(
+        DataAccess.objects.filter(purpose_id=purpose_id)
+        .values_list("resident_id", flat=True)
+        .distinct()
+    )
+    pending = DataAccessBatch.objects.filter(purpose_id=purpose_id, expanded_at__isnull=True)
+    for lines in pending.values_list("resident_ids", flat=True):
+        ids.update(line for line in lines.split("\n") if line)
+    return sorted(ids)

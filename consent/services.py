@@ -613,8 +613,6 @@ def pairwise_subject_issue(*, actor, resident: Resident, sector: str) -> Pairwis
     found = PairwiseSubject.objects.filter(resident=resident, sector=sector).first()
     if found is not None:
         return found
-    if resident.is_erased:
-        raise ValidationError(_("An erased resident has no identifiers any more."))
     subject = PairwiseSubject(
         resident=resident,
         sector=sector,

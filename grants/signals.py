@@ -32,15 +32,24 @@ def follow_membership(sender, membership, reason, **kwargs) -> None:
 
 @receiver(purpose_closed, dispatch_uid="grants.follow_purpose")
 def follow_purpose(sender, purpose, **kwargs) -> None:
-    """A closed consent purpose revokes every grant still active or suspended for it."""
+    """
+    A closed consent purpose revokes every grant still active or suspended for it, and every
+    service that received residents' data under it hears of it per resident (in a task).
+    """
+    from django_q.tasks import async_task
+
     from . import services
 
     services.grants_follow_purpose_closed(purpose=purpose)
+    async_task("grants.tasks.notify_purpose_closed", purpose.pk)
 
 
 @receiver(consent_withdrawn, dispatch_uid="grants.notify_recipients")
 def notify_recipients(sender, resident_id, purpose_id, **kwargs) -> None:
-    """A withdrawal reaches every service that received the resident's data under it."""
-    from . import services
+    """
+    A withdrawal reaches every service that received the resident's data under it: in a task,
+    so that the resident's request never waits on (or fails with) the recipients' notices.
+    """
+    from . import tasks
 
-    services.withdrawal_notify(resident_id=resident_id, purpose_id=purpose_id)
+    tasks.enqueue_withdrawal_notices(resident_id, purpose_id)

@@ -1,6 +1,8 @@
 """
-Tasks of the grants app: pushing grant status changes to the services' webhooks, and storing
-the expiry of grants whose time has passed (``expire_grants``, on a schedule).
+Tasks of the grants app: pushing grant status changes to the services' webhooks, sending
+withdrawal notices to the services that received a resident's data (Security Event Tokens,
+pushed), and storing the expiry of grants whose time has passed (``expire_grants``, on a
+schedule).
 
 The body of each push is a JWS (``application/jwt``, typ ``grant-event+jwt``) signed by the
 platform's key, so that a service verifies it against the JWKS before believing it. A failed
@@ -72,6 +74,42 @@ def expire_grants() -> int:
 
 
 # --- Withdrawal notices (RFC 8935 push of Security Event Tokens) ----------------------------------
+
+
+def enqueue_withdrawal_notices(resident_id: str, purpose_id: int) -> None:
+    """Queue the notices of a withdrawal to its recipients; run after the withdrawal commits."""
+    from django_q.tasks import async_task
+
+    async_task("grants.tasks.notify_withdrawal", resident_id, purpose_id)
+
+
+def notify_withdrawal(resident_id: str, purpose_id: int) -> int:
+    """Send the withdrawal's notices (Security Event Tokens) to its recipients; return how many."""
+    from . import services
+
+    return len(services.withdrawal_notify(resident_id=resident_id, purpose_id=purpose_id))
+
+
+def notify_purpose_closed(purpose_id: int) -> int:
+    """
+    Tell every service that received residents' data under a closed purpose, one notice per
+    resident and service (reason ``purpose_closed``); return how many notices were sent.
+    """
+    from consent import selectors as consent_selectors
+    from consent.models import RecipientNotice
+
+    from . import services
+
+    sent = 0
+    for resident_id in consent_selectors.residents_with_data_released(purpose_id):
+        sent += len(
+            services.withdrawal_notify(
+                resident_id=resident_id,
+                purpose_id=purpose_id,
+                reason=RecipientNotice.Reason.PURPOSE_CLOSED,
+            )
+        )
+    return sent
 
 
 def enqueue_event_push(notice_id: int, attempt: int = 1) -> None:

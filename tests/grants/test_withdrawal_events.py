@@ -104,9 +104,7 @@ def test_another_service_neither_sees_nor_acknowledges_the_event(
         "moreAvailable": False,
     }
     assert RecipientNotice.objects.get().acknowledged_at is None
-    refused = post_json(
-        client, f"/api/v1/events/{jti}/confirm", service_b, {"outcome": "deleted"}
-    )
+    refused = post_json(client, f"/api/v1/events/{jti}/confirm", service_b, {"outcome": "deleted"})
     assert refused.status_code == 404
     assert refused.json()["error"] == "not_found"
 
@@ -140,9 +138,7 @@ def test_an_unconfirmed_notice_past_its_period_is_overdue(
     resident, _ = released
     consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
     long_ago = timezone.now() - datetime.timedelta(days=31)
-    services.withdrawal_notify(
-        resident_id=resident.pk, purpose_id=purpose.pk, at=long_ago
-    )
+    services.withdrawal_notify(resident_id=resident.pk, purpose_id=purpose.pk, at=long_ago)
     notice = RecipientNotice.objects.get()
     assert notice.is_overdue()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -192,3 +188,23 @@ def test_a_service_that_received_nothing_is_not_told(
     consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
     withdraw(resident, purpose, django_capture_on_commit_callbacks)
     assert not RecipientNotice.objects.exists()
+
+
+def test_erasing_a_resident_tells_the_recipients_too(
+    client, released, purpose, service_a, django_capture_on_commit_callbacks
+):
+    resident, subject = released
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.resident_erase(actor=None, resident=resident)
+    notice = RecipientNotice.objects.get()
+    assert notice.subject == subject and notice.service_id == service_a.service.pk
+
+
+def test_closing_the_purpose_tells_every_recipient_of_each_resident(
+    client, released, purpose, service_a, django_capture_on_commit_callbacks
+):
+    resident, subject = released
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.purpose_close(actor=None, purpose=purpose)
+    notice = RecipientNotice.objects.get()
+    assert notice.reason == "purpose_closed" and notice.subject == subject
