@@ -573,7 +573,12 @@ class ObligationEvidenceView(ServiceAPIView):
 class PollInput(serializers.Serializer):
     """RFC 8936 §2.4 poll request (the members this platform reads)."""
 
-    ack = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    # Any string: an id that names none of the caller's events is ignored (RFC 8936 §2.4).
+    ack = serializers.ListField(
+        child=serializers.CharField(max_length=64, allow_blank=True, trim_whitespace=False),
+        required=False,
+        max_length=services.events.MAX_POLL,
+    )
     maxEvents = serializers.IntegerField(  # noqa: N815 - the RFC's member name
         required=False, min_value=0, max_value=services.events.MAX_POLL
     )
