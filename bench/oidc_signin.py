@@ -16,6 +16,7 @@ checks dominate, and the difference between the two figures is what the provider
 import argparse
 import base64
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -142,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=20)
     args = parser.parse_args()
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
     client, secret, grant = client_for_demo_service()
     purpose = grant.purpose
     assert grant_selectors.service_has_approved_use(grant.service_id)

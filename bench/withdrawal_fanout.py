@@ -15,6 +15,7 @@ does the same per task); the receiver answers 202 at once.
 
 import argparse
 import datetime
+import io
 import os
 import sys
 import threading
@@ -144,7 +145,7 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
     base = Grant.objects.filter(status="active").select_related("service").first()
     grants = recipients(base, url)
     ids = released_residents(grants, args.residents)
