@@ -5,7 +5,7 @@ consent, the code exchange with PKCE and the hashed client secret, userinfo), se
 resident through Django's test client on PostgreSQL, beside the portal's own sign-in alone in
 the same run.
 
-    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_oidc
+    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/oidc_bench
     .venv/bin/python bench/oidc_signin.py [--residents 20]
 
 Uses the demo consortium (seed_demo) and its mobility service's grant. The password and the

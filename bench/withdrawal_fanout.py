@@ -5,7 +5,7 @@ resident and service, signed, stored, audited), then pushed (RFC 8935) to loopba
 per second, and the time until every one is acknowledged; beside it, in the same run, the grant
 webhooks' delivery rate to the same receiver.
 
-    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_oidc
+    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/oidc_bench
     .venv/bin/python bench/withdrawal_fanout.py [--residents 2000]
 
 The issue's scale is 100,000 residents (300,000 events): pass --residents 100000 on a machine
