@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0006_entry_time_by_sealer'),
+        ('audit', '0007_database_roles'),
     ]
 
     operations = [
