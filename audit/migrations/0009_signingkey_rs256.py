@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0007_database_roles'),
+        ('audit', '0008_pending_notify'),
     ]
 
     operations = [
