@@ -51,9 +51,17 @@ def _use_rows(consortium: Consortium, today: datetime.date) -> list[dict]:
         votes = row["votes"]
         flat.append(
             {
-                **{key: value for key, value in row.items() if key not in ("votes", "grants")},
+                **{
+                    key: value
+                    for key, value in row.items()
+                    if key not in ("votes", "grants", "obligations")
+                },
                 **{f"votes_{choice}": votes.get(choice, 0) for choice in VOTE_CHOICES},
                 "grants": [f"{grant['jti']}:{grant['status']}" for grant in row["grants"]],
+                "obligations": [
+                    f"{obligation['kind']}:{obligation['state']}"
+                    for obligation in row["obligations"]
+                ],
             }
         )
     return flat
@@ -94,6 +102,7 @@ DATASETS = [
             "valid_until",
             *(f"votes_{choice}" for choice in VOTE_CHOICES),
             "grants",
+            "obligations",
             "audit_seq",
             "audit_hash",
         ),

@@ -102,6 +102,7 @@ def use_rows(tickets, today: datetime.date) -> list[dict]:
     tallies = review_selectors.decided_vote_counts(ids)
     grants = grants_selectors.grants_for_tickets(ids)
     entries = review_selectors.decision_entries(ids)
+    obligations = review_selectors.obligations_for_tickets(ids)
     rows = []
     for ticket in tickets:
         entry = entries.get(ticket.pk)
@@ -138,6 +139,15 @@ def use_rows(tickets, today: datetime.date) -> list[dict]:
                         "expires_at": grant.expires_at,
                     }
                     for grant in grants.get(ticket.pk, [])
+                ],
+                "obligations": [
+                    {
+                        "kind": obligation.kind,
+                        "text": obligation.text,
+                        "due_on": obligation.due_on,
+                        "state": obligation.state,
+                    }
+                    for obligation in obligations.get(ticket.pk, [])
                 ],
                 "audit_seq": entry.seq if entry else None,
                 "audit_hash": entry.hash if entry else "",

@@ -544,3 +544,16 @@ def decision_lead_days(consortium) -> list[float]:
         for submitted, decided in first_rounds
         if decided is not None
     ]
+
+
+def obligations_for_tickets(ticket_ids) -> dict[int, list]:
+    """Return {ticket id: its obligations, by due date} (the conditions' follow-up)."""
+    from .models import Obligation
+
+    found: dict[int, list] = {}
+    rows = Obligation.objects.filter(ticket_id__in=list(ticket_ids)).order_by(
+        "ticket_id", "due_on", "pk"
+    )
+    for obligation in rows:
+        found.setdefault(obligation.ticket_id, []).append(obligation)
+    return found

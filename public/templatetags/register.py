@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from governance.models import Membership, Organization, Resolution, Role
 from grants.models import Grant
-from review.models import ReviewTicket
+from review.models import Obligation, ReviewTicket
 
 from .. import selectors
 
@@ -64,6 +64,8 @@ def _choices(kind: str) -> dict:
         "outcome": dict(Resolution.Outcome.choices),
         "resolution_kind": dict(Resolution.Kind.choices),
         "grant_status": dict(Grant.Status.choices),
+        "obligation_state": dict(Obligation.State.choices),
+        "obligation_kind": dict(Obligation.Kind.choices),
     }[kind]
 
 

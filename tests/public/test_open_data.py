@@ -38,6 +38,7 @@ def test_downloads_say_what_the_register_pages_say(client, register):
     assert rows[approved.pk]["votes_approve_with_conditions"] == 3
     assert rows[rejected.pk]["votes_reject"] == 2 and rows[rejected.pk]["votes_approve"] == 1
     assert rows[approved.pk]["grants"] == [f"{register['grant'].jti}:active"]
+    assert rows[approved.pk]["obligations"] == ["other:open"]
     page = client.get(
         reverse("public:use", kwargs={"slug": "aizu", "ticket_id": approved.pk, "lang": "en"})
     ).content.decode()

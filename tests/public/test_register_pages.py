@@ -74,6 +74,8 @@ def test_decided_uses_listed_with_what_the_issue_asks(client, register):
     ):
         assert expected in page, expected
     assert re.search(r"approve with conditions: 3", page)
+    # The condition became an obligation of the requester; its state is public.
+    assert re.search(r"aggregate before publication — <strong>open</strong>", page)
     entry = Entry.objects.get(
         action="ticket.approved", object_id=str(approved.pk), object_type="review.reviewticket"
     )
