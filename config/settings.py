@@ -83,6 +83,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "oauth2_provider",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "governance",
     "consent",
@@ -104,6 +107,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The second factor: whether this session proved one (django-otp), and the staff pages
+    # refused until it has, for those who must use one.
+    "django_otp.middleware.OTPMiddleware",
+    "governance.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns lock-outs raised by authentication into responses.
@@ -233,6 +240,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 AXES_ENABLED = env_flag("AXES_ENABLED", True)
+
+# A second factor (an authenticator app's code, or a recovery code) on the staff pages (the admin
+# and the review pages): always for the platform's administrators (superusers), and for the
+# people of a consortium whose secretariat requires it. Off only for a development machine.
+STAFF_SECOND_FACTOR = env_flag("STAFF_SECOND_FACTOR", True)
+OTP_TOTP_ISSUER = "Smart-city data platform"
+# A code is accepted once; a step either side of the server's clock is tolerated (RFC 6238 §5.2).
+OTP_TOTP_TOLERANCE = 1
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous visitors have no rights

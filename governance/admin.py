@@ -285,7 +285,16 @@ class ConsortiumAdmin(ScopedAdmin):
     list_display = ["name_ja", "name_en", "area", "status", "established_on"]
     list_filter = ["status"]
     search_fields = ["name_ja", "name_en", "slug", "area"]
-    fields = ["slug", "name_ja", "name_en", "area", "vision", "established_on", "status"]
+    fields = [
+        "slug",
+        "name_ja",
+        "name_en",
+        "area",
+        "vision",
+        "established_on",
+        "status",
+        "require_second_factor",
+    ]
 
     def consortium_id_of(self, obj):
         return obj.pk

@@ -553,3 +553,9 @@ def seed(*, residents: int = 0, stdout=None) -> None:
     }
     for username, description in roles.items():
         _write(stdout, f"  {username:<20} {description}\n")
+    _write(
+        stdout,
+        "platform-admin confirms each sign-in with a second factor: at the first sign-in, scan\n"
+        "the QR code the admin shows with an authenticator app and keep the recovery codes\n"
+        "(STAFF_SECOND_FACTOR=0 turns it off on a development machine).\n",
+    )

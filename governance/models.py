@@ -35,6 +35,14 @@ class Consortium(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
+    require_second_factor = models.BooleanField(
+        _("staff sign in with a second factor"),
+        default=False,
+        help_text=_(
+            "The consortium's secretariat, board members and other role holders confirm each "
+            "sign-in with an authenticator app's code (or a recovery code)."
+        ),
+    )
     # The secretariat's staff: their admin rights over this consortium's records come from
     # this group's object permissions.
     secretariat_group = models.OneToOneField(

@@ -11,4 +11,10 @@ urlpatterns = [
         name="invitation",
     ),
     path("accounts/invitation/done/", views.InvitationDoneView.as_view(), name="invitation_done"),
+    path("account/second-factor/", views.second_factor, name="second_factor"),
+    path(
+        "account/second-factor/replace/",
+        views.second_factor_replace,
+        name="second_factor_replace",
+    ),
 ]

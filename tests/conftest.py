@@ -157,6 +157,15 @@ def _no_requester_notice_on_decision(settings):
 
 
 @pytest.fixture(autouse=True)
+def _second_factor_where_tested(request, settings):
+    """
+    Staff pages ask for the second factor only in the tests about it (marked ``second_factor``):
+    the others sign staff in with ``force_login`` to test what comes after signing in.
+    """
+    settings.STAFF_SECOND_FACTOR = request.node.get_closest_marker("second_factor") is not None
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_synchronously():
     """Run django-q2 tasks in the calling thread, so that their effects can be asserted."""
     from django_q.conf import Conf

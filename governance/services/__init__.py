@@ -48,6 +48,12 @@ from .membership import (
     role_end,
     role_update,
 )
+from .second_factor import (
+    second_factor_enrol_confirm,
+    second_factor_enrol_start,
+    second_factor_remove,
+    second_factor_verify,
+)
 
 __all__ = [
     "account_activate",
@@ -59,6 +65,10 @@ __all__ = [
     "attendance_prepare",
     "attendance_record",
     "bylaw_article_delete",
+    "second_factor_enrol_confirm",
+    "second_factor_enrol_start",
+    "second_factor_remove",
+    "second_factor_verify",
     "bylaw_article_set",
     "bylaw_version_create",
     "bylaw_version_establish",

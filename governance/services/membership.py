@@ -22,7 +22,15 @@ from ..models import (
 from ..signals import membership_ended
 from ._common import ActorLike, iso, record, set_fields
 
-CONSORTIUM_FIELDS = {"name_ja", "name_en", "area", "vision", "established_on", "status"}
+CONSORTIUM_FIELDS = {
+    "name_ja",
+    "name_en",
+    "area",
+    "vision",
+    "established_on",
+    "status",
+    "require_second_factor",
+}
 ORGANIZATION_FIELDS = {"kind", "name_ja", "name_en", "corporate_number"}
 MEMBERSHIP_FIELDS = {"member_class", "representative"}
 ROLE_FIELDS = {"kind", "user", "organization", "expertise", "start_on", "end_on", "elected_by"}

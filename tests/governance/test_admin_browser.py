@@ -117,3 +117,42 @@ def test_a_clerk_invites_a_person_who_sets_their_password_on_a_phone(
     person.wait_for_url("**/accounts/invitation/done/")
     assert_page_ok(person)
     phone.close()
+
+
+@pytest.mark.second_factor
+def test_the_administrator_sets_up_and_uses_the_second_factor_in_the_browser(
+    server, page, superuser, monkeypatch
+):
+    from tests.governance.test_second_factor import Clock, code
+
+    clock = Clock()
+    monkeypatch.setattr("django_otp.plugins.otp_totp.models.time", clock)
+
+    def sign_in():
+        page.goto(server.url + "/admin/login/?next=/admin/")
+        page.get_by_label("ユーザー名").fill("root")
+        page.get_by_label("パスワード").fill("correct horse battery staple")
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_url("**/account/second-factor/**")
+        assert_page_ok(page)
+
+    sign_in()
+    assert page.locator("svg").count() >= 1  # the QR code
+    page.get_by_label("コード").fill("000000")
+    page.get_by_role("button", name="確認").click()
+    assert page.locator("[aria-invalid=true]").count() == 1
+    assert_page_ok(page)
+    page.get_by_label("コード").fill(code(superuser, clock))
+    page.get_by_role("button", name="確認").click()
+    assert page.locator(".recovery-codes li").count() == 10
+    assert_page_ok(page)
+    page.get_by_role("link", name="控えました").click()
+    page.wait_for_url("**/admin/")
+
+    page.context.clear_cookies()
+    clock.next_code_window()
+    sign_in()
+    page.get_by_label("コード").fill(code(superuser, clock))
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/admin/")
+    assert_page_ok(page, width=DESKTOP)

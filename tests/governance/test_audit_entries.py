@@ -305,6 +305,25 @@ def test_every_service_writes_one_entry_without_personal_data(
         "account.deactivated",
         lambda: services.account_deactivate(actor=clerk_a, account=account),
     )
+    # A person's own second factor (the codes come from the device the service set up).
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = run(
+        "second_factor.enrolment_started",
+        lambda: services.second_factor_enrol_start(user=clerk_a),
+    )
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    _device, codes = run(
+        "second_factor.enrolled",
+        lambda: services.second_factor_enrol_confirm(user=clerk_a, token=f"{totp.token():06d}"),
+    )
+    run(
+        "second_factor.recovery_code_used",
+        lambda: services.second_factor_verify(user=clerk_a, token=codes[0]),
+    )
+    run("second_factor.removed", lambda: services.second_factor_remove(user=clerk_a))
+    assert not TOTPDevice.objects.filter(user=clerk_a).exists()
 
     assert closed.outcome == "carried"
     # The ethics review's services have their own test (tests/review/test_review_audit.py); the
@@ -314,7 +333,7 @@ def test_every_service_writes_one_entry_without_personal_data(
     entry = PendingEntry.objects.get(action="resolution.closed")
     assert entry.object_id == str(closed.pk)
     assert entry.consortium_id == consortium_a.pk
-    assert len(steps) == 37
+    assert len(steps) == 41
 
     # Every payload seals into the chain and verifies.
     pending = PendingEntry.objects.count()

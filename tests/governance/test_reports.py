@@ -137,7 +137,7 @@ def test_the_consortium_clerk_requests_and_downloads_the_minutes(
     # The list says in words whose report it is, in which language, and what it covers.
     assert aizu.name_ja in listing and "日本語" in listing
     assert "令和7年度 定時総会 (2025-06-14)" in listing
-    assert f"<td class=\"field-consortium_name\">{aizu.pk}</td>" not in listing
+    assert f'<td class="field-consortium_name">{aizu.pk}</td>' not in listing
     response = client.get(download)
     assert response.status_code == 200
     content = b"".join(response.streaming_content)
