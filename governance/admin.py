@@ -730,13 +730,8 @@ class AccountAdmin(ScopedAdmin):
             obj,
             services.account_invite(
                 actor=request.user,
-                consortium=data["consortium"],
-                username=data["username"],
-                last_name=data["last_name"],
-                first_name=data["first_name"],
-                email=data["email"],
-                staff=data["staff"],
                 base_url=request.build_absolute_uri("/"),
+                **{name: data[name] for name in self.get_fields(request)},
             ),
         )
 

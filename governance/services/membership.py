@@ -47,6 +47,7 @@ def consortium_create(
     vision: str = "",
     established_on: datetime.date | None = None,
     status: str = Consortium.Status.ACTIVE,
+    require_second_factor: bool = False,
 ) -> Consortium:
     """Create a consortium with its secretariat group, which administers its records."""
     consortium = Consortium(
@@ -57,6 +58,7 @@ def consortium_create(
         vision=vision,
         established_on=established_on,
         status=status,
+        require_second_factor=require_second_factor,
     )
     consortium.full_clean()
     group, _created = Group.objects.get_or_create(name=f"secretariat: {slug}")
