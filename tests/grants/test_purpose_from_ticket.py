@@ -41,7 +41,10 @@ def test_the_secretariat_creates_the_proposed_purpose_and_grants_use_it(
         actor=clerk_a, ticket=proposing, code="demand", title_en="Demand forecasting"
     )
     assert purpose.status == Purpose.Status.DRAFT
-    assert (purpose.title_ja, purpose.title_en) == ("乗降データによる需要予測", "Demand forecasting")
+    assert (purpose.title_ja, purpose.title_en) == (
+        "乗降データによる需要予測",
+        "Demand forecasting",
+    )
     assert purpose.controller == requester_a and purpose.retention_days == 180
     assert set(purpose.categories.all()) == set(proposing.categories.all())
     proposing.refresh_from_db()
