@@ -15,33 +15,15 @@ import argparse
 import base64
 import http.client
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _setup import ROOT, machine, setup
+from _setup import machine, served, setup, timed
 from audit_verify import ensure_entries
 
 PORT = 8766
-
-
-def timed(paths: list[str]) -> list[float]:
-    latencies = []
-    for path in paths:
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        latencies.append(time.perf_counter() - started)
-        if response.status != 200:
-            raise SystemExit(f"{path}: {response.status} {body[:200]!r}")
-    return latencies
 
 
 def summary(latencies: list[float]) -> str:
@@ -65,33 +47,13 @@ def main() -> None:
     print(f"inclusion proof benchmark: {machine()}")
     print(f"entries in the log:      {head.size:>12,}")
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "bench.introspect_settings",
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only-secret-key"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-    }
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1",
-         "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
     rng = random.Random(6962)
     indexes = [rng.randrange(head.size) for _ in range(args.requests)]
     proofs = [f"/api/v1/audit/proofs/inclusion?index={i}&size={head.size}" for i in indexes]
-    try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        timed(proofs[:50] + ["/bench/bare"] * 50)  # warm-up
-        bare = timed(["/bench/bare"] * args.requests)
-        proof = timed(proofs)
+    with served(url, PORT):
+        timed(proofs[:50] + ["/bench/bare"] * 50, PORT)  # warm-up
+        bare = timed(["/bench/bare"] * args.requests, PORT)
+        proof = timed(proofs, PORT)
         # One answer checked against the signed root, so that the figure is of real proofs.
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         conn.request("GET", proofs[0])
@@ -103,9 +65,6 @@ def main() -> None:
             [base64.b64decode(p) for p in data["proof"]],
             head.root,
         )
-    finally:
-        server.terminate()
-        server.wait()
     print(f"baseline: bare Django view:       {summary(bare)}")
     print(f"inclusion proof (size {head.size:,}): {summary(proof)}")
     print("aim: p95 < 10 ms")

@@ -13,16 +13,12 @@ reused by later runs. Every request is a full render: no If-None-Match is sent.
 
 import argparse
 import datetime
-import http.client
-import os
 import random
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _setup import ROOT, machine, setup
+from _setup import machine, served, setup, timed
 
 PORT = 8767
 SLUG = "bench-register"
@@ -138,21 +134,6 @@ def ensure_register(tickets: int, members: int) -> int:
     return created[0].pk
 
 
-def timed(paths: list[str]) -> list[float]:
-    latencies = []
-    for path in paths:
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        latencies.append(time.perf_counter() - started)
-        if response.status != 200:
-            raise SystemExit(f"{path}: {response.status} {body[:200]!r}")
-    return latencies
-
-
 def summary(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
@@ -173,20 +154,6 @@ def main() -> None:
     ticket_id = ensure_register(args.tickets, args.members)
     print(f"public register benchmark: {machine()}")
     print(f"decided tickets: {args.tickets:,}; members: {args.members}")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "bench.introspect_settings",
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only-secret-key"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-    }
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1",
-         "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
     pages = {
         "register main page": f"/register/{SLUG}/",
         "uses, first page of 50": f"/register/{SLUG}/uses/",
@@ -194,20 +161,11 @@ def main() -> None:
         "CKAN package_show": f"/api/3/action/package_show?id={SLUG}-uses",
         "CKAN package_search": f"/api/3/action/package_search?q=uses&fq=organization:{SLUG}",
     }
-    try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        timed([*pages.values(), "/bench/bare"] * 10)  # warm-up
-        results = {"baseline: bare Django view": timed(["/bench/bare"] * args.requests)}
+    with served(url, PORT):
+        timed([*pages.values(), "/bench/bare"] * 10, PORT)  # warm-up
+        results = {"baseline: bare Django view": timed(["/bench/bare"] * args.requests, PORT)}
         for name, path in pages.items():
-            results[name] = timed([path] * args.requests)
-    finally:
-        server.terminate()
-        server.wait()
+            results[name] = timed([path] * args.requests, PORT)
     for name, latencies in results.items():
         print(f"{name:<28} {summary(latencies)}")
     print("aim: p95 < 50 ms (main page, a use's page)")
