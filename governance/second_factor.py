@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Consortium, Role
+from . import selectors
+from .models import Consortium
 
 # The pages of the people who hold power: the secretariat's admin and the board's review pages.
 GUARDED_PREFIXES = ("/admin/", "/review/")
@@ -28,10 +29,7 @@ def required_for(user) -> bool:
         return False
     if user.is_superuser:
         return True
-    today = timezone.localdate()
-    current_roles = Role.objects.filter(user=user, start_on__lte=today).filter(
-        Q(end_on__isnull=True) | Q(end_on__gte=today)
-    )
+    current_roles = selectors.roles_on_any(timezone.localdate()).filter(user=user)
     return (
         Consortium.objects.filter(require_second_factor=True)
         .filter(

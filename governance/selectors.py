@@ -5,8 +5,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
 from config.ids import parse_id
@@ -45,6 +47,22 @@ def consortia_administered_by(user: AbstractBaseUser | AnonymousUser) -> QuerySe
     return Consortium.objects.filter(
         Q(secretariat_group__in=user.groups.all()) | Q(pk__in=granted.values("pk"))
     ).distinct()
+
+
+def require_secretariat(actor, consortium: Consortium, message: str | None = None) -> None:
+    """
+    Raise PermissionDenied unless ``actor`` is the system (None: the demo data, schedules) or a
+    person who administers ``consortium`` (``consortia_administered_by``); a service or resident
+    actor never does.
+    """
+    if actor is None:
+        return
+    if (
+        getattr(actor, "is_authenticated", False)
+        and consortia_administered_by(actor).filter(pk=consortium.pk).exists()
+    ):
+        return
+    raise PermissionDenied(message or _("Only the consortium's secretariat may do this."))
 
 
 def organizations_visible_to(user) -> QuerySet[Organization]:

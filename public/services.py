@@ -4,7 +4,7 @@ the actor runs the consortium's secretariat, and writes its audit entry (ids and
 """
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,12 +20,9 @@ ActorLike = AbstractBaseUser | audit.Actor | None
 
 def _require_secretariat(actor: ActorLike, consortium: Consortium) -> None:
     # None is the system (the demo data, migrations); people must run the secretariat.
-    if actor is None:
-        return
-    if not isinstance(actor, AbstractBaseUser) or not (
-        governance_selectors.consortia_administered_by(actor).filter(pk=consortium.pk).exists()
-    ):
-        raise PermissionDenied(_("Only the consortium's secretariat decides what it publishes."))
+    governance_selectors.require_secretariat(
+        actor, consortium, _("Only the consortium's secretariat decides what it publishes.")
+    )
 
 
 @transaction.atomic

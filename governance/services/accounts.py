@@ -19,16 +19,6 @@ from ..models import Account, Consortium
 from ._common import ActorLike, record
 
 
-def _require_secretariat(actor: ActorLike, consortium: Consortium) -> None:
-    # The same refusal for another consortium's account and for a clerk of none.
-    if actor is None or (
-        getattr(actor, "is_authenticated", False)
-        and selectors.consortia_administered_by(actor).filter(pk=consortium.pk).exists()
-    ):
-        return
-    raise PermissionDenied(_("Only the consortium's secretariat may do this."))
-
-
 def invitation_path(user: AbstractBaseUser) -> str:
     """Return the path of the page where ``user`` sets their password (a one-time link)."""
     return reverse(
@@ -79,7 +69,7 @@ def account_invite(
     password (nobody else ever knows it). ``staff`` lets them into the secretariat's admin, where
     they see only what the roles and groups given to them allow.
     """
-    _require_secretariat(actor, consortium)
+    selectors.require_secretariat(actor, consortium)
     if not email:
         raise ValidationError({"email": _("Give the address the invitation is sent to.")})
     user = get_user_model()(
@@ -119,7 +109,7 @@ def account_invitation_resend(*, actor: ActorLike, account: Account, base_url: s
     account = (
         Account.objects.select_for_update().select_related("user", "consortium").get(pk=account.pk)
     )
-    _require_secretariat(actor, account.consortium)
+    selectors.require_secretariat(actor, account.consortium)
     if account.state != Account.State.INVITED:
         raise ValidationError(
             _("Only a person who has not set a password yet can be invited again.")
@@ -168,7 +158,7 @@ def account_deactivate(*, actor: ActorLike, account: Account) -> Account:
     account = (
         Account.objects.select_for_update().select_related("user", "consortium").get(pk=account.pk)
     )
-    _require_secretariat(actor, account.consortium)
+    selectors.require_secretariat(actor, account.consortium)
     if account.user_id == getattr(actor, "pk", None):
         raise ValidationError(_("You cannot deactivate your own account."))
     if account.state == Account.State.DEACTIVATED:

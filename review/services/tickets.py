@@ -112,15 +112,7 @@ def _require_requester(actor, ticket: ReviewTicket) -> None:
     raise PermissionDenied(_("Only the requesting organisation's representatives may do this."))
 
 
-def _require_secretariat(actor, consortium: Consortium) -> None:
-    if actor is None:
-        return
-    if (
-        _is_user(actor)
-        and governance_selectors.consortia_administered_by(actor).filter(pk=consortium.pk).exists()
-    ):
-        return
-    raise PermissionDenied(_("Only the consortium's secretariat may do this."))
+_require_secretariat = governance_selectors.require_secretariat
 
 
 def _board(consortium: Consortium) -> EthicsBoard:
