@@ -156,3 +156,8 @@ def test_the_administrator_sets_up_and_uses_the_second_factor_in_the_browser(
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url("**/admin/")
     assert_page_ok(page, width=DESKTOP)
+    # The page reached from "2段階認証" in the header, where a new phone is set up.
+    page.get_by_role("link", name="2段階認証").click()
+    page.wait_for_url("**/account/second-factor/")
+    assert page.get_by_role("button", name="新しいスマートフォンを設定する").count() == 1
+    assert_page_ok(page)
