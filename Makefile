@@ -51,7 +51,7 @@ format: install
 
 # Extract and compile the Japanese and English catalogues (commit the results). Without source
 # locations, so that a change adds only its own messages to a catalogue.
-APPS := audit governance consent review grants public
+APPS := audit governance consent review grants participation public
 messages: install
 	for dir in . $(APPS); do \
 	  (cd $$dir && DEBUG=1 $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l ja -l en --add-location=never --ignore=.venv --ignore=var --ignore=tests \

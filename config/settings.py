@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "consent",
     "review",
     "grants",
+    "participation",
     "public",
 ]
 

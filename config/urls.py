@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("review.urls")),
     path("", include("consent.urls")),
     path("", include("grants.urls")),
+    path("", include("participation.urls")),
     path("", include("public.urls")),
     re_path(r"^api/", api.not_found),  # last: what no route above takes
 ]

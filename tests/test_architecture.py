@@ -1,8 +1,9 @@
 """
 The import direction of design.md: audit imports no other app; governance only audit; consent
 audit and governance (purposes belong to a consortium); review those three (the board reviews
-uses of consent's purposes by governance's members); grants all four; public reads them all;
-nothing imports grants or public.
+uses of consent's purposes by governance's members); grants all four;
+participation audit, governance, consent and review; public reads them all; nothing imports
+grants, participation or public.
 """
 
 import ast
@@ -10,15 +11,16 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = {"audit", "governance", "consent", "review", "grants", "public"}
+APPS = {"audit", "governance", "consent", "review", "grants", "participation", "public"}
 ALLOWED = {
     "audit": set(),
     "governance": {"audit"},
     "consent": {"audit", "governance"},
     "review": {"audit", "governance", "consent"},
     "grants": {"audit", "governance", "consent", "review"},
+    "participation": {"audit", "governance", "consent", "review"},
     # The register reads every app; nothing imports it.
-    "public": {"audit", "governance", "consent", "review", "grants"},
+    "public": {"audit", "governance", "consent", "review", "grants", "participation"},
 }
 
 

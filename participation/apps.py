@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ParticipationConfig(AppConfig):
+    """市民参加: consultations (意見募集), proposals, open meetings and the answers to each."""
+
+    name = "participation"
+    verbose_name = _("Citizen participation")
+
+    def ready(self) -> None:
+        from audit import actions
+
+        from . import audit_actions
+
+        actions.declare(audit_actions.ACTIONS)

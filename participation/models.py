@@ -1,0 +1,1 @@
+"""Citizen participation: consultations, comments and answers, proposals and supports, meetings."""
