@@ -10,8 +10,9 @@ class PublicConfig(AppConfig):
     def ready(self) -> None:
         from audit import actions
 
-        from . import audit_actions
+        from . import audit_actions, reports
         from .schedules import ensure_schedules
 
         actions.declare(audit_actions.ACTIONS)
+        reports.register()
         post_migrate.connect(ensure_schedules, sender=self)

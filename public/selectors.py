@@ -460,19 +460,31 @@ class IndicatorCard:
 
 def indicators_public(consortium: Consortium) -> list[IndicatorCard]:
     """Return the consortium's public indicators with their values and reviews, by code."""
-    indicators = (
-        Indicator.objects.filter(consortium=consortium, is_public=True)
-        .prefetch_related(
-            Prefetch("measurements", queryset=Measurement.objects.order_by("measured_on")),
-            Prefetch(
-                "reviews",
-                queryset=PdcaReview.objects.select_related("resolution__assembly").order_by(
-                    "-period_end"
-                ),
+    return indicator_cards(consortium)
+
+
+def indicator_cards(
+    consortium: Consortium, *, public_only: bool = True, until: datetime.date | None = None
+) -> list[IndicatorCard]:
+    """
+    Return the consortium's indicators (only the public ones unless told otherwise) with their
+    values measured up to ``until`` (every one by default) and their reviews, by code.
+    """
+    indicators = Indicator.objects.filter(consortium=consortium)
+    if public_only:
+        indicators = indicators.filter(is_public=True)
+    measurements = Measurement.objects.order_by("measured_on")
+    if until is not None:
+        measurements = measurements.filter(measured_on__lte=until)
+    indicators = indicators.prefetch_related(
+        Prefetch("measurements", queryset=measurements),
+        Prefetch(
+            "reviews",
+            queryset=PdcaReview.objects.select_related("resolution__assembly").order_by(
+                "-period_end"
             ),
-        )
-        .order_by("code")
-    )
+        ),
+    ).order_by("code")
     return [
         IndicatorCard(indicator, list(indicator.measurements.all()), list(indicator.reviews.all()))
         for indicator in indicators
