@@ -57,6 +57,20 @@ def _integer(params: dict, name: str, default: int, maximum: int | None = None) 
     return min(number, maximum) if maximum is not None else number
 
 
+def _signed_integer(params: dict, name: str, default: int) -> int:
+    """Return an integer that may be -1 (CKAN's "no limit")."""
+    value = params.get(name, default)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise Invalid({name: ["Invalid integer"]}) from None
+    if number < -1:
+        raise Invalid({name: ["Must be -1 (no limit) or a natural number"]})
+    return number
+
+
 def _boolean(params: dict, name: str) -> bool:
     value = params.get(name, False)
     return value is True or str(value).lower() in TRUE
@@ -252,11 +266,76 @@ def _matches_text(package: dict, terms: list[str]) -> bool:
     return all(term in text for term in terms)
 
 
+# The facets CKAN's own search page asks for; ``tags`` and ``groups`` are always empty here.
+FACET_FIELDS = {"organization", "res_format", "license_id", "tags", "groups"}
+FACET_LIMIT = 50  # CKAN's ``search.facets.default``
+
+
+def _facet_fields(params: dict) -> list[str]:
+    """Return the ``facet.field`` list (a JSON list of names, or a list in a JSON body)."""
+    value = params.get("facet.field")
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise Invalid({"facet.field": ["Could not parse as valid JSON"]}) from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid({"facet.field": ["Not a list of field names"]})
+    unknown = sorted(set(value) - FACET_FIELDS)
+    if unknown:
+        raise Invalid({"facet.field": [f"Unsupported facet: {', '.join(unknown)}"]})
+    return value
+
+
+def _facet_values(package: dict, field: str) -> list[tuple[str, str]]:
+    """Return the (name, display name) pairs ``package`` counts for under ``field``."""
+    if field == "organization":
+        organization = package["organization"]
+        return [(organization["name"], organization["title"])]
+    if field == "res_format":
+        formats = sorted({resource["format"] for resource in package["resources"]})
+        return [(fmt, fmt) for fmt in formats]
+    if field == "license_id":
+        return [(package["license_id"], package["license_title"])]
+    return [(item["name"], item.get("display_name", item["name"])) for item in package[field]]
+
+
+def _facets(found: list[dict], fields: list[str], limit: int, mincount: int):
+    """Count the found packages per value of each field, as CKAN's ``facets``/``search_facets``."""
+    facets, search_facets = {}, {}
+    for field in fields:
+        counts: dict[str, int] = {}
+        names: dict[str, str] = {}
+        for package in found:
+            for name, display in _facet_values(package, field):
+                counts[name] = counts.get(name, 0) + 1
+                names[name] = display
+        items = sorted(
+            ((name, count) for name, count in counts.items() if count >= mincount),
+            key=lambda item: (-item[1], item[0]),
+        )
+        if limit >= 0:
+            items = items[:limit]
+        facets[field] = dict(items)
+        search_facets[field] = {
+            "title": field,
+            "items": [
+                {"name": name, "display_name": names[name], "count": count} for name, count in items
+            ],
+        }
+    return facets, search_facets
+
+
 def package_search(request, params, today):
     rows = _integer(params, "rows", 10, MAX_ROWS)
     start = _integer(params, "start", 0)
     q = str(params.get("q", "") or "").strip()
     filters = _filters(str(params.get("fq", "") or ""))
+    fields = _facet_fields(params)
+    facet_limit = _signed_integer(params, "facet.limit", FACET_LIMIT)
+    facet_mincount = _integer(params, "facet.mincount", 1)
     terms = []
     if q and q != "*:*":
         for word in q.split():
@@ -273,12 +352,15 @@ def package_search(request, params, today):
         ):
             found.append(package)
     found.sort(key=lambda package: package["name"])
+    facets, search_facets = {}, {}
+    if fields and (params.get("facet") in (None, "") or _boolean(params, "facet")):
+        facets, search_facets = _facets(found, fields, facet_limit, facet_mincount)
     return {
         "count": len(found),
         "results": found[start : start + rows],
         "sort": params.get("sort") or "score desc, metadata_modified desc",
-        "facets": {},
-        "search_facets": {},
+        "facets": facets,
+        "search_facets": search_facets,
     }
 
 

@@ -167,6 +167,39 @@ def test_ckan_package_search(ckan, register, consortium_b):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_ckan_package_search_facets(ckan, register, consortium_b):
+    """Facets as CKAN's search page and harvesters ask for them, counted over every match."""
+    found = ckan.action.package_search(
+        **{"facet.field": '["organization", "res_format", "license_id", "tags"]', "rows": 1}
+    )
+    per_consortium = len(datasets.DATASETS)
+    assert found["facets"]["organization"] == {"aizu": per_consortium, "kashiwa": per_consortium}
+    assert found["facets"]["res_format"] == {"CSV": 2 * per_consortium, "JSON": 2 * per_consortium}
+    assert found["facets"]["license_id"] == {datasets.LICENCE_ID: 2 * per_consortium}
+    assert found["facets"]["tags"] == {}
+    items = found["search_facets"]["organization"]["items"]
+    assert {item["name"]: item["display_name"] for item in items} == {
+        "aizu": register["consortium"].name_ja,
+        "kashiwa": consortium_b.name_ja,
+    }
+    # Filtered, limited, and switched off as CKAN takes it.
+    narrowed = ckan.action.package_search(
+        fq="organization:aizu", **{"facet.field": '["organization"]', "facet.limit": 1}
+    )
+    assert narrowed["facets"] == {"organization": {"aizu": per_consortium}}
+    off = ckan.action.package_search(**{"facet.field": '["organization"]', "facet": "false"})
+    assert off["facets"] == {} and off["search_facets"] == {}
+    assert ckan.action.package_search()["facets"] == {}
+    # Bad facet requests are CKAN validation errors.
+    for bad in ('["organization"', '["secret_field"]', '{"a": 1}'):
+        with pytest.raises(ckanapi.ValidationError) as refused:
+            ckan.action.package_search(**{"facet.field": bad})
+        assert "facet.field" in refused.value.error_dict
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.package_search(**{"facet.field": '["organization"]', "facet.limit": "-5"})
+
+
+@pytest.mark.django_db(transaction=True)
 def test_ckan_errors_are_what_ckan_clients_expect(ckan, live_server, register):
     with pytest.raises(ckanapi.NotFound):
         ckan.action.package_show(id="aizu-no-such-dataset")
