@@ -1,9 +1,12 @@
 """Site-wide pages: the landing page, the health check and the error pages."""
 
+import sys
+
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -78,8 +81,54 @@ def bad_request(request, exception=None):
     return render(request, "400.html", {"detail": detail}, status=400)
 
 
+def unavailable(exception: BaseException | None) -> bool:
+    """
+    Return True if ``exception`` says a backing service is down or restarting rather than that
+    the code is wrong: the database refusing or dropping the connection, or the broker and cache
+    (Redis) not answering. Those answer 503 with ``Retry-After``: the request may be sent again.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exception, (OperationalError, InterfaceError)):
+        return True
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return False
+    return isinstance(exception, (RedisConnectionError, RedisTimeoutError))
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def service_unavailable(request):
+    """
+    The 503 of a request that met the database or the broker down (a restart, a failover, a
+    dropped connection): JSON ``service_unavailable`` under /api/, else a page; ``Retry-After``
+    says when to try again. The failed transaction was rolled back; what committed before the
+    failure (a service's work whose follow-up task could not be queued) stays.
+    """
+    if request.path.startswith("/api/"):
+        response = _api_error(
+            "service_unavailable",
+            "The service is briefly unavailable; try again in a few seconds.",
+            503,
+        )
+    else:
+        # Rendered without the request: its context processors would ask the database.
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def server_error(request):
-    """The 500: JSON under /api/ (``server_error``), else Django's page."""
+    """
+    The 500: JSON under /api/ (``server_error``), else Django's page; a 503 instead when the
+    database or the broker is unavailable (``unavailable``).
+    """
+    if unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     if request.path.startswith("/api/"):
         return _api_error("server_error", "Something went wrong on our side; try again.", 500)
     return defaults.server_error(request)
