@@ -2,6 +2,8 @@
 # audit sequencer.
 # `make test`: install and run the whole test suite.
 # Both use PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+# `make soak`: the soak test with faults (bench/soak/): SOAK_SECONDS of load with faults after
+# SOAK_BASELINE seconds without, on a PostgreSQL instance and a Redis server of its own.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -11,7 +13,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install run test lint format messages system-packages
+SOAK_SECONDS ?= 600
+SOAK_BASELINE ?= 180
+SOAK_FAULTS ?= all
+SOAK_ARGS ?=
+SOAK_STAMP := $(VENV)/.soak-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test lint format messages system-packages soak
 
 # Debian packages the platform needs at run time (Japanese fonts for PDFs, Chromium for
 # browser tests); installed only where apt-get exists and they are missing.
@@ -40,6 +48,17 @@ run: install system-packages
 
 test: install system-packages
 	$(DB_ROLES) && DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# PostgreSQL's server programs (initdb, pg_ctl) and redis-server must be installed; the soak
+# starts its own instances of both on other ports and never touches the machine's.
+$(SOAK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	rm -f $(VENV)/.soak-*
+	touch $@
+
+soak: $(SOAK_STAMP) system-packages
+	$(BIN)/python -m bench.soak.run --duration $(SOAK_SECONDS) --baseline $(SOAK_BASELINE) \
+	  --faults $(SOAK_FAULTS) $(SOAK_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
