@@ -5,8 +5,8 @@ three experts with tickets in review to vote on (approvals issue grants through 
 consortium's issuance rule), and the secretariat clerk. Writes what the load generator needs as
 JSON.
 
-    DATABASE_URL=... python bench/soak/fixture.py OUT.json --residents 60 --tickets 40 \\
-        --events-url http://127.0.0.1:8391/events
+    DATABASE_URL=... python bench/soak/fixture.py BASELINE.json FAULTS.json --residents 60 \\
+        --tickets 40 --events-url http://127.0.0.1:8391/events
 
 Idempotent in what it reuses (the demo, the service); each run adds its own tickets.
 """
@@ -98,7 +98,10 @@ def tickets(consortium, purpose, mobility, service_name: str, count: int) -> lis
     return made
 
 
-def build(*, residents_count: int, oidc_residents: int, tickets_count: int, events_url: str):
+def build(
+    *, residents_count: int, oidc_residents: int, tickets_count: int, events_url: str, runs_count=1
+) -> list[dict]:
+    """The city, and for each of ``runs_count`` runs residents and tickets of its own."""
     import django
 
     django.setup()
@@ -150,15 +153,12 @@ def build(*, residents_count: int, oidc_residents: int, tickets_count: int, even
 
     from grants.selectors import service_sectors
 
-    run = random_secrets.token_hex(3)
     sector = service_sectors(service.pk)[0]
-    return {
+    common = {
         "password": PASSWORD,
         "staff_password": DEMO_PASSWORD,
         "consortium": consortium.pk,
         "purposes": purposes,
-        "residents": residents(consortium, residents_count, f"soak-{run}", sector),
-        "oidc_residents": residents(consortium, oidc_residents, f"soak-oidc-{run}", sector),
         "service": {
             "id": service.pk,
             "client_id": _credential.client_id,
@@ -174,31 +174,44 @@ def build(*, residents_count: int, oidc_residents: int, tickets_count: int, even
             "purpose_code": grant.purpose.code,
         },
         "board": list(BOARD),
-        "tickets": tickets(
-            consortium, grant.purpose, service.organization, service.name, tickets_count
-        ),
         "secretariat": SECRETARIAT,
         "demo_ticket": ReviewTicket.objects.get(
             consortium=consortium, title=REVIEW_APPROVED_TITLE
         ).pk,
     }
+    runs = []
+    for _ in range(runs_count):
+        run = random_secrets.token_hex(3)
+        runs.append(
+            {
+                **common,
+                "residents": residents(consortium, residents_count, f"soak-{run}", sector),
+                "oidc_residents": residents(consortium, oidc_residents, f"soak-oidc-{run}", sector),
+                "tickets": tickets(
+                    consortium, grant.purpose, service.organization, service.name, tickets_count
+                ),
+            }
+        )
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out")
+    parser.add_argument("out", nargs="+", help="one file per run (each its own residents)")
     parser.add_argument("--residents", type=int, default=60)
     parser.add_argument("--oidc-residents", type=int, default=10)
     parser.add_argument("--tickets", type=int, default=40)
     parser.add_argument("--events-url", default="")
     args = parser.parse_args()
-    data = build(
+    runs = build(
         residents_count=args.residents,
         oidc_residents=args.oidc_residents,
         tickets_count=args.tickets,
         events_url=args.events_url,
+        runs_count=len(args.out),
     )
-    Path(args.out).write_text(json.dumps(data, indent=1))
+    for out, data in zip(args.out, runs, strict=True):
+        Path(out).write_text(json.dumps(data, indent=1))
 
 
 if __name__ == "__main__":

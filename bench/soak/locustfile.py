@@ -171,7 +171,11 @@ class Resident(CityUser):
             if not self.expect(page, 200):
                 self.signed_in = page.status_code != 302
                 return
+        # Half the decisions on the purpose the service holds a grant for: its checks then
+        # release data, and withdrawals send notices to it.
         purpose = random.choice(FIXTURE["purposes"])
+        if random.random() < 0.5:
+            purpose = FIXTURE["oidc"]["purpose_id"]
         given = random.random() < 0.6
         path = f"/portal/purposes/{purpose}/{'agree' if given else 'decline'}/"
         with self.client.post(

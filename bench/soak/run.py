@@ -60,15 +60,14 @@ class EventReceiver(http.server.ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-def make_fixture(stack: Stack, out: Path, *, tickets: int, events_url: str) -> dict:
+def make_fixtures(stack: Stack, outs: list[Path], *, tickets: int, events_url: str) -> None:
     started = time.time()
     subprocess.run(
-        [PYTHON, "bench/soak/fixture.py", str(out), "--tickets", str(tickets),
+        [PYTHON, "bench/soak/fixture.py", *map(str, outs), "--tickets", str(tickets),
          "--events-url", events_url],
         cwd=ROOT, env=stack.env, check=True,
     )  # fmt: skip
     print(f"soak: the city is set up ({time.time() - started:.0f} s)")
-    return json.loads(out.read_text())
 
 
 def run_load(stack: Stack, fixture_path: Path, log: Path, seconds: int, mix: dict) -> None:
@@ -118,15 +117,8 @@ def drain(since: float, limit: float) -> float:
 
 def one_run(stack, name, *, seconds, mix, fault_names, drain_limit, receiver) -> dict:
     workdir = stack.workdir
-    board_rate = mix["board"][1]
-    tickets = int(seconds * board_rate) + 5
     fixture_path = workdir / f"{name}-fixture.json"
-    fixture = make_fixture(
-        stack,
-        fixture_path,
-        tickets=tickets,
-        events_url=f"http://127.0.0.1:{receiver.server_address[1]}/events",
-    )
+    fixture = json.loads(fixture_path.read_text())
     log = workdir / f"{name}-requests.jsonl"
     log.unlink(missing_ok=True)
     injector = None
@@ -201,6 +193,14 @@ def main(argv=None) -> int:
         django.setup()
         receiver = EventReceiver(8391)
         stack.start()
+        names = (["baseline"] if args.baseline else []) + ["faults"]
+        make_fixtures(
+            stack,
+            [stack.workdir / f"{name}-fixture.json" for name in names],
+            # Each board member votes at its rate; a few more tickets than it can reach.
+            tickets=int(max(args.baseline, args.duration) * mix["board"][1]) + 5,
+            events_url=f"http://127.0.0.1:{receiver.server_address[1]}/events",
+        )
         runs = {}
         common = {"mix": mix, "drain_limit": args.drain, "receiver": receiver}
         if args.baseline:

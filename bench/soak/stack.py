@@ -52,7 +52,7 @@ def wait_until(check, timeout: float, interval: float = 0.2) -> bool:
     return False
 
 
-def http_status(port: int, path: str, timeout: float = 2.0) -> int:
+def http_status(port: int, path: str, timeout: float = 10.0) -> int:
     """GET ``path`` on loopback; the status, or 0 when nothing answered."""
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
