@@ -99,9 +99,9 @@ def tickets(consortium, purpose, mobility, service_name: str, count: int) -> lis
 
 
 def build(
-    *, residents_count: int, oidc_residents: int, tickets_count: int, events_url: str, runs_count=1
+    *, residents_count: int, oidc_residents: int, tickets_counts: list[int], events_url: str
 ) -> list[dict]:
-    """The city, and for each of ``runs_count`` runs residents and tickets of its own."""
+    """The city, and for each run (its number of tickets) residents and tickets of its own."""
     import django
 
     django.setup()
@@ -180,7 +180,7 @@ def build(
         ).pk,
     }
     runs = []
-    for _ in range(runs_count):
+    for tickets_count in tickets_counts:
         run = random_secrets.token_hex(3)
         runs.append(
             {
@@ -200,15 +200,16 @@ def main() -> None:
     parser.add_argument("out", nargs="+", help="one file per run (each its own residents)")
     parser.add_argument("--residents", type=int, default=60)
     parser.add_argument("--oidc-residents", type=int, default=10)
-    parser.add_argument("--tickets", type=int, default=40)
+    parser.add_argument("--tickets", type=int, nargs="+", default=[40], help="per run (file)")
     parser.add_argument("--events-url", default="")
     args = parser.parse_args()
     runs = build(
         residents_count=args.residents,
         oidc_residents=args.oidc_residents,
-        tickets_count=args.tickets,
+        tickets_counts=(args.tickets * len(args.out))[: len(args.out)]
+        if len(args.tickets) == 1
+        else args.tickets,
         events_url=args.events_url,
-        runs_count=len(args.out),
     )
     for out, data in zip(args.out, runs, strict=True):
         Path(out).write_text(json.dumps(data, indent=1))

@@ -60,10 +60,13 @@ class EventReceiver(http.server.ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-def make_fixtures(stack: Stack, outs: list[Path], *, tickets: int, events_url: str) -> None:
+def make_fixtures(
+    stack: Stack, outs: list[Path], *, tickets: list[int], residents: int, events_url: str
+) -> None:
     started = time.time()
     subprocess.run(
-        [PYTHON, "bench/soak/fixture.py", *map(str, outs), "--tickets", str(tickets),
+        [PYTHON, "bench/soak/fixture.py", *map(str, outs), "--tickets", *map(str, tickets),
+         "--residents", str(residents), "--oidc-residents", str(max(2, residents // 6)),
          "--events-url", events_url],
         cwd=ROOT, env=stack.env, check=True,
     )  # fmt: skip
@@ -171,6 +174,7 @@ def main(argv=None) -> int:
     parser.add_argument("--mix", default="", help="JSON: kind -> [users, tasks/s per user]")
     parser.add_argument("--workdir", default="/tmp/soak-run")
     parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--residents", type=int, default=40, help="portal residents per run")
     parser.add_argument("--drain", type=int, default=120, help="seconds to wait for tasks after")
     parser.add_argument("--json", help="write the figures to this file too")
     parser.add_argument(
@@ -193,12 +197,14 @@ def main(argv=None) -> int:
         django.setup()
         receiver = EventReceiver(8391)
         stack.start()
-        names = (["baseline"] if args.baseline else []) + ["faults"]
+        seconds = {"baseline": args.baseline, "faults": args.duration}
+        names = [name for name in seconds if seconds[name]]
         make_fixtures(
             stack,
             [stack.workdir / f"{name}-fixture.json" for name in names],
             # Each board member votes at its rate; a few more tickets than it can reach.
-            tickets=int(max(args.baseline, args.duration) * mix["board"][1]) + 5,
+            tickets=[int(seconds[name] * mix["board"][1]) + 5 for name in names],
+            residents=args.residents,
             events_url=f"http://127.0.0.1:{receiver.server_address[1]}/events",
         )
         runs = {}
