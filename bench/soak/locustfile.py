@@ -209,8 +209,10 @@ class Service(CityUser):
         service = FIXTURE["service"]
         pair = f"{service['client_id']}:{service['client_secret']}"
         self.client.headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        # The residents as the service knows them: its pairwise ids (it has an OpenID client).
-        self.ids = [resident["sub"] for resident in FIXTURE["residents"]]
+        # The residents as the service knows them: the pairwise ids its OpenID client received
+        # (those who signed in at it), and others' ids, which it cannot use (``unknown``).
+        self.known = [resident["sub"] for resident in FIXTURE["oidc_residents"]]
+        self.others = [resident["sub"] for resident in FIXTURE["residents"]]
 
     @task(2)
     def introspect(self):
@@ -225,7 +227,8 @@ class Service(CityUser):
 
     @task(1)
     def check(self):
-        sample = random.sample(self.ids, min(self.batch, len(self.ids)))
+        others = random.sample(self.others, min(self.batch, len(self.others)))
+        sample = (self.known + others)[: self.batch]
         with self.client.post(
             f"/api/v1/grants/{FIXTURE['service']['grant_jti']}/check",
             json={"residents": sample},
@@ -442,3 +445,18 @@ class OpenIDSignIn(CityUser):
             catch_response=True,
         ) as info:
             self.expect(info, 200)
+        if random.random() < 0.3:
+            # Later, in the portal, the resident withdraws: the service, which received their
+            # data, is sent a withdrawal notice; the next sign-in asks again.
+            purpose = self.oidc["purpose_id"]
+            with self.client.post(
+                f"/portal/purposes/{purpose}/decline/",
+                data={"csrfmiddlewaretoken": self.csrf()},
+                allow_redirects=False,
+                name="portal.decide",
+                catch_response=True,
+            ) as response:
+                if self.expect(response, 302) and response.headers.get("Location", "").endswith(
+                    "#messages"
+                ):
+                    fact("consent", resident=self.me["id"], purpose=purpose, decision="withdrawn")
