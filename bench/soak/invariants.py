@@ -136,17 +136,25 @@ def events_not_delivered(events: list[dict]) -> Result:
     return result
 
 
-def withdrawals_without_notice(seen: list[dict], notified: set[tuple[str, int]]) -> Result:
+def withdrawals_without_notice(seen: list[dict], notified: Counter) -> Result:
     """
-    A withdrawal seen committed, of a resident whose data a service had received under the
-    purpose before it, sent that service a notice. ``seen``: the withdrawals with
-    ``released`` (data had been released before it).
+    Each withdrawal seen committed that ended a consent (``after_given``) of a resident whose
+    data a service had received under the purpose (``released``) sent that service a notice:
+    per resident and purpose, at least as many notices as such withdrawals. ``notified``
+    counts the notices of the run per (resident, purpose).
     """
-    expected = [entry for entry in seen if entry.get("released")]
-    result = Result("withdrawals with a notice to the recipients", len(expected))
-    for entry in expected:
-        if (entry["resident"], entry["purpose"]) not in notified:
-            result.violations.append(f"resident {entry['resident']} purpose {entry['purpose']}")
+    expected = Counter(
+        (entry["resident"], entry["purpose"])
+        for entry in seen
+        if entry.get("released") and entry.get("after_given", True)
+    )
+    result = Result("withdrawals with a notice to the recipients", sum(expected.values()))
+    for (resident, purpose), count in sorted(expected.items()):
+        if notified.get((resident, purpose), 0) < count:
+            result.violations.append(
+                f"resident {resident} purpose {purpose}: {count} withdrawals, "
+                f"{notified.get((resident, purpose), 0)} notices"
+            )
     return result
 
 
@@ -267,8 +275,12 @@ def collect(facts: list[dict], fixture: dict, since: float, env: dict) -> dict:
                 resident_ids__contains=entry["resident"],
             ).exists()
         )
-        withdrawals.append({**entry, "released": released})
-    notified = set(
+        # The decision before this withdrawal's own record: only ending a consent notifies.
+        records = sorted(consents.get((entry["resident"], entry["purpose"]), []))
+        before = [decision for at, decision in records if at <= entry["t"]]
+        after_given = len(before) >= 2 and before[-2] == "given"
+        withdrawals.append({**entry, "released": released, "after_given": after_given})
+    notified = Counter(
         RecipientNotice.objects.filter(created_at__gte=started).values_list(
             "resident_id", "purpose_id"
         )

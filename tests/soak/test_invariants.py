@@ -103,16 +103,24 @@ def test_an_event_neither_delivered_nor_retried_is_reported():
 
 
 def test_a_withdrawal_of_released_data_without_a_notice_is_reported():
+    def withdrawal(resident, released=True, after_given=True):
+        return consent(resident, decision="withdrawn") | {
+            "released": released,
+            "after_given": after_given,
+        }
+
     seen = [
-        consent("r1", decision="withdrawn") | {"released": True},
-        consent("r2", decision="withdrawn") | {"released": True},
-        consent("r3", decision="withdrawn") | {"released": False},
+        withdrawal("r1"),
+        withdrawal("r2"),
+        withdrawal("r2"),  # withdrew twice, a consent given between: two notices due
+        withdrawal("r3", released=False),  # no service had their data
+        withdrawal("r4", after_given=False),  # withdrew again: nothing new to notify
     ]
 
-    result = invariants.withdrawals_without_notice(seen, {("r1", 1)})
+    result = invariants.withdrawals_without_notice(seen, Counter({("r1", 1): 1, ("r2", 1): 1}))
 
-    assert result.checked == 2
-    assert result.violations == ["resident r2 purpose 1"]
+    assert result.checked == 3
+    assert result.violations == ["resident r2 purpose 1: 2 withdrawals, 1 notices"]
 
 
 def test_a_failed_audit_verification_or_a_late_pending_entry_is_reported():
