@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from audit.chain import format_time
 from audit.services import Actor, record
 
-from . import notices, pairwise
+from . import notices, pairwise, publication_checks
 from .models import (
     ConsentRecord,
     ConsentState,
@@ -238,6 +238,7 @@ def purpose_publish(*, actor, purpose: Purpose) -> Purpose:
         raise ValidationError(_("Only a draft purpose can be opened for consent."))
     if not purpose.categories.exists():
         raise ValidationError(_("Choose at least one data category before opening the purpose."))
+    publication_checks.check_all(purpose)
     _renew_notice_if_changed(actor=actor, purpose=purpose)
     purpose.refresh_from_db(fields=["current_notice"])
     purpose.status = Purpose.Status.OPEN

@@ -1,0 +1,470 @@
+"""
+The secretariat's consultation pages in the Django admin, scoped as every governance admin is:
+a clerk sees and changes the consultations of the consortia they administer only (another's
+answers 404). Every change goes through a service: the policy, the consultation and its
+questions, the comments entered offline, moderation, the answers and the result.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from governance.admin import (
+    FormsetSaver,
+    ScopedAdmin,
+    ScopedInline,
+    adopt,
+    consortium_filter,
+    refused,
+)
+
+from . import selectors, services
+from .models import OFFLINE_CHANNELS, Answer, Comment, Consultation, ConsultationPolicy, Question
+
+
+def shown(count: int | None) -> str:
+    return (
+        gettext("fewer than %(n)d") % {"n": selectors.SMALL_COUNT} if count is None else str(count)
+    )
+
+
+@admin.register(ConsultationPolicy)
+class ConsultationPolicyAdmin(ScopedAdmin):
+    list_display = [
+        "consortium",
+        "required_for_all",
+        "required_for_sensitive",
+        "required_for_third_party",
+    ]
+    fields = [
+        "consortium",
+        "required_for_all",
+        "required_for_sensitive",
+        "required_for_third_party",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consortium"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            services.consultation_policy_set(
+                actor=request.user,
+                consortium=self.current(obj).consortium if change else data["consortium"],
+                required_for_all=data["required_for_all"],
+                required_for_sensitive=data["required_for_sensitive"],
+                required_for_third_party=data["required_for_third_party"],
+            ),
+        )
+
+
+class QuestionInline(ScopedInline, admin.StackedInline):
+    model = Question
+    parent_lookup = "consortium"
+    consortium_lookup = "consultation__consortium"
+    fields = ["number", "text_ja", "text_en"]
+    extra = 1
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != Consultation.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    has_add_permission = has_change_permission
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ResultForm(forms.Form):
+    result_ja = forms.CharField(
+        label=_("result summary (Japanese)"), widget=forms.Textarea, required=False
+    )
+    result_en = forms.CharField(
+        label=_("result summary (English)"), widget=forms.Textarea, required=False
+    )
+
+
+@admin.register(Consultation)
+class ConsultationAdmin(FormsetSaver, ScopedAdmin):
+    """意見募集: drafted here, then announced; its result is published from its own page."""
+
+    saved_inline_models = (Question,)
+    inlines = [QuestionInline]
+    list_display = ["title_ja", "consortium", "subject", "opens_at", "closes_at", "phase_shown"]
+    list_select_related = ["consortium"]
+    list_filter = [consortium_filter("consortium"), "status", "subject"]
+    search_fields = ["title_ja", "title_en"]
+    readonly_fields = ["status", "phase_shown", "counts", "next_steps"]
+    actions = ["announce"]
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": ["consortium", "subject", "purpose", "ticket", "bylaw_version"]}),
+            (
+                _("What residents read"),
+                {"fields": ["title_ja", "title_en", "body_ja", "body_en", "links"]},
+            ),
+            (_("Period"), {"fields": ["opens_at", "closes_at"]}),
+        ] + (
+            [(_("State"), {"fields": ["status", "phase_shown", "next_steps", "counts"]})]
+            if obj
+            else []
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields.append("consortium")
+            if obj.status != Consultation.Status.DRAFT:
+                fields += [
+                    "subject",
+                    "purpose",
+                    "ticket",
+                    "bylaw_version",
+                    "title_ja",
+                    "title_en",
+                    "body_ja",
+                    "body_en",
+                    "links",
+                    "opens_at",
+                    "closes_at",
+                ]
+        return fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        from governance.admin import administered
+
+        if (
+            db_field.name in ("purpose", "ticket", "bylaw_version")
+            and not request.user.is_superuser
+        ):
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                consortium__in=administered(request)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("phase"))
+    def phase_shown(self, obj):
+        return {
+            "draft": gettext("draft"),
+            "upcoming": gettext("announced, not yet open"),
+            "open": gettext("open for comments"),
+            "closed": gettext("closed: answer the comments"),
+            "answered": gettext("result published"),
+        }[obj.phase()]
+
+    @admin.display(description=_("participation"))
+    def counts(self, obj):
+        counts = selectors.participation_counts(obj)
+        rows = [(gettext("participants"), shown(counts.total))]
+        rows += [(label, shown(count)) for _value, label, count in counts.by_channel]
+        rows += [(label, shown(count)) for _value, label, count in counts.by_age_band]
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description=_("next steps"))
+    def next_steps(self, obj):
+        links = [
+            (
+                reverse("admin:participation_comment_changelist")
+                + f"?consultation__id__exact={obj.pk}",
+                gettext("Comments (moderate)"),
+            ),
+            (
+                reverse("admin:participation_comment_add") + f"?consultation={obj.pk}",
+                gettext("Enter a comment received at a meeting, on paper or at a counter"),
+            ),
+            (
+                reverse("admin:participation_answer_add") + f"?consultation={obj.pk}",
+                gettext("Answer comments"),
+            ),
+            (
+                reverse("admin:participation_consultation_result", args=[obj.pk]),
+                gettext("Publish the result"),
+            ),
+        ]
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a></li>', links)
+        )
+
+    def save_model(self, request, obj, form, change):
+        adopt(obj, services.consultation_save(actor=request.user, consultation=obj))
+
+    def save_inline(self, request, inline_form, parent):
+        question = inline_form.instance
+        question.consultation = parent
+        return services.question_save(actor=request.user, question=question)
+
+    @admin.action(description=_("Announce (residents see it and may comment in its period)"))
+    def announce(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda c: services.consultation_announce(actor=request.user, consultation=c),
+            gettext("%(count)d consultation(s) announced."),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:consultation_id>/result/",
+                self.admin_site.admin_view(self.result_view),
+                name="participation_consultation_result",
+            ),
+            *super().get_urls(),
+        ]
+
+    def result_view(self, request, consultation_id: int):
+        consultation = self.get_object(request, str(consultation_id))
+        if not self.has_change_permission(request, consultation):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = ResultForm(
+            request.POST or None,
+            initial={"result_ja": consultation.result_ja, "result_en": consultation.result_en},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.consultation_result_publish(
+                    actor=request.user,
+                    consultation=consultation,
+                    result_ja=form.cleaned_data["result_ja"],
+                    result_en=form.cleaned_data["result_en"],
+                )
+            except ValidationError as error:
+                refused(form, error)
+            else:
+                self.message_user(request, gettext("The result is published."), messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:participation_consultation_change", args=[consultation.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Publish the result: %(title)s") % {"title": consultation.title_ja},
+            "consultation": consultation,
+            "form": form,
+            "result": selectors.result_rows(consultation)
+            or list(consultation.answers.order_by("number")),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/participation/result.html", context)
+
+
+# --- Comments: offline entry and moderation --------------------------------------------------
+
+
+class OfflineCommentForm(forms.ModelForm):
+    received_at = forms.DateTimeField(
+        label=_("received"),
+        help_text=_("When it was given: the meeting's date, or the day the form arrived."),
+        required=False,
+    )
+
+    class Meta:
+        model = Comment
+        fields = ["consultation", "question", "channel", "text", "age_band", "language"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [
+            (value, label)
+            for value, label in self.fields["channel"].choices
+            if value in OFFLINE_CHANNELS
+        ]
+
+
+class ModerationForm(forms.ModelForm):
+    class Meta:
+        model = Comment
+        fields = ["status", "hidden_reason"]
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("status") == Comment.Status.HIDDEN
+            and not data.get("hidden_reason", "").strip()
+        ):
+            self.add_error(
+                "hidden_reason", _("Say why the comment is hidden: its author will read it.")
+            )
+        return data
+
+
+@admin.register(Comment)
+class CommentAdmin(ScopedAdmin):
+    consortium_lookup = "consultation__consortium"
+    list_display = ["__str__", "consultation", "channel", "submitted_at", "status", "answer"]
+    list_select_related = ["consultation", "answer"]
+    list_filter = [
+        consortium_filter("consultation__consortium"),
+        "status",
+        "channel",
+        "consultation",
+    ]
+    search_fields = ["text"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = ModerationForm if obj is not None else OfflineCommentForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [
+                "consultation",
+                "question",
+                "channel",
+                "received_at",
+                "text",
+                "age_band",
+                "language",
+            ]
+        return [
+            "consultation",
+            "question",
+            "channel",
+            "submitted_at",
+            "text",
+            "answer",
+            "status",
+            "hidden_reason",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["consultation", "question", "channel", "submitted_at", "text", "answer"]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("language", "ja")
+        return initial
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        from governance.admin import administered
+
+        if db_field.name == "consultation" and not request.user.is_superuser:
+            kwargs["queryset"] = Consultation.objects.filter(
+                consortium__in=administered(request), status=Consultation.Status.ANNOUNCED
+            )
+        if db_field.name == "question" and not request.user.is_superuser:
+            kwargs["queryset"] = Question.objects.filter(
+                consultation__consortium__in=administered(request)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            if data["status"] == Comment.Status.HIDDEN:
+                saved = services.comment_hide(
+                    actor=request.user, comment=obj, reason=data["hidden_reason"]
+                )
+            elif self.current(obj).status == Comment.Status.HIDDEN:
+                saved = services.comment_restore(actor=request.user, comment=obj)
+            else:
+                return
+        else:
+            saved = services.comment_enter_offline(
+                actor=request.user,
+                consultation=data["consultation"],
+                channel=data["channel"],
+                text=data["text"],
+                question=data.get("question"),
+                age_band=data["age_band"],
+                language=data["language"],
+                received_at=data.get("received_at") or timezone.now(),
+            )
+        adopt(obj, saved)
+
+
+# --- Answers ---------------------------------------------------------------------------------
+
+
+class AnswerForm(forms.ModelForm):
+    comments = forms.ModelMultipleChoiceField(
+        label=_("comments answered"),
+        queryset=Comment.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Answer
+        fields = [
+            "consultation",
+            "opinion_ja",
+            "opinion_en",
+            "response_ja",
+            "response_en",
+            "changed",
+        ]
+
+
+@admin.register(Answer)
+class AnswerAdmin(ScopedAdmin):
+    """回答: one answer to one comment or a group of similar ones."""
+
+    form = AnswerForm
+    consortium_lookup = "consultation__consortium"
+    list_display = ["__str__", "consultation", "changed"]
+    list_filter = [consortium_filter("consultation__consortium"), "consultation"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["consultation"] if obj else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        from governance.admin import administered
+
+        consultation_id = obj.consultation_id if obj else request.GET.get("consultation")
+        comments = Comment.objects.filter(status=Comment.Status.PUBLISHED)
+        if not request.user.is_superuser:
+            comments = comments.filter(consultation__consortium__in=administered(request))
+        if consultation_id and str(consultation_id).isdigit():
+            comments = comments.filter(consultation_id=consultation_id)
+
+        class ScopedAnswerForm(form_class):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, **inner)
+                self.fields["comments"].queryset = comments
+                self.fields["comments"].label_from_instance = lambda c: f"#{c.pk} {c.text[:200]}"
+                if obj is not None:
+                    self.initial["comments"] = list(obj.comments.values_list("pk", flat=True))
+
+        return ScopedAnswerForm
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        from governance.admin import administered
+
+        if db_field.name == "consultation" and not request.user.is_superuser:
+            kwargs["queryset"] = Consultation.objects.filter(consortium__in=administered(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            services.answer_save(
+                actor=request.user,
+                consultation=obj.consultation if change else data["consultation"],
+                comments=data["comments"],
+                opinion_ja=data["opinion_ja"],
+                opinion_en=data["opinion_en"],
+                response_ja=data["response_ja"],
+                response_en=data["response_en"],
+                changed=data["changed"],
+                answer=self.current(obj) if change else None,
+            ),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service linked the comments

@@ -14,3 +14,14 @@ class ParticipationConfig(AppConfig):
         from . import audit_actions
 
         actions.declare(audit_actions.ACTIONS)
+
+        from consent import publication_checks
+
+        from .services import check_purpose_may_open
+
+        publication_checks.register("participation.consultation", check_purpose_may_open)
+
+        from consent import portal_links
+
+        portal_links.register("participation:consultations", _("Consultations"))
+        portal_links.register("participation:my_comments", _("My comments"))

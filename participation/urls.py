@@ -1,5 +1,18 @@
 """Participation pages: the portal's (residents) and the secretariat's."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "participation"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("portal/consultations/", views.consultations, name="consultations"),
+    path(
+        "portal/consultations/<int:consultation_id>/",
+        views.consultation,
+        name="consultation",
+    ),
+    path("portal/my-comments/", views.my_comments, name="my_comments"),
+    path("portal/my-comments/<int:comment_id>/edit/", views.comment_edit, name="comment_edit"),
+]

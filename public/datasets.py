@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from governance.models import Consortium
+from participation.models import AgeBand, Channel
 
 from . import selectors
 
@@ -225,6 +226,56 @@ DATASETS = [
             "evidence",
         ),
         rows=selectors.indicator_rows,
+    ),
+    Dataset(
+        key="consultations",
+        title=_("Consultations"),
+        description=_(
+            "Every consultation announced (意見募集): its period, its phase and how many took "
+            "part by channel and by declared age band; counts under 10 hidden."
+        ),
+        columns=(
+            "id",
+            "subject",
+            "purpose_code",
+            "title_ja",
+            "title_en",
+            "opens_at",
+            "closes_at",
+            "phase",
+            "result_published_at",
+            "participants",
+            *(f"channel_{value}" for value in Channel.values),
+            *(f"age_{value}" for value in AgeBand.values),
+        ),
+        rows=selectors.consultation_rows,
+        counts=frozenset(
+            {
+                "participants",
+                *(f"channel_{value}" for value in Channel.values),
+                *(f"age_{value}" for value in AgeBand.values),
+            }
+        ),
+    ),
+    Dataset(
+        key="consultation-answers",
+        title=_("Consultation results"),
+        description=_(
+            "The published results of consultations: the opinions submitted (提出意見), the "
+            "consortium's answer with its reasons (考慮した結果及びその理由), whether the draft "
+            "changed, and the comments answered (without their authors)."
+        ),
+        columns=(
+            "consultation_id",
+            "number",
+            "opinion_ja",
+            "opinion_en",
+            "response_ja",
+            "response_en",
+            "changed",
+            "comments",
+        ),
+        rows=selectors.consultation_answer_rows,
     ),
 ]
 BY_KEY = {dataset.key: dataset for dataset in DATASETS}

@@ -20,6 +20,7 @@ from consent.models import DataCategory
 from governance import selectors as governance_selectors
 from governance.models import BylawVersion, Consortium, Organization, Role
 from grants import selectors as grants_selectors
+from participation import selectors as participation_selectors
 from review import selectors as review_selectors
 from review.models import ReviewTicket
 
@@ -513,6 +514,68 @@ def indicator_rows(consortium: Consortium, today: datetime.date) -> list[dict]:
                     "computed": measurement.computed,
                     "source": measurement.source,
                     "evidence": measurement.evidence,
+                }
+            )
+    return rows
+
+
+# --- Consultations -------------------------------------------------------------------------------
+
+
+def consultation_rows(consortium: Consortium, today: datetime.date | None = None) -> list[dict]:
+    """Return the consortium's announced and answered consultations, newest first, one row each."""
+    rows = []
+    for consultation in participation_selectors.consultations_public(consortium):
+        counts = participation_selectors.participation_counts(consultation)
+        rows.append(
+            {
+                "id": consultation.pk,
+                "subject": consultation.subject,
+                "purpose_code": consultation.purpose.code if consultation.purpose_id else "",
+                "title_ja": consultation.title_ja,
+                "title_en": consultation.title_en or consultation.title_ja,
+                "opens_at": consultation.opens_at,
+                "closes_at": consultation.closes_at,
+                "phase": consultation.phase(),
+                "result_published_at": consultation.answered_at,
+                "participants": counts.total,
+                **{f"channel_{value}": count for value, _label, count in counts.by_channel},
+                **{f"age_{value}": count for value, _label, count in counts.by_age_band},
+            }
+        )
+    return rows
+
+
+def consultation_detail(consortium: Consortium, consultation_id: int) -> dict:
+    """Return one consultation of the register: documents, questions, counts and result."""
+    consultation = participation_selectors.public_consultation(consortium, consultation_id)
+    return {
+        "consultation": consultation,
+        "phase": consultation.phase(),
+        "counts": participation_selectors.participation_counts(consultation),
+        "result": participation_selectors.result_rows(consultation),
+    }
+
+
+def consultation_answer_rows(
+    consortium: Consortium, today: datetime.date | None = None
+) -> list[dict]:
+    """Return every published answer (提出意見, 考慮した結果及びその理由) of the consortium."""
+    rows = []
+    for consultation in participation_selectors.consultations_public(consortium).filter(
+        status="answered"
+    ):
+        for row in participation_selectors.result_rows(consultation):
+            rows.append(
+                {
+                    "consultation_id": consultation.pk,
+                    "number": row["number"],
+                    "opinion_ja": row["opinion_ja"],
+                    "opinion_en": row["opinion_en"] or row["opinion_ja"],
+                    "response_ja": row["response_ja"],
+                    "response_en": row["response_en"] or row["response_ja"],
+                    "changed": row["changed"],
+                    "comments": row["comments"],
                 }
             )
     return rows

@@ -35,6 +35,18 @@ def _patterns(prefix: str, lang: str) -> list:
             name="bylaw-compare",
         ),
         path(f"{base}<slug:slug>/resolutions/", views.resolutions, options, name="resolutions"),
+        path(
+            f"{base}<slug:slug>/consultations/",
+            views.consultations,
+            options,
+            name="consultations",
+        ),
+        path(
+            f"{base}<slug:slug>/consultations/<int:consultation_id>/",
+            views.consultation,
+            options,
+            name="consultation",
+        ),
         path(f"{base}<slug:slug>/statistics/", views.statistics, options, name="statistics"),
         path(f"{base}<slug:slug>/data/", views.data, options, name="data"),
         path(f"{base}<slug:slug>/scorecard/", views.scorecard, options, name="scorecard"),

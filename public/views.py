@@ -203,6 +203,30 @@ def resolutions(request, slug: str, today: datetime.date):
 
 
 @register_page
+def consultations(request, slug: str, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    return page(
+        request,
+        "public/consultations.html",
+        {"consortium": consortium, "rows": selectors.consultation_rows(consortium, today)},
+    )
+
+
+@register_page
+def consultation(request, slug: str, consultation_id: int, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    return page(
+        request,
+        "public/consultation.html",
+        {
+            "consortium": consortium,
+            "section_name": "consultations",
+            **selectors.consultation_detail(consortium, consultation_id),
+        },
+    )
+
+
+@register_page
 def statistics(request, slug: str, today: datetime.date):
     consortium = selectors.consortium_by_slug(slug)
     rows = selectors.consent_rows(consortium, today)

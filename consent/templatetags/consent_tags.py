@@ -78,3 +78,16 @@ def join_words(parts: list[str]) -> str:
 def has_sensitive(terms: dict) -> bool:
     """Return True if the notice's terms include special-care-required data (要配慮個人情報)."""
     return any(category.get("sensitive") for category in (terms or {}).get("categories", []))
+
+
+@register.simple_tag
+def portal_links() -> list[dict]:
+    """Return the portal menu's links that other apps registered (``consent.portal_links``)."""
+    from django.urls import reverse
+
+    from .. import portal_links as registry
+
+    return [
+        {"url": reverse(name), "name": name.rsplit(":", 1)[-1], "label": label}
+        for name, label in registry.links()
+    ]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from governance.models import Membership, Organization, Resolution, Role
 from grants.models import Grant
+from participation.models import Consultation
 from review.models import Obligation, ReviewTicket
 
 from .. import selectors
@@ -66,6 +67,13 @@ def _choices(kind: str) -> dict:
         "grant_status": dict(Grant.Status.choices),
         "obligation_state": dict(Obligation.State.choices),
         "obligation_kind": dict(Obligation.Kind.choices),
+        "consultation_subject": dict(Consultation.Subject.choices),
+        "consultation_phase": {
+            "upcoming": pgettext("consultation", "announced"),
+            "open": pgettext("consultation", "open for comments"),
+            "closed": pgettext("consultation", "closed, being answered"),
+            "answered": pgettext("consultation", "result published"),
+        },
     }[kind]
 
 

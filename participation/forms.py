@@ -1,0 +1,69 @@
+"""Forms of the portal's consultation pages and of the secretariat's admin."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from consent.forms import PortalForm
+
+from .models import AgeBand, Question
+from .services import COMMENT_MAX_LENGTH
+
+
+class QuestionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, question: Question) -> str:
+        return f"{question.number}. {question.text()}"
+
+
+class CommentForm(PortalForm):
+    """A resident's comment: the text, optionally on one question, and an optional age band."""
+
+    question = QuestionChoiceField(
+        label=_("On which question (optional)"),
+        queryset=Question.objects.none(),
+        required=False,
+        empty_label=_("The whole draft"),
+    )
+    text = forms.CharField(
+        label=_("Your comment"),
+        # Checked by the service, so that an empty comment gets the service's own message.
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Write in Japanese or English. Do not write names or contact details."),
+    )
+    age_band = forms.ChoiceField(
+        label=_("Your age (optional)"),
+        choices=AgeBand.choices,
+        initial=AgeBand.UNDECLARED,
+        help_text=_(
+            "Only counted, never shown with your comment: it tells the consortium whom it has "
+            "not reached yet."
+        ),
+    )
+
+    def __init__(self, *args, consultation, **kwargs):
+        super().__init__(*args, **kwargs)
+        questions = consultation.questions.all()
+        if questions:
+            self.fields["question"].queryset = questions
+        else:
+            del self.fields["question"]
+
+
+class CommentEditForm(PortalForm):
+    text = forms.CharField(
+        label=_("Your comment"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's refusal on the form, on the field it names when the form shows it."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -1,1 +1,0 @@
-"""Citizen participation: consultations, comments and answers, proposals and supports, meetings."""

@@ -1,0 +1,16 @@
+"""Read queries of the participation app, by topic; re-exported here."""
+
+from .consultations import (  # noqa: F401
+    SMALL_COUNT,
+    ParticipationCounts,
+    access_consultation_for_resident,
+    access_own_comment,
+    comments_of_resident,
+    consultations_for_resident,
+    consultations_public,
+    may_comment,
+    participation_counts,
+    public_consultation,
+    purpose_consultation_required,
+    result_rows,
+)

@@ -1,0 +1,176 @@
+"""Read queries about consultations: the portal's, the secretariat's and the public register's."""
+
+import dataclasses
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
+
+from consent.models import Purpose, Resident
+from consent.reports import SMALL_COUNT
+from governance.models import Consortium
+
+from ..models import AgeBand, Answer, Channel, Comment, Consultation, ConsultationPolicy
+
+# The consultations residents and the public see: announced, or with their result published.
+VISIBLE = [Consultation.Status.ANNOUNCED, Consultation.Status.ANSWERED]
+
+
+def purpose_consultation_required(purpose: Purpose) -> bool:
+    """Return True if ``purpose``'s consortium asks for a consultation before it opens."""
+    policy = ConsultationPolicy.objects.filter(consortium_id=purpose.consortium_id).first()
+    if policy is None:
+        return False
+    if policy.required_for_all:
+        return True
+    if policy.required_for_sensitive and purpose.categories.filter(sensitive=True).exists():
+        return True
+    return policy.required_for_third_party and purpose.recipients.exists()
+
+
+def may_comment(resident: Resident | None, consultation: Consultation) -> bool:
+    """Return True if ``resident`` may take part: a resident of its consortium, not erased."""
+    return (
+        resident is not None
+        and not resident.is_erased
+        and resident.consortia.filter(pk=consultation.consortium_id).exists()
+    )
+
+
+def consultations_for_resident(resident: Resident) -> QuerySet[Consultation]:
+    """Return the announced and answered consultations of the resident's consortia."""
+    return (
+        Consultation.objects.filter(consortium__in=resident.consortia.all(), status__in=VISIBLE)
+        .select_related("consortium")
+        .order_by("-opens_at", "-id")
+    )
+
+
+def access_consultation_for_resident(resident: Resident, consultation_id: int) -> Consultation:
+    """Return one consultation the resident may see; 404 for any other, as for a missing one."""
+    found = consultations_for_resident(resident).filter(pk=consultation_id).first()
+    if found is None:
+        raise Http404("no such consultation")
+    return found
+
+
+def comments_of_resident(resident: Resident) -> QuerySet[Comment]:
+    """Return the resident's own comments, newest first, with their consultation and answer."""
+    return (
+        Comment.objects.filter(resident=resident)
+        .select_related("consultation", "question", "answer")
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def access_own_comment(resident: Resident, comment_id: int) -> Comment:
+    """Return one of the resident's own comments; 404 for anyone else's, as for a missing one."""
+    found = comments_of_resident(resident).filter(pk=comment_id).first()
+    if found is None:
+        raise Http404("no such comment")
+    return found
+
+
+def consultations_public(consortium: Consortium) -> QuerySet[Consultation]:
+    """Return a consortium's consultations as the public register lists them."""
+    return (
+        Consultation.objects.filter(consortium=consortium, status__in=VISIBLE)
+        .annotate(comment_count=Count("comments"))
+        .order_by("-opens_at", "-id")
+    )
+
+
+def public_consultation(consortium: Consortium, consultation_id: int) -> Consultation:
+    """Return one consultation of the public register, with its questions and answers; or 404."""
+    found = (
+        consultations_public(consortium)
+        .filter(pk=consultation_id)
+        .prefetch_related(
+            "questions",
+            Prefetch(
+                "answers",
+                queryset=Answer.objects.prefetch_related(
+                    Prefetch(
+                        "comments",
+                        queryset=Comment.objects.filter(status=Comment.Status.PUBLISHED)
+                        .select_related("question")
+                        .order_by("submitted_at", "id"),
+                    )
+                ),
+            ),
+        )
+        .first()
+    )
+    if found is None:
+        raise Http404("no such consultation")
+    return found
+
+
+def result_rows(consultation: Consultation) -> list[dict]:
+    """
+    Return the published result as rows: each answer with the comments it answers (their
+    text: comments are published with the result, without their author) — empty until the
+    result is published.
+    """
+    if consultation.status != Consultation.Status.ANSWERED:
+        return []
+    rows = []
+    for answer in consultation.answers.prefetch_related("comments").order_by("number"):
+        rows.append(
+            {
+                "number": answer.number,
+                "opinion_ja": answer.opinion_ja,
+                "opinion_en": answer.opinion_en,
+                "response_ja": answer.response_ja,
+                "response_en": answer.response_en,
+                "changed": answer.changed,
+                "comments": [
+                    comment.text
+                    for comment in answer.comments.all()
+                    if comment.status == Comment.Status.PUBLISHED
+                ],
+            }
+        )
+    return rows
+
+
+@dataclasses.dataclass
+class ParticipationCounts:
+    """参加状況: participants by channel and by declared age band; small counts hidden."""
+
+    total: int | None
+    by_channel: list[tuple[str, str, int | None]]
+    by_age_band: list[tuple[str, str, int | None]]
+
+
+def _hidden_if_small(count: int) -> int | None:
+    return None if count < SMALL_COUNT else count
+
+
+def participation_counts(consultation: Consultation) -> ParticipationCounts:
+    """
+    Count who took part without identifying anyone: a resident who commented in the portal
+    counts once however many comments they sent (with the age band of their latest), each
+    comment entered offline counts as one participant (nobody is known by name there). Counts
+    under ``SMALL_COUNT`` (consent's reports' rule) are None (shown as "fewer than 10").
+    """
+    comments = Comment.objects.filter(consultation=consultation).order_by("submitted_at", "id")
+    participants: dict = {}
+    for channel, resident_id, age_band, pk in comments.values_list(
+        "channel", "resident_id", "age_band", "pk"
+    ):
+        key = ("resident", resident_id) if resident_id else ("offline", pk)
+        participants[key] = (channel, age_band)
+    by_channel = {value: 0 for value in Channel.values}
+    by_age = {value: 0 for value in AgeBand.values}
+    for channel, age_band in participants.values():
+        by_channel[channel] += 1
+        by_age[age_band] += 1
+    return ParticipationCounts(
+        total=_hidden_if_small(len(participants)),
+        by_channel=[
+            (value, label, _hidden_if_small(by_channel[value])) for value, label in Channel.choices
+        ],
+        by_age_band=[
+            (value, label, _hidden_if_small(by_age[value])) for value, label in AgeBand.choices
+        ],
+    )

@@ -1,0 +1,17 @@
+"""Every write of the participation app, by topic; re-exported here."""
+
+from .consultations import (  # noqa: F401
+    COMMENT_MAX_LENGTH,
+    answer_save,
+    check_purpose_may_open,
+    comment_edit,
+    comment_enter_offline,
+    comment_hide,
+    comment_restore,
+    comment_submit,
+    consultation_announce,
+    consultation_policy_set,
+    consultation_result_publish,
+    consultation_save,
+    question_save,
+)

@@ -1,0 +1,123 @@
+"""
+The portal's consultation pages: phone first, no JavaScript needed, in the portal's languages.
+
+Views are thin: they find the signed-in resident (consent's ``resident_required``), reach only
+what the resident may see through the ``access_*`` selectors (404 for anything else), call a
+service, and render or redirect.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.services import Actor
+from consent.views import resident_required
+
+from . import selectors, services
+from .forms import CommentEditForm, CommentForm, add_service_errors
+
+
+def _actor(request) -> Actor:
+    return Actor.resident(request.resident.pseudonymous_id)
+
+
+@require_GET
+@resident_required
+def consultations(request):
+    """The consultations of the resident's consortia: open ones first, then the others."""
+    now = timezone.now()
+    found = list(selectors.consultations_for_resident(request.resident))
+    open_now = [c for c in found if c.is_open(now)]
+    others = [c for c in found if c not in open_now]
+    return render(
+        request,
+        "participation/portal/consultations.html",
+        {"open": open_now, "others": others, "now": now},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def consultation(request, consultation_id: int):
+    """One consultation: its documents and questions, the comment form, and the result."""
+    found = selectors.access_consultation_for_resident(request.resident, consultation_id)
+    form = CommentForm(request.POST or None, consultation=found)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.comment_submit(
+                actor=_actor(request),
+                consultation=found,
+                resident=request.resident,
+                text=form.cleaned_data["text"],
+                question=form.cleaned_data.get("question"),
+                age_band=form.cleaned_data["age_band"],
+                language=get_language() or "ja",
+            )
+        except (ValidationError, PermissionDenied) as error:
+            if isinstance(error, PermissionDenied):
+                raise Http404("may not take part") from error
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Thank you: your comment was sent. You will find it, and later its answer, "
+                    "under “My comments”."
+                ),
+            )
+            return redirect(reverse("participation:my_comments") + "#messages")
+    return render(
+        request,
+        "participation/portal/consultation.html",
+        {
+            "consultation": found,
+            "phase": found.phase(),
+            "form": form,
+            "mine": selectors.comments_of_resident(request.resident).filter(consultation=found),
+            "result": selectors.result_rows(found),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+@resident_required
+def my_comments(request):
+    """The resident's own comments: their state, the reason if hidden, and the answers."""
+    return render(
+        request,
+        "participation/portal/my_comments.html",
+        {"comments": selectors.comments_of_resident(request.resident), "now": timezone.now()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def comment_edit(request, comment_id: int):
+    comment = selectors.access_own_comment(request.resident, comment_id)
+    form = CommentEditForm(request.POST or None, initial={"text": comment.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.comment_edit(
+                actor=_actor(request),
+                comment=comment,
+                resident=request.resident,
+                text=form.cleaned_data["text"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Your comment was changed."))
+            return redirect(reverse("participation:my_comments") + "#messages")
+    return render(
+        request,
+        "participation/portal/comment_edit.html",
+        {"comment": comment, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
