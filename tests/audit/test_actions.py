@@ -13,7 +13,7 @@ from audit.models import Entry, PendingEntry
 from consent.models import ConsentRecord
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["audit", "governance", "consent", "review", "grants"]
+APPS = ["audit", "governance", "consent", "review", "grants", "participation"]
 
 
 def _written_actions() -> dict[str, set[str]]:

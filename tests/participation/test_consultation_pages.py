@@ -71,7 +71,8 @@ def test_an_empty_comment_gets_a_field_error_and_keeps_the_form(consultation, re
         {"text": "  ", "age_band": "30s"},
     )
     assert response.status_code == 400
-    assert response.context["form"].errors["text"] == ["Write your comment before sending it."]
+    # The portal speaks Japanese to residents by default.
+    assert response.context["form"].errors["text"] == ["ご意見を書いてから送信してください。"]
     assert 'value="30s" selected' in response.content.decode()
     assert not Comment.objects.exists()
 
@@ -89,7 +90,7 @@ def test_a_comment_after_the_period_is_refused(consultation, resident, settings)
         {"text": "遅れました。", "age_band": "undeclared"},
     )
     assert response.status_code == 400
-    assert "ended" in response.context["form"].errors["text"][0]
+    assert "終了しました" in response.context["form"].errors["text"][0]
     assert not Comment.objects.exists()
 
 
@@ -125,7 +126,7 @@ def test_a_resident_may_neither_edit_nor_see_anothers_hidden_comment(
 def test_the_author_sees_why_their_comment_was_hidden(consultation, mine, resident, clerk_a):
     services.comment_hide(actor=clerk_a, comment=mine, reason="個人名を含むため")
     body = signed_in(resident.user).get(reverse("participation:my_comments")).content.decode()
-    assert "個人名を含むため" in body and "Hidden by the secretariat." in body
+    assert "個人名を含むため" in body and "事務局により非公開になりました。" in body
 
 
 def test_the_author_edits_their_comment_in_the_period(consultation, mine, resident):
@@ -189,8 +190,8 @@ def test_the_secretariat_moderates_enters_answers_and_publishes(consultation, mi
     offline = Comment.objects.get(channel="counter")
     assert offline.entered_by == clerk_a
     page = client.get(reverse("admin:participation_consultation_change", args=[consultation.pk]))
-    # The admin speaks Japanese to the clerk: the small counts read "10未満".
-    assert page.status_code == 200 and "10未満" in page.content.decode()
+    # The admin speaks Japanese to the clerk: the small counts read "10人未満".
+    assert page.status_code == 200 and "10人未満" in page.content.decode()
     # Answers wait for the end of the period.
     Consultation.objects.filter(pk=consultation.pk).update(
         opens_at=consultation.opens_at - (after_period(consultation) - consultation.opens_at),
