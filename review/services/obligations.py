@@ -365,7 +365,12 @@ def obligations_follow_up(*, today: datetime.date | None = None) -> dict:
     today = today or timezone.localdate()
     counts = {"reminded": 0, "overdue": 0, "suspended": 0}
     horizon = today + datetime.timedelta(days=settings.REVIEW_OBLIGATION_REMINDER_DAYS)
-    owed = Obligation.objects.filter(state__in=Obligation.OWED, due_on__isnull=False)
+    # A closed (or rejected) ticket's obligations are no longer followed: nothing flows under
+    # it any more and its requester may have left. An approval whose term has ended still is:
+    # reports are owed for years after it (e.g. yearly for five years after the project).
+    owed = Obligation.objects.filter(
+        state__in=Obligation.OWED, due_on__isnull=False
+    ).exclude(ticket__state__in=[ReviewTicket.State.CLOSED, ReviewTicket.State.REJECTED])
     for obligation in (
         owed.filter(due_on__gte=today, due_on__lte=horizon)
         .exclude(reminded_for=F("due_on"))

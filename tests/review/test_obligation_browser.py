@@ -82,3 +82,31 @@ def test_the_requester_files_evidence_and_the_board_rejects_then_accepts(
     shot(board, "obligation-4-accepted")
     obligation.refresh_from_db()
     assert obligation.state == Obligation.State.ACCEPTED
+
+
+def test_the_secretariat_follows_obligations_in_the_admin(
+    review_server,  # noqa: F811
+    browser,  # noqa: F811
+    approve,
+    clerk_a,
+):
+    base = review_server.url
+    ticket = approve()
+    audit = ticket.obligations.get(kind="security_audit")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{base}/admin/login/")
+    page.get_by_label("ユーザー名").fill(clerk_a.username)
+    page.get_by_label("パスワード").fill("correct horse battery staple")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/admin/review/obligation/")
+    assert page.url.endswith("/admin/review/obligation/"), page.url
+    assert "外部のセキュリティ監査を受けること" in page.content()
+    assert_page_ok(page, width=1280)
+    page.goto(f"{base}/admin/review/obligation/?state__exact=open&ticket={ticket.pk}")
+    assert_page_ok(page, width=1280)
+    page.goto(f"{base}/admin/review/obligation/{audit.pk}/change/")
+    assert "外部のセキュリティ監査を受けること" in page.content()
+    assert_page_ok(page, width=1280)
+    context.close()

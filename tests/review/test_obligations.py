@@ -234,3 +234,44 @@ def test_existing_conditions_are_migrated_to_one_obligation_each(approve):
         ticket.conditions,
         "open",
     )
+
+
+@pytest.mark.parametrize("final", ["closed", "rejected"])
+def test_obligations_of_a_closed_or_rejected_ticket_are_neither_reminded_nor_escalated(
+    approve, board_a, clerk_a, final
+):
+    ticket = approve()
+    audit = ticket.obligations.get(kind="security_audit")
+    if final == "closed":
+        services.ticket_close(actor=clerk_a, ticket=ticket)
+    else:
+        # No transition rejects an approved ticket today; the follow-up reads the state all
+        # the same, so that one added later cannot bring the reminders back.
+        ReviewTicket.objects.filter(pk=ticket.pk).update(state=ReviewTicket.State.REJECTED)
+    mail.outbox.clear()
+    before = PendingEntry.objects.count()
+    assert services.obligations_follow_up(today=audit.due_on - datetime.timedelta(days=3)) == {
+        "reminded": 0,
+        "overdue": 0,
+        "suspended": 0,
+    }
+    assert services.obligations_follow_up(today=audit.due_on + datetime.timedelta(days=1)) == {
+        "reminded": 0,
+        "overdue": 0,
+        "suspended": 0,
+    }
+    audit.refresh_from_db()
+    assert audit.state == Obligation.State.OPEN
+    assert mail.outbox == []
+    assert PendingEntry.objects.count() == before
+
+
+def test_obligations_of_an_expired_approval_are_still_followed_up(approve, board_a):
+    # Reports owed for years after the approval's term (the seeds' five years after a
+    # subsidised project ends) are reminded and escalated after the term.
+    ticket = approve()
+    audit = ticket.obligations.get(kind="security_audit")
+    after_term = ticket.valid_until + datetime.timedelta(days=1)
+    Obligation.objects.filter(pk=audit.pk).update(due_on=after_term)
+    counts = services.obligations_follow_up(today=after_term + datetime.timedelta(days=1))
+    assert counts["overdue"] == 1
