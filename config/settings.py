@@ -12,6 +12,8 @@ Environment variables (all optional on a development machine):
 - ``SIGNING_KEY_SECRET``: the secret from which the key that encrypts the platform's private
   signing keys at rest is derived; defaults to ``SECRET_KEY``.
 - ``PLATFORM_URL``: the public base URL, used as the issuer of signed statements.
+- ``WEBAUTHN_RP_ID``, ``WEBAUTHN_ORIGINS``: the passkeys' relying party id (the site's domain)
+  and the comma-separated origins the browser may report (default: from ``PLATFORM_URL``).
 - ``AUDIT_CHECKPOINT_STATE``: the file where the checkpoint signer keeps the last checkpoint it
   signed, outside the database (default: one file per database under ``var/audit-checkpoint/``).
 - ``AUDIT_SEQUENCER``: ``1`` to seal the audit log in ``manage.py audit_sequencer`` only (writers
@@ -30,6 +32,7 @@ Environment variables (all optional on a development machine):
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -86,6 +89,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "audit",
     "governance",
     "consent",
@@ -249,6 +253,24 @@ STAFF_SECOND_FACTOR = env_flag("STAFF_SECOND_FACTOR", True)
 OTP_TOTP_ISSUER = "Smart-city data platform"
 # A code is accepted once; a step either side of the server's clock is tolerated (RFC 6238 §5.2).
 OTP_TOTP_TOLERANCE = 1
+# Passkeys (WebAuthn, through django-otp-webauthn): the relying party's id is the site's domain,
+# to which every passkey is bound (changing it later leaves every passkey unusable); the origins
+# are those the browser may report (scheme, host and port). An IP address cannot be an RP ID, so
+# a development machine serving on 127.0.0.1 uses passkeys at http://localhost:8000.
+_platform = urlsplit(PLATFORM_URL)
+_platform_host = _platform.hostname or "localhost"
+if _platform_host.replace(".", "").isdigit() or ":" in _platform_host:
+    _platform_host = "localhost"
+_platform_origin = f"{_platform.scheme}://{_platform_host}" + (
+    f":{_platform.port}" if _platform.port else ""
+)
+OTP_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", _platform_host)
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("WEBAUTHN_ORIGINS", _platform_origin)
+# Residents may sign in with a passkey alone (it proves possession and, with user verification,
+# the person); such a passkey must be discoverable (kept on the device with its account).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""  # refusals answer 4xx; nothing to log
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous visitors have no rights

@@ -17,6 +17,8 @@ ACTIONS = {
     "resident.registered": ["language", "resident", "with_account"],
     "resident.language_set": ["language", "resident"],
     "resident.erased": ["consents_withdrawn", "resident"],
+    "resident.passkey_added": ["passkey", "resident"],
+    "resident.passkey_removed": ["passkey", "resident"],
     "data_category.created": ["code", "sensitive"],
     "data_category.changed": ["code", "sensitive"],
     "purpose.created": ["code", "status"],

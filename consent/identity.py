@@ -2,10 +2,10 @@
 The portal's identity layer: who a resident is, and how they prove it.
 
 Today: an email address and a password, on Django's user model (with django-axes counting
-failed sign-ins). The portal's views call only these functions, so the city's OpenID Connect
-provider can replace this module: ``sign_in`` becomes the redirect to the provider and its
-callback, ``sign_up`` the linking of a first-time subject to a new resident, and password reset
-moves to the provider.
+failed sign-ins), or a passkey the resident added (WebAuthn, without the password). The
+portal's views call only these functions, so the city's OpenID Connect provider can replace
+this module: ``sign_in`` becomes the redirect to the provider and its callback, ``sign_up`` the
+linking of a first-time subject to a new resident, and password reset moves to the provider.
 """
 
 import hashlib
@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from config.throttle import over_limit
+from governance import passkeys
 
 from . import services
 from .models import Resident
@@ -157,6 +158,21 @@ def sign_in(request: HttpRequest, *, email: str, password: str):
     if user is None:
         return None
     login(request, user)
+    return user
+
+
+@transaction.atomic
+def sign_in_with_passkey(request: HttpRequest, *, state: dict | None, response: dict):
+    """
+    Sign in the resident whose passkey signed the ceremony's challenge (with the person verified
+    on the device: fingerprint, face or PIN), and return the user; raise
+    ``governance.passkeys.PasskeyError`` otherwise. Only residents' passkeys sign in here.
+    """
+    credential = passkeys.authenticate(user=None, state=state, response=response)
+    user = credential.user
+    if Resident.objects.filter(user=user).first() is None:
+        raise passkeys.unknown_passkey()
+    login(request, user, backend=BACKEND)
     return user
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.chain import format_time
 from audit.services import Actor, record
+from governance import passkeys
 
 from . import notices, pairwise, publication_checks
 from .models import (
@@ -97,6 +98,39 @@ def resident_set_language(*, actor, resident: Resident, language: str) -> Reside
         payload={"resident": resident.pseudonymous_id, "language": language},
     )
     return resident
+
+
+@transaction.atomic
+def resident_passkey_add(*, actor, resident: Resident, state: dict | None, response: dict):
+    """
+    Register the passkey the resident's browser created, to sign in with it instead of the
+    password (``state`` is the ceremony's, taken from the session); raise
+    ``governance.passkeys.PasskeyError`` when the answer is refused.
+    """
+    credential = passkeys.register(user=resident.user, state=state, response=response)
+    record(
+        actor=actor,
+        action="resident.passkey_added",
+        obj=resident,
+        payload={"resident": resident.pseudonymous_id, "passkey": credential.pk},
+    )
+    return credential
+
+
+@transaction.atomic
+def resident_passkey_remove(*, actor, resident: Resident, passkey_id: int) -> None:
+    """
+    Forget one of the resident's passkeys (a lost phone); another person's passkey raises
+    ``DoesNotExist``, as a missing one does.
+    """
+    credential = passkeys.passkeys_of(resident.user).select_for_update().get(pk=passkey_id)
+    credential.delete()
+    record(
+        actor=actor,
+        action="resident.passkey_removed",
+        obj=resident,
+        payload={"resident": resident.pseudonymous_id, "passkey": passkey_id},
+    )
 
 
 @transaction.atomic

@@ -38,4 +38,17 @@ urlpatterns = [
     path("portal/export/", views.export, name="export"),
     path("portal/account/", views.account, name="account"),
     path("portal/account/delete/", views.delete_account, name="delete_account"),
+    path(
+        "portal/account/passkeys/options/",
+        views.passkey_register_options,
+        name="passkey_register_options",
+    ),
+    path("portal/account/passkeys/", views.passkey_register, name="passkey_register"),
+    path(
+        "portal/account/passkeys/<int:passkey_id>/remove/",
+        views.passkey_remove,
+        name="passkey_remove",
+    ),
+    path("portal/passkey/options/", views.passkey_signin_options, name="passkey_signin_options"),
+    path("portal/passkey/", views.passkey_signin, name="passkey_signin"),
 ]

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.services import Actor
 from config.clients import client_address
 from config.throttle import over_limit
+from governance import passkeys
 
 from . import identity, receipts, selectors, services
 from .forms import AccountForm, DeleteAccountForm, SignInForm, SignUpForm
@@ -166,7 +168,107 @@ def signin(request):
         form.add_error(
             None, _("The email address or the password is not right. Check them and try again.")
         )
-    return render(request, "consent/portal/signin.html", {"form": form, "next": next_url})
+    context = {
+        "form": form,
+        "next": next_url,
+        "passkey_config": _resident_passkey_config(
+            request,
+            begin=reverse("consent:passkey_signin_options"),
+            complete=reverse("consent:passkey_signin"),
+        ),
+    }
+    return render(request, "consent/portal/signin.html", context)
+
+
+def _resident_passkey_config(request, *, begin: str, complete: str) -> dict:
+    # The settings django-otp-webauthn's browser script reads (``otp_webauthn_config``).
+    return {
+        "autocompleteLoginFieldSelector": None,
+        "nextFieldSelector": "input[name='next']",
+        "csrfToken": get_token(request),
+        "beginRegistrationUrl": begin,
+        "completeRegistrationUrl": complete,
+        "beginAuthenticationUrl": begin,
+        "completeAuthenticationUrl": complete,
+    }
+
+
+@passkeys.ceremony
+def passkey_signin_options(request):
+    """The options of a sign-in with a passkey alone (the device offers the resident's own)."""
+    options, state = passkeys.authentication_options(user=None)
+    request.session[passkeys.AUTHENTICATION] = state
+    return JsonResponse(options)
+
+
+@passkeys.ceremony
+def passkey_signin(request):
+    """Sign in with the passkey's answer; the answer says where to go next."""
+    state = passkeys.take_state(request, passkeys.AUTHENTICATION)
+    user = identity.sign_in_with_passkey(
+        request, state=state, response=passkeys.parse(request.body)
+    )
+    next_url = request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    response = JsonResponse({"id": user.pk, "redirect_url": next_url or reverse("consent:portal")})
+    resident = selectors.resident_for_user(user)
+    _use_language(response, resident.language)
+    return response
+
+
+def _resident_ceremony(view):
+    """A passkey endpoint of the signed-in resident (POST, JSON answers)."""
+
+    @passkeys.ceremony
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        resident = (
+            selectors.resident_for_user(request.user) if request.user.is_authenticated else None
+        )
+        if resident is None:
+            raise passkeys.PasskeyError(
+                "not_authenticated", _("Sign in to the resident portal first."), status=403
+            )
+        request.resident = resident
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@_resident_ceremony
+def passkey_register_options(request):
+    options, state = passkeys.registration_options(user=request.user)
+    request.session[passkeys.REGISTRATION] = state
+    return JsonResponse(options)
+
+
+@_resident_ceremony
+def passkey_register(request):
+    state = passkeys.take_state(request, passkeys.REGISTRATION)
+    credential = services.resident_passkey_add(
+        actor=_actor(request),
+        resident=request.resident,
+        state=state,
+        response=passkeys.parse(request.body),
+    )
+    messages.success(request, _("Your passkey is added: you can sign in with it next time."))
+    return JsonResponse({"id": credential.pk, "redirect_url": reverse("consent:account")})
+
+
+@require_POST
+@resident_required
+def passkey_remove(request, passkey_id: int):
+    try:
+        services.resident_passkey_remove(
+            actor=_actor(request), resident=request.resident, passkey_id=passkey_id
+        )
+    except ObjectDoesNotExist:
+        raise Http404("no such passkey") from None
+    messages.success(request, _("The passkey is removed."))
+    return redirect("consent:account")
 
 
 @require_POST
@@ -428,8 +530,17 @@ def account(request):
         _use_language(response, language)
         messages.success(request, _("Your language is saved."))
         return response
-    profile = getattr(request.resident, "profile", None)
-    return render(request, "consent/portal/account.html", {"form": form, "profile": profile})
+    context = {
+        "form": form,
+        "profile": getattr(request.resident, "profile", None),
+        "passkeys": passkeys.passkeys_of(request.user),
+        "passkey_config": _resident_passkey_config(
+            request,
+            begin=reverse("consent:passkey_register_options"),
+            complete=reverse("consent:passkey_register"),
+        ),
+    }
+    return render(request, "consent/portal/account.html", context)
 
 
 @require_http_methods(["GET", "POST"])

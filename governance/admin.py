@@ -682,7 +682,7 @@ class AccountAdmin(ScopedAdmin):
     list_filter = [consortium_filter("consortium")]
     list_select_related = ["consortium", "user"]
     search_fields = ["user__username", "user__last_name", "user__first_name"]
-    actions = ["resend_invitation", "deactivate"]
+    actions = ["resend_invitation", "deactivate", "reset_second_factor"]
     readonly_fields = [
         "__str__",
         "full_name",
@@ -754,6 +754,15 @@ class AccountAdmin(ScopedAdmin):
             queryset,
             lambda account: services.account_deactivate(actor=request.user, account=account),
             _("%(count)d accounts deactivated."),
+        )
+
+    @admin.action(description=_("Reset the second factor (lost passkeys, phone and codes)"))
+    def reset_second_factor(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda account: services.second_factor_reset(actor=request.user, account=account),
+            _("Second factor reset for %(count)d people: each sets up a new one at next sign-in."),
         )
 
 

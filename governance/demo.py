@@ -555,7 +555,10 @@ def seed(*, residents: int = 0, stdout=None) -> None:
         _write(stdout, f"  {username:<20} {description}\n")
     _write(
         stdout,
-        "platform-admin confirms each sign-in with a second factor: at the first sign-in, scan\n"
-        "the QR code the admin shows with an authenticator app and keep the recovery codes\n"
-        "(STAFF_SECOND_FACTOR=0 turns it off on a development machine).\n",
+        "platform-admin confirms each sign-in with a second factor: at the first sign-in, add\n"
+        "a passkey (open the site at http://localhost:8000: a passkey cannot use 127.0.0.1) or\n"
+        "scan the QR code the admin shows with an authenticator app, and keep the recovery\n"
+        "codes (STAFF_SECOND_FACTOR=0 turns it off on a development machine). The consortium's\n"
+        "people sign in with the password alone until its secretariat requires a second factor.\n"
+        "Residents may add a passkey in the portal's My account and sign in with it.\n",
     )

@@ -1,7 +1,8 @@
 """
 Who must confirm a sign-in with a second factor, and the middleware that holds the staff pages
 (the admin and the review pages) until the session has: django-otp's ``request.user.is_verified``
-says whether it has (an authenticator app's code, RFC 6238, or a single-use recovery code).
+says whether it has (a passkey, an authenticator app's code, RFC 6238, or a single-use
+recovery code).
 """
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import selectors
@@ -43,6 +45,11 @@ def required_for(user) -> bool:
 def has_authenticator(user) -> bool:
     """Return True if ``user`` has set up an authenticator app."""
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def has_second_factor(user) -> bool:
+    """Return True if ``user`` has any second factor: a passkey, an app, recovery codes."""
+    return user_has_device(user, confirmed=True)
 
 
 def _exempt(path: str) -> bool:

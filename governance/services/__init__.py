@@ -51,7 +51,11 @@ from .membership import (
 from .second_factor import (
     second_factor_enrol_confirm,
     second_factor_enrol_start,
+    second_factor_passkey_add,
+    second_factor_passkey_remove,
+    second_factor_passkey_verify,
     second_factor_remove,
+    second_factor_reset,
     second_factor_verify,
 )
 
@@ -67,7 +71,11 @@ __all__ = [
     "bylaw_article_delete",
     "second_factor_enrol_confirm",
     "second_factor_enrol_start",
+    "second_factor_passkey_add",
+    "second_factor_passkey_remove",
+    "second_factor_passkey_verify",
     "second_factor_remove",
+    "second_factor_reset",
     "second_factor_verify",
     "bylaw_article_set",
     "bylaw_version_create",

@@ -43,7 +43,7 @@ def assert_one_clean_entry(entries, action):
 
 
 def test_every_service_writes_one_entry_without_personal_data(
-    clerk_a, consortium_a, founding_bylaws, add_member, monkeypatch
+    clerk_a, consortium_a, founding_bylaws, add_member, monkeypatch, settings
 ):
     steps = []
     called = set()
@@ -324,6 +324,32 @@ def test_every_service_writes_one_entry_without_personal_data(
     )
     run("second_factor.removed", lambda: services.second_factor_remove(user=clerk_a))
     assert not TOTPDevice.objects.filter(user=clerk_a).exists()
+    # Passkeys: a software authenticator answers the options the browser would get.
+    from governance import passkeys
+    from tests.passkey_authenticator import ORIGIN, Authenticator
+
+    settings.OTP_WEBAUTHN_RP_ID, settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = "localhost", [ORIGIN]
+    phone = Authenticator()
+    options, state = passkeys.registration_options(user=clerk_a)
+    passkey, _codes = run(
+        "second_factor.passkey_added",
+        lambda: services.second_factor_passkey_add(
+            user=clerk_a, state=state, response=phone.create(options)
+        ),
+    )
+    options, state = passkeys.authentication_options(user=clerk_a)
+    # Using a factor is not logged (as with an app's code); changing one is.
+    _used, entries = entries_of(
+        lambda: services.second_factor_passkey_verify(
+            user=clerk_a, state=state, response=phone.get(options)
+        )
+    )
+    assert entries == []
+    run(
+        "second_factor.passkey_removed",
+        lambda: services.second_factor_passkey_remove(user=clerk_a, passkey_id=passkey.pk),
+    )
+    run("second_factor.reset", lambda: services.second_factor_reset(actor=clerk_a, account=account))
 
     assert closed.outcome == "carried"
     # The ethics review's services have their own test (tests/review/test_review_audit.py); the
@@ -333,7 +359,7 @@ def test_every_service_writes_one_entry_without_personal_data(
     entry = PendingEntry.objects.get(action="resolution.closed")
     assert entry.object_id == str(closed.pk)
     assert entry.consortium_id == consortium_a.pk
-    assert len(steps) == 41
+    assert len(steps) == 44
 
     # Every payload seals into the chain and verifies.
     pending = PendingEntry.objects.count()

@@ -93,3 +93,30 @@ def test_every_governance_admin_page_of_the_demo_renders_for_the_clerk(client, l
     for version in BylawVersion.objects.all():
         url = reverse("admin:governance_bylawversion_compare", args=[version.pk])
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.second_factor
+def test_the_printed_logins_hold_with_the_second_factor_on(client):
+    from django.contrib.auth import authenticate
+    from django.test import Client
+
+    printed = seed()
+    for username in ("platform-admin", "aizu-secretariat", "aizu-chair", "ethics-legal"):
+        assert username in printed
+        assert authenticate(username=username, password=demo.DEMO_PASSWORD) is not None
+    # The administrator is asked for the second factor the output describes: a passkey, or
+    # an authenticator app's QR code.
+    assert "passkey" in printed and "localhost:8000" in printed
+    client.post(
+        reverse("admin:login"), {"username": "platform-admin", "password": demo.DEMO_PASSWORD}
+    )
+    held = client.get("/admin/")
+    assert held.status_code == 302 and held["Location"].startswith("/account/second-factor/")
+    setup = client.get(held["Location"])
+    assert "passkey-registration-placeholder" in setup.text and "<svg" in setup.text
+    # The consortium's people sign in with the password alone, as printed.
+    clerk = Client()
+    clerk.post(
+        reverse("admin:login"), {"username": "aizu-secretariat", "password": demo.DEMO_PASSWORD}
+    )
+    assert clerk.get("/admin/").status_code == 200
