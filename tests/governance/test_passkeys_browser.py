@@ -121,7 +121,8 @@ def test_staff_add_a_passkey_sign_in_with_it_and_replace_a_lost_one(origin, brow
     assert not WebAuthnCredential.objects.filter(user=superuser).exists()
     add_authenticator(page)
     page.locator("#passkey-register-button").click()
-    page.wait_for_function("document.querySelectorAll('ul.passkeys li').length === 1")
+    page.locator("ul.passkeys li").first.wait_for()
+    assert page.locator("ul.passkeys li").count() == 1
     assert_page_ok(page)
 
     # And the new one signs in.
@@ -144,7 +145,8 @@ def test_a_resident_adds_a_passkey_and_signs_in_with_it(origin, browser, consort
     page.goto(origin + "/portal/account/")
     assert_page_ok(page)
     page.locator("#passkey-register-button").click()
-    page.wait_for_function("document.querySelectorAll('ul.passkeys li').length === 1")
+    page.locator("ul.passkeys li").first.wait_for()
+    assert page.locator("ul.passkeys li").count() == 1
     assert_page_ok(page)
 
     page.context.clear_cookies()
