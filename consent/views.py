@@ -16,7 +16,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
@@ -171,26 +170,13 @@ def signin(request):
     context = {
         "form": form,
         "next": next_url,
-        "passkey_config": _resident_passkey_config(
+        "passkey_config": passkeys.browser_config(
             request,
             begin=reverse("consent:passkey_signin_options"),
             complete=reverse("consent:passkey_signin"),
         ),
     }
     return render(request, "consent/portal/signin.html", context)
-
-
-def _resident_passkey_config(request, *, begin: str, complete: str) -> dict:
-    # The settings django-otp-webauthn's browser script reads (``otp_webauthn_config``).
-    return {
-        "autocompleteLoginFieldSelector": None,
-        "nextFieldSelector": "input[name='next']",
-        "csrfToken": get_token(request),
-        "beginRegistrationUrl": begin,
-        "completeRegistrationUrl": complete,
-        "beginAuthenticationUrl": begin,
-        "completeAuthenticationUrl": complete,
-    }
 
 
 @passkeys.ceremony
@@ -534,7 +520,7 @@ def account(request):
         "form": form,
         "profile": getattr(request.resident, "profile", None),
         "passkeys": passkeys.passkeys_of(request.user),
-        "passkey_config": _resident_passkey_config(
+        "passkey_config": passkeys.browser_config(
             request,
             begin=reverse("consent:passkey_register_options"),
             complete=reverse("consent:passkey_register"),

@@ -14,6 +14,7 @@ from functools import wraps
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
+from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django_otp_webauthn import exceptions
@@ -77,6 +78,22 @@ def ceremony(view):
             return refusal(error)
 
     return wrapper
+
+
+def browser_config(request: HttpRequest, *, begin: str, complete: str) -> dict:
+    """
+    Return the settings django-otp-webauthn's browser script reads from the page
+    (``otp_webauthn_config``): the ceremony's two endpoints and the CSRF token.
+    """
+    return {
+        "autocompleteLoginFieldSelector": None,
+        "nextFieldSelector": "input[name='next']",
+        "csrfToken": get_token(request),
+        "beginRegistrationUrl": begin,
+        "completeRegistrationUrl": complete,
+        "beginAuthenticationUrl": begin,
+        "completeAuthenticationUrl": complete,
+    }
 
 
 def take_state(request: HttpRequest, key: str) -> dict | None:

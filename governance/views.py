@@ -9,7 +9,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -95,21 +94,8 @@ def _signed_in(view):
     return wrapper
 
 
-def _passkey_config(request, *, begin: str, complete: str) -> dict:
-    """The settings django-otp-webauthn's browser script reads (``otp_webauthn_config``)."""
-    return {
-        "autocompleteLoginFieldSelector": None,
-        "nextFieldSelector": "input[name='next']",
-        "csrfToken": get_token(request),
-        "beginRegistrationUrl": begin,
-        "completeRegistrationUrl": complete,
-        "beginAuthenticationUrl": begin,
-        "completeAuthenticationUrl": complete,
-    }
-
-
 def _register_config(request) -> dict:
-    return _passkey_config(
+    return passkeys.browser_config(
         request,
         begin=reverse("governance:passkey_register_options"),
         complete=reverse("governance:passkey_register"),
@@ -181,7 +167,7 @@ def second_factor(request):
             return HttpResponseRedirect(next_page)
     context |= {"form": form}
     if passkeys.has_passkey(user):
-        context["passkey_config"] = _passkey_config(
+        context["passkey_config"] = passkeys.browser_config(
             request,
             begin=reverse("governance:passkey_signin_options"),
             complete=reverse("governance:passkey_signin"),
