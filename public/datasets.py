@@ -224,6 +224,7 @@ DATASETS = [
             "computed",
             "source",
             "evidence",
+            "reported_by_requester",
         ),
         rows=selectors.indicator_rows,
     ),

@@ -247,6 +247,15 @@ class Measurement(models.Model):
         blank=True,
         related_name="+",
     )
+    reported_by = models.ForeignKey(
+        Organization,
+        verbose_name=_("reported by the requester"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The member whose approved use the indicator follows, when it sent the value."),
+    )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -257,6 +266,7 @@ class Measurement(models.Model):
             models.UniqueConstraint(
                 fields=["indicator", "measured_on"],
                 name="public_measurement_one_per_day",
+                violation_error_code="already_measured",
                 violation_error_message=_(
                     "This indicator already has a value for that day; correct it instead."
                 ),

@@ -514,6 +514,7 @@ def indicator_rows(consortium: Consortium, today: datetime.date) -> list[dict]:
                     "computed": measurement.computed,
                     "source": measurement.source,
                     "evidence": measurement.evidence,
+                    "reported_by_requester": measurement.reported_by_id is not None,
                 }
             )
     return rows

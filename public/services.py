@@ -245,6 +245,70 @@ def measurement_record(
     return measurement
 
 
+# The states of a use whose requester still reports on its indicators: outcome reports are owed
+# for years after a project ends (the seeds: five years after a subsidised project).
+REPORTING_STATES = ("approved", "suspended", "closed")
+
+
+@transaction.atomic
+def measurement_report(
+    *,
+    actor: audit.Actor,
+    ticket,
+    code: str,
+    measured_on,
+    value,
+    source: str,
+    evidence: str = "",
+) -> Measurement:
+    """
+    Record a value that the requester of an approved use reports for one of the indicators
+    that follow that use (an outcome report), with its source and evidence. ``ticket`` is the
+    requester's own, already checked by the caller (grants' ``access_service_ticket``).
+    """
+    indicator = (
+        Indicator.objects.select_for_update()
+        .filter(ticket=ticket, code=code, consortium_id=ticket.consortium_id)
+        .first()
+    )
+    if indicator is None:
+        raise Indicator.DoesNotExist("no such indicator of this use")
+    if ticket.state not in REPORTING_STATES:
+        raise ValidationError(
+            _("Values can be reported only for a use the board approved."), code="not_approved"
+        )
+    if indicator.is_computed:
+        raise ValidationError(
+            _("The platform computes this indicator's values; they cannot be entered."),
+            code="computed",
+        )
+    if not source.strip():
+        raise ValidationError({"source": _("Say where the value comes from.")})
+    measurement = Measurement(
+        indicator=indicator,
+        measured_on=measured_on,
+        value=value,
+        source=source,
+        evidence=evidence,
+        reported_by_id=ticket.requester_id,
+    )
+    measurement.full_clean()
+    measurement.save()
+    audit.record(
+        actor=actor,
+        action="indicator.measured",
+        obj=measurement,
+        consortium=indicator.consortium,
+        payload={
+            "indicator": indicator.pk,
+            "measured_on": measurement.measured_on.isoformat(),
+            "value": str(measurement.value),
+            "reported_by": ticket.requester_id,
+        },
+    )
+    return measurement
+
+
 @transaction.atomic
 def indicator_compute(*, indicator: Indicator, today) -> Measurement | None:
     """

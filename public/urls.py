@@ -6,7 +6,7 @@ Each name has both patterns; reverse it with ``lang``.
 
 from django.urls import path
 
-from . import ckan, views
+from . import api, ckan, views
 
 app_name = "public"
 
@@ -62,6 +62,17 @@ urlpatterns = [
         "register/<slug:slug>/data/<slug:key>.<str:fmt>",
         views.download,
         name="download",
+    ),
+    # A use's indicators, read and reported by its requester (client credentials).
+    path(
+        "api/v1/tickets/<int:ticket_id>/indicators",
+        api.TicketIndicatorsView.as_view(),
+        name="ticket_indicators",
+    ),
+    path(
+        "api/v1/tickets/<int:ticket_id>/indicators/<slug:code>/measurements",
+        api.MeasurementReportView.as_view(),
+        name="measurement_report",
     ),
     # The CKAN Action API's read actions, at both of CKAN's prefixes.
     path("api/3/action/<str:action>", ckan.action, name="ckan-action-3"),
