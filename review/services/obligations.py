@@ -368,9 +368,9 @@ def obligations_follow_up(*, today: datetime.date | None = None) -> dict:
     # A closed (or rejected) ticket's obligations are no longer followed: nothing flows under
     # it any more and its requester may have left. An approval whose term has ended still is:
     # reports are owed for years after it (e.g. yearly for five years after the project).
-    owed = Obligation.objects.filter(
-        state__in=Obligation.OWED, due_on__isnull=False
-    ).exclude(ticket__state__in=[ReviewTicket.State.CLOSED, ReviewTicket.State.REJECTED])
+    owed = Obligation.objects.filter(state__in=Obligation.OWED, due_on__isnull=False).exclude(
+        ticket__state__in=[ReviewTicket.State.CLOSED, ReviewTicket.State.REJECTED]
+    )
     for obligation in (
         owed.filter(due_on__gte=today, due_on__lte=horizon)
         .exclude(reminded_for=F("due_on"))
