@@ -59,7 +59,9 @@ def test_a_resident_signs_in_to_a_service_and_chooses_per_purpose(
     resident = make_resident("phone@example.jp", consortium_a)
     rp = register(service_a.service, redirect_uri=CALLBACK)
     # The browser is sent back to the service (which does not exist here: the navigation
-    # fails, after its request, which carries the answer, was made).
+    # fails, after its request, which carries the answer, was made). Chromium then shows its
+    # error page at a moment of its own, which would interrupt a later navigation of this tab:
+    # the resident goes on in a new tab of the same browser.
     arrived = []
     page.on(
         "request",
@@ -95,6 +97,7 @@ def test_a_resident_signs_in_to_a_service_and_chooses_per_purpose(
         service=service_a.service, grant=grant, resident_ids=[subject]
     )
     assert answer["results"] == {subject: True}
+    page = page.context.new_page()
     page.goto(server.url + f"/portal/purposes/{purpose.pk}/")
     page.get_by_role("button", name="同意をやめる").click()
     notice = RecipientNotice.objects.get(resident=resident)
