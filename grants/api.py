@@ -519,22 +519,41 @@ class EvidenceInput(serializers.Serializer):
     text = TextField(min_length=1, max_length=20000, help_text="how the condition is met")
 
 
+class EvidenceUploadInput(EvidenceInput):
+    """The same evidence as multipart/form-data, with the files the review pages take."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="PDF, PNG or JPEG files (up to five, each within the upload size limit); "
+        "repeat the field for each file",
+    )
+
+
 class EvidenceOutput(serializers.Serializer):
     id = serializers.IntegerField()
     obligation = ObligationOutput()
+    attachments = serializers.ListField(
+        child=serializers.DictField(), help_text="the files kept: id, name, type, size, sha256"
+    )
 
 
 class ObligationEvidenceView(ServiceAPIView):
     """
-    File evidence that one of the calling service's ticket's obligations is met (a text; files
-    are filed on the review pages). The board accepts or rejects it.
+    File evidence that one of the calling service's ticket's obligations is met: a text as
+    JSON, or a text and files as multipart/form-data (field ``text``, field ``files`` once per
+    file; the review pages' limits: up to five PDF, PNG or JPEG files, each within the upload
+    size limit, the type read from the content). The board accepts or rejects it.
     """
 
-    parser_classes = [parsers.JSONParser]
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
 
     @extend_schema(
         operation_id="obligation_evidence_submit",
-        request=EvidenceInput,
+        request={
+            "application/json": EvidenceInput,
+            "multipart/form-data": EvidenceUploadInput,
+        },
         responses={
             201: EvidenceOutput,
             404: OpenApiResponse(ErrorSerializer, description="not_found"),
@@ -550,20 +569,39 @@ class ObligationEvidenceView(ServiceAPIView):
             raise APIError("not_found", "No such obligation of this ticket.", status_code=404)
         if not isinstance(request.data, dict):
             raise APIError("invalid_request", "Send a JSON object.")
-        given = EvidenceInput(data=request.data)
+        uploads = request.FILES.getlist("files") if request.FILES else []
+        given = EvidenceInput(data={"text": request.data.get("text")})
         given.is_valid(raise_exception=True)
         try:
             evidence = services.obligation_evidence_file(
-                service=request.user, obligation=obligation, text=given.validated_data["text"]
+                service=request.user,
+                obligation=obligation,
+                text=given.validated_data["text"],
+                uploads=uploads,
             )
         except ValidationError as error:
-            code = "not_owed" if error.code == "not_owed" else "invalid_request"
+            # A refusal of a field (a file's type or size) carries no code of its own.
+            refused_as = getattr(error, "code", None)
+            code = "not_owed" if refused_as == "not_owed" else "invalid_request"
             raise APIError(
                 code, " ".join(error.messages), status_code=409 if code == "not_owed" else 400
             ) from None
         obligation.refresh_from_db()
+        attachments = [
+            {
+                "id": attachment.pk,
+                "name": attachment.original_name,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+                "sha256": attachment.sha256,
+            }
+            for attachment in evidence.attachments.order_by("pk")
+        ]
         return Response(
-            EvidenceOutput({"id": evidence.pk, "obligation": obligation}).data, status=201
+            EvidenceOutput(
+                {"id": evidence.pk, "obligation": obligation, "attachments": attachments}
+            ).data,
+            status=201,
         )
 
 

@@ -720,12 +720,15 @@ def ticket_file(*, service: Service, submit: bool = True, **fields):
     return ticket
 
 
-def obligation_evidence_file(*, service: Service, obligation, text: str):
-    """File ``service``'s evidence for an obligation of its ticket (review's service decides)."""
+def obligation_evidence_file(*, service: Service, obligation, text: str, uploads=()):
+    """
+    File ``service``'s evidence for an obligation of its ticket, a text and ``uploads`` (files
+    checked as on the review pages); review's service decides.
+    """
     from review import services as review_services
 
     return review_services.obligation_evidence_submit(
-        actor=Actor.service(service.pk), obligation=obligation, text=text
+        actor=Actor.service(service.pk), obligation=obligation, text=text, uploads=uploads
     )
 
 

@@ -152,3 +152,111 @@ def test_service_files_evidence_for_an_obligation_of_its_ticket(
     # Evidence awaiting the board: nothing more is owed.
     again = send(service_a, {"text": "再度"})
     assert again.status_code == 409 and again.json()["error"] == "not_owed"
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def evidence_path(client, caller, ticket) -> str:
+    got = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=caller.auth).json()
+    (obligation,) = got["obligations"]
+    return f"/api/v1/tickets/{ticket.pk}/obligations/{obligation['id']}/evidence"
+
+
+def upload(content: bytes, name: str, content_type="application/octet-stream"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+@pytest.fixture
+def _private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "private"
+    return settings.MEDIA_ROOT
+
+
+def test_service_files_evidence_with_files_as_multipart(
+    client, service_a, ticket, grant, _private_media
+):
+    from review.models import ReviewAttachment
+
+    path = evidence_path(client, service_a, ticket)
+    response = client.post(
+        path,
+        {
+            "text": "監査報告書を添付します",
+            "files": [upload(PDF, "audit.pdf"), upload(PNG, "scan.png")],
+        },
+        HTTP_AUTHORIZATION=service_a.auth,
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["obligation"]["state"] == "submitted"
+    assert [(a["name"], a["content_type"]) for a in body["attachments"]] == [
+        ("audit.pdf", "application/pdf"),
+        ("scan.png", "image/png"),
+    ]
+    stored = ReviewAttachment.objects.filter(evidence_id=body["id"]).order_by("pk")
+    assert [a.sha256 for a in stored] == [a["sha256"] for a in body["attachments"]]
+    assert (_private_media / stored[0].file.name).read_bytes() == PDF
+    entry = PendingEntry.objects.get(action="obligation.evidence_submitted")
+    assert [a["attachment_id"] for a in entry.data["attachments"]] == [a.pk for a in stored]
+    assert "audit.pdf" not in entry.payload
+
+
+def test_multipart_evidence_text_alone_is_filed(client, service_a, ticket, grant, _private_media):
+    path = evidence_path(client, service_a, ticket)
+    response = client.post(path, {"text": "報告のみ"}, HTTP_AUTHORIZATION=service_a.auth)
+    assert response.status_code == 201, response.json()
+    assert response.json()["attachments"] == []
+
+
+@pytest.mark.parametrize(
+    "files, limit",
+    [
+        ([("notes.txt", b"plain text, not a PDF")], None),  # type read from the content
+        ([("fake.pdf", b"<html>not a pdf</html>")], None),  # the name is not trusted
+        ([(f"f{i}.pdf", PDF) for i in range(6)], None),  # at most five
+        ([("big.pdf", PDF + b" " * 2000)], 1024),  # the upload size limit
+    ],
+)
+def test_bad_evidence_files_get_json_400_and_file_nothing(
+    client, service_a, ticket, grant, settings, _private_media, files, limit
+):
+    from review.models import ObligationEvidence, ReviewAttachment
+
+    if limit:
+        settings.MAX_UPLOAD_SIZE = limit
+    path = evidence_path(client, service_a, ticket)
+    response = client.post(
+        path,
+        {"text": "報告", "files": [upload(content, name) for name, content in files]},
+        HTTP_AUTHORIZATION=service_a.auth,
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_request"
+    assert not ObligationEvidence.objects.exists()
+    assert not ReviewAttachment.objects.exists()
+    assert not PendingEntry.objects.filter(action="obligation.evidence_submitted").exists()
+    assert not _private_media.exists() or not any(_private_media.rglob("*.*"))
+
+
+def test_multipart_evidence_without_text_gets_400(client, service_a, ticket, grant, _private_media):
+    path = evidence_path(client, service_a, ticket)
+    response = client.post(
+        path, {"files": [upload(PDF, "audit.pdf")]}, HTTP_AUTHORIZATION=service_a.auth
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_another_service_cannot_file_evidence_files(
+    client, service_a, service_b, ticket, grant, _private_media
+):
+    path = evidence_path(client, service_a, ticket)
+    response = client.post(
+        path, {"text": "x", "files": [upload(PDF, "a.pdf")]}, HTTP_AUTHORIZATION=service_b.auth
+    )
+    assert response.status_code == 404
+    assert not _private_media.exists() or not any(_private_media.rglob("*.*"))
