@@ -98,6 +98,7 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.get_by_label("お住まいの地域").select_option(label="会津スマートシティ推進協議会")
     shot(page, "1-signup")
     page.get_by_role("button", name="アカウントを作成する").click()
+    page.wait_for_load_state()
     assert "メールを確認してください" in page.content()
     assert_page_ok(page)
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
@@ -172,9 +173,11 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.wait_for_url("**/portal/history/")
 
     page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text() == "History and receipts"
     assert_page_ok(page, width=390)
     page.get_by_role("link", name="My consents").click()
+    page.wait_for_load_state()
     assert "You do not agree" in page.locator(f"#purpose-{purpose.pk}").inner_text()
     shot(page, "5-english")
 
