@@ -8,7 +8,9 @@ that looks like an e-mail address or a telephone number: the log can never be er
 Article 22 asks that personal data no longer needed be erased; the log's entries cannot be), so
 it holds ids and facts only.
 
-Nothing here imports Django.
+Each action also has a label, what it means in words ("Member voted on a resolution"), declared
+beside it: people read the labels (the audit report, the admin, the review pages), the log keeps
+the codes. Labels are the declaring app's translatable strings; nothing here imports Django.
 """
 
 import re
@@ -18,15 +20,20 @@ from collections.abc import Iterable, Mapping
 from .chain import PayloadError
 
 _declared: dict[str, frozenset[str]] = {}
+# A label is whatever the declaring app gives: a lazily translated string, rendered by str().
+_labels: dict[str, object] = {}
 
 
 class UndeclaredAction(PayloadError):
     """The action, or one of its payload fields, was never declared."""
 
 
-def declare(actions: Mapping[str, Iterable[str]]) -> None:
+def declare(
+    actions: Mapping[str, Iterable[str]], labels: Mapping[str, object] | None = None
+) -> None:
     """
-    Declare actions and the payload fields each may carry (``{"consent.given": ["purpose"]}``).
+    Declare actions and the payload fields each may carry (``{"consent.given": ["purpose"]}``),
+    with what each means in words (``{"consent.given": _("Consent given")}``).
 
     Declaring an action again with other fields is a programming error, since two apps would
     then disagree on what an entry means.
@@ -37,6 +44,23 @@ def declare(actions: Mapping[str, Iterable[str]]) -> None:
         if known is not None and known != fields:
             raise ValueError(f"audit action {action!r} is declared twice with different fields")
         _declared[action] = fields
+    for action, label in (labels or {}).items():
+        if action not in actions:
+            raise ValueError(f"audit action {action!r} has a label but is not declared")
+        _labels[action] = label
+
+
+def label(action: str) -> object:
+    """
+    Return what ``action`` means in words (a translatable string); the code itself only for an
+    action no app declares any more (an old entry's).
+    """
+    return _labels.get(action, action)
+
+
+def unlabelled() -> list[str]:
+    """Return the declared actions that have no label, sorted."""
+    return sorted(set(_declared) - set(_labels))
 
 
 def declared() -> dict[str, frozenset[str]]:

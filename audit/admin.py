@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import reports, services, views
+from . import actions, reports, services, views
 from .forms import WitnessedLogForm
 from .models import (
     Checkpoint,
@@ -35,19 +35,42 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The declared actions by what they mean, in the reader's language."""
+
+    title = _("what happened")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return sorted(
+            ((action, str(actions.label(action))) for action in actions.declared()),
+            key=lambda choice: choice[1],
+        )
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action=self.value())
+        return queryset
+
+
+@admin.display(description=_("what happened"), ordering="action")
+def action_label(entry) -> str:
+    return str(actions.label(entry.action))
+
+
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
     list_display = [
         "seq",
         "time",
-        "action",
+        action_label,
         "actor_type",
         "actor_id",
         "object_type",
         "object_id",
         "consortium_id",
     ]
-    list_filter = ["action", "actor_type"]
+    list_filter = [ActionFilter, "actor_type"]
     search_fields = ["action", "object_type", "object_id", "actor_id", "hash"]
     date_hierarchy = "time"
     show_full_result_count = False  # counting a million rows on every page is not worth it
@@ -57,6 +80,7 @@ class EntryAdmin(ReadOnlyAdmin):
         "written_at",
         "actor_type",
         "actor_id",
+        action_label,
         "action",
         "object_type",
         "object_id",
@@ -72,7 +96,7 @@ class EntryAdmin(ReadOnlyAdmin):
 class PendingEntryAdmin(ReadOnlyAdmin):
     """Entries committed moments ago and not yet sealed; normally empty."""
 
-    list_display = ["id", "written_at", "action", "actor_type", "object_type", "object_id"]
+    list_display = ["id", "written_at", action_label, "actor_type", "object_type", "object_id"]
     fields = [
         "written_at",
         "actor_type",

@@ -10,7 +10,7 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from . import actions, audit_actions
 
-        actions.declare(audit_actions.ACTIONS)
+        actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
         from .report_kinds import register
         from .schedules import ensure_schedules
 

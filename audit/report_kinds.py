@@ -18,7 +18,7 @@ from config.forms import JapaneseDateField
 from . import reports, selectors, services
 from .export import export
 from .models import Checkpoint, Entry
-from .verification import verify_chain
+from .verification import fault_label, verify_chain
 
 KIND = "audit.period"
 # Actions an auditor must see one by one: keys rotated or compromised, grants revoked or
@@ -146,6 +146,7 @@ def build(report, *, progress, workdir):
             "generated_at": timezone.now(),
             "verdict": verdict,
             "first_problem": verdict.first,
+            "first_problem_label": fault_label(verdict.first.kind) if verdict.first else "",
             "first_entry": first_entry,
             "last_entry": last_entry,
             "entry_count": total,

@@ -16,6 +16,7 @@ from json.encoder import encode_basestring  # the C string encoder chain.entry_t
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import chain, cosignatures, merkle, notes, roles, selectors, signer_state, witnessing
 from .models import Checkpoint, Cosignature, SigningKey
@@ -38,6 +39,31 @@ class Fault:
     UNPUBLISHED_KEY = "unpublished_key"
     TRIGGER_MISSING = roles.TRIGGER_MISSING
     EXCESS_PRIVILEGE = roles.EXCESS_PRIVILEGE
+
+
+# Each fault in words, for the audit report (the log and ``audit_verify --json`` keep the codes).
+FAULT_LABELS = {
+    Fault.HASH_MISMATCH: _("its hash does not match its contents"),
+    Fault.BROKEN_LINK: _("it does not link to the entry before it"),
+    Fault.GAP: _("an entry is missing before it"),
+    Fault.CHECKPOINT_MISMATCH: _("a signed checkpoint does not match the log"),
+    Fault.TRUNCATED: _("the log is shorter than a signed checkpoint"),
+    Fault.BAD_SIGNATURE: _("a checkpoint's signature is not valid"),
+    Fault.TREE_MISMATCH: _("the stored Merkle tree does not match the entries"),
+    Fault.BAD_COSIGNATURE: _("a witness's cosignature is not valid"),
+    Fault.WITNESS_MISMATCH: _("a witness saw a different log"),
+    Fault.TIME_BACKWARDS: _("its time is before the entry before it"),
+    Fault.PENDING_TOO_LONG: _("entries have waited too long to be sealed"),
+    Fault.REVOKED_KEY: _("it was signed with a revoked key"),
+    Fault.UNPUBLISHED_KEY: _("it was signed with a key that is not published"),
+    Fault.TRIGGER_MISSING: _("a database guard of the log is missing"),
+    Fault.EXCESS_PRIVILEGE: _("the platform's database role may change the log"),
+}
+
+
+def fault_label(kind: str):
+    """Return the fault ``kind`` in words (the code itself for an unknown one)."""
+    return FAULT_LABELS.get(kind, kind)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ class ConsentConfig(AppConfig):
 
         from . import audit_actions
 
-        actions.declare(audit_actions.ACTIONS)
+        actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
         from django.db.models.signals import post_migrate
 
         from .reports import register

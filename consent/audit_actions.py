@@ -1,5 +1,7 @@
 """Consent's audit actions and the payload fields each may carry (``audit.actions``)."""
 
+from django.utils.translation import gettext_lazy as _
+
 # A decision's payload: ``services.decision_payload``.
 DECISION = [
     "resident",
@@ -34,4 +36,27 @@ ACTIONS = {
     "consent.recipient_notice_created": ["jti", "purpose", "reason", "resident", "service"],
     "consent.recipient_notice_acknowledged": ["count", "jtis", "service"],
     "consent.recipient_notice_confirmed": ["jti", "outcome", "resident", "retained_until"],
+}
+
+# What each action means, in words (``audit.actions.label``).
+LABELS = {
+    "resident.registered": _("Resident registered"),
+    "resident.language_set": _("Resident's language changed"),
+    "resident.erased": _("Resident's personal data erased"),
+    "resident.passkey_added": _("Resident's passkey added"),
+    "resident.passkey_removed": _("Resident's passkey removed"),
+    "data_category.created": _("Data category created"),
+    "data_category.changed": _("Data category changed"),
+    "purpose.created": _("Purpose created"),
+    "purpose.changed": _("Purpose changed"),
+    "purpose.published": _("Purpose opened for consent"),
+    "purpose.closed": _("Purpose closed"),
+    "notice.published": _("Notice published"),
+    "consent.given": _("Consent given"),
+    "consent.withdrawn": _("Consent declined or withdrawn"),
+    "data.accessed": _("Personal data provided to a service"),
+    "resident.pairwise_subject_issued": _("Service-specific resident id issued"),
+    "consent.recipient_notice_created": _("Recipient told of a withdrawal"),
+    "consent.recipient_notice_acknowledged": _("Recipient acknowledged withdrawals"),
+    "consent.recipient_notice_confirmed": _("Recipient confirmed the data's deletion or retention"),
 }

@@ -12,7 +12,7 @@ class GovernanceConfig(AppConfig):
 
         from . import audit_actions
 
-        actions.declare(audit_actions.ACTIONS)
+        actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)

@@ -1,5 +1,7 @@
 """Governance's audit actions and the payload fields each may carry (``audit.actions``)."""
 
+from django.utils.translation import gettext_lazy as _
+
 ACTIONS = {
     "consortium.created": ["secretariat_group_id", "slug", "status"],
     "consortium.updated": ["changed", "status"],
@@ -78,4 +80,48 @@ ACTIONS = {
     ],
     "vote.cast": ["choice", "membership_id", "resolution_id"],
     "vote.changed": ["choice", "membership_id", "previous_choice", "resolution_id"],
+}
+
+# What each action means, in words (``audit.actions.label``).
+LABELS = {
+    "consortium.created": _("Consortium created"),
+    "consortium.updated": _("Consortium changed"),
+    "organization.registered": _("Organisation registered"),
+    "organization.updated": _("Organisation changed"),
+    "membership.admitted": _("Member admitted"),
+    "membership.updated": _("Membership changed"),
+    "membership.terms_accepted": _("Member accepted the bylaws and terms"),
+    "membership.left": _("Member left"),
+    "membership.suspended": _("Membership suspended"),
+    "membership.reinstated": _("Membership reinstated"),
+    "membership.cut_off": _("Former member's data access cut off"),
+    "role.assigned": _("Role assigned"),
+    "role.updated": _("Role changed"),
+    "role.ended": _("Role ended"),
+    "account.invited": _("Account created and invitation sent"),
+    "account.invitation_resent": _("Invitation sent again"),
+    "account.activated": _("Account activated"),
+    "account.password_set": _("Password set"),
+    "account.deactivated": _("Account deactivated"),
+    "second_factor.enrolment_started": _("Two-step sign-in set-up started"),
+    "second_factor.enrolled": _("Two-step sign-in set up"),
+    "second_factor.recovery_code_used": _("Recovery code used"),
+    "second_factor.removed": _("Two-step sign-in removed"),
+    "second_factor.passkey_added": _("Passkey added"),
+    "second_factor.passkey_removed": _("Passkey removed"),
+    "second_factor.reset": _("Two-step sign-in reset"),
+    "bylaw.version_created": _("Bylaw version drafted"),
+    "bylaw.version_updated": _("Bylaw version changed"),
+    "bylaw.article_set": _("Bylaw article written"),
+    "bylaw.article_deleted": _("Bylaw article deleted"),
+    "bylaw.established": _("Bylaw version adopted"),
+    "assembly.created": _("General assembly convened"),
+    "assembly.updated": _("General assembly changed"),
+    "attendance.prepared": _("Attendance list prepared"),
+    "attendance.recorded": _("Attendance recorded"),
+    "resolution.proposed": _("Resolution proposed"),
+    "resolution.updated": _("Resolution changed"),
+    "resolution.closed": _("Vote on a resolution closed"),
+    "vote.cast": _("Member voted on a resolution"),
+    "vote.changed": _("Member changed their vote"),
 }

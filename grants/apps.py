@@ -12,7 +12,7 @@ class GrantsConfig(AppConfig):
 
         from . import audit_actions
 
-        actions.declare(audit_actions.ACTIONS)
+        actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
         from . import signals  # noqa: F401  (connects the receivers)
         from .schedules import ensure_schedules
 

@@ -13,7 +13,7 @@ class ParticipationConfig(AppConfig):
 
         from . import audit_actions
 
-        actions.declare(audit_actions.ACTIONS)
+        actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
 
         from consent import publication_checks
 

@@ -4,6 +4,8 @@ Ids and states only: never a comment's or a proposal's text, nor a participant's
 comment's declared age band is not logged either (the log is public and names residents by
 their pseudonymous id)."""
 
+from django.utils.translation import gettext_lazy as _
+
 ACTIONS: dict[str, list[str]] = {
     "consultation_policy.set": [
         "required_for_all",
@@ -20,4 +22,19 @@ ACTIONS: dict[str, list[str]] = {
     "consultation.comment_hidden": ["consultation"],
     "consultation.comment_restored": ["consultation"],
     "consultation.answer_saved": ["answered", "changed", "consultation", "number"],
+}
+
+# What each action means, in words (``audit.actions.label``).
+LABELS = {
+    "consultation_policy.set": _("Rule for public consultations set"),
+    "consultation.created": _("Public consultation drafted"),
+    "consultation.changed": _("Public consultation changed"),
+    "consultation.question_saved": _("Consultation question saved"),
+    "consultation.announced": _("Public consultation announced"),
+    "consultation.result_published": _("Consultation result published"),
+    "consultation.comment_submitted": _("Comment submitted"),
+    "consultation.comment_edited": _("Comment edited"),
+    "consultation.comment_hidden": _("Comment hidden"),
+    "consultation.comment_restored": _("Comment shown again"),
+    "consultation.answer_saved": _("Answer to comments saved"),
 }

@@ -13,6 +13,6 @@ class PublicConfig(AppConfig):
         from . import audit_actions, reports
         from .schedules import ensure_schedules
 
-        actions.declare(audit_actions.ACTIONS)
+        actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
         reports.register()
         post_migrate.connect(ensure_schedules, sender=self)

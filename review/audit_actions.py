@@ -1,5 +1,7 @@
 """Review's audit actions and the payload fields each may carry (``audit.actions``)."""
 
+from django.utils.translation import gettext_lazy as _
+
 ACTIONS = {
     "ethics_board.created": [
         "changed",
@@ -55,4 +57,37 @@ ACTIONS = {
     "obligation.waived": ["old", "ticket_id", "ticket_resumed"],
     "obligation.reminded": ["due_on", "ticket_id"],
     "obligation.overdue": ["critical", "due_on", "old", "ticket_id", "ticket_suspended"],
+}
+
+# What each action means, in words (``audit.actions.label``).
+LABELS = {
+    "ethics_board.created": _("Ethics board set up"),
+    "ethics_board.updated": _("Ethics board's rules changed"),
+    "ticket.created": _("Data-use request drafted"),
+    "ticket.renewal_reminded": _("Requester reminded to renew"),
+    "ticket.purpose_linked": _("Request linked to its purpose"),
+    "ticket.updated": _("Data-use request changed"),
+    "ticket.submitted": _("Data-use request submitted"),
+    "ticket.resubmitted": _("Data-use request resubmitted"),
+    "ticket.reviewer_recused": _("Board member recused"),
+    "ticket.reviewer_assigned": _("Board member assigned"),
+    "ticket.review_started": _("Review started"),
+    "ticket.conflict_declared": _("Conflict of interest declared"),
+    "ticket.commented": _("Review comment written"),
+    "ticket.vote_cast": _("Board member voted"),
+    "ticket.approved": _("Request approved by the board"),
+    "ticket.rejected": _("Request rejected by the board"),
+    "ticket.changes_requested": _("Board asked for changes"),
+    "ticket.suspended": _("Approval suspended"),
+    "ticket.resumed": _("Approval resumed"),
+    "ticket.closed": _("Request closed"),
+    "ticket.attachment_added": _("Document attached to a request"),
+    "ticket.reminded": _("Board members reminded to review"),
+    "obligation.created": _("Obligation set"),
+    "obligation.evidence_submitted": _("Evidence for an obligation submitted"),
+    "obligation.accepted": _("Evidence for an obligation accepted"),
+    "obligation.rejected": _("Evidence for an obligation rejected"),
+    "obligation.waived": _("Obligation waived"),
+    "obligation.reminded": _("Requester reminded of an obligation"),
+    "obligation.overdue": _("Obligation overdue"),
 }

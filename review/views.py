@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit import actions as audit_actions
 from audit import reports as audit_reports
 from audit import selectors as audit_selectors
 from audit import services as audit_services
@@ -773,7 +774,7 @@ def decision(request, ticket):
             "seq": entry.seq,
             "time": entry.time,
             "action": entry.action,
-            "words": ENTRY_WORDS.get(entry.action, entry.action),
+            "words": ENTRY_WORDS.get(entry.action) or audit_actions.label(entry.action),
         }
         for entry in entries
     ]

@@ -4,6 +4,7 @@ any value that looks like an e-mail address or a telephone number.
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,32 @@ def test_a_contact_anywhere_in_an_entry_is_refused(value):
 def test_ids_times_and_hashes_are_not_mistaken_for_contacts(value):
     services.record(actor=None, action="test.changed", object_id=value, payload={"to": value})
     assert PendingEntry.objects.get().data == {"to": value}
+
+
+def test_every_declared_action_has_a_label_in_english_and_japanese():
+    import importlib
+
+    from django.apps import apps
+    from django.utils import translation
+
+    declared = {}
+    for config in apps.get_app_configs():
+        if (Path(config.path) / "audit_actions.py").exists():
+            declared.update(importlib.import_module(f"{config.name}.audit_actions").ACTIONS)
+    assert len(declared) > 130  # every app's declarations were found
+    assert not set(declared) & set(actions.unlabelled())
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    for action in sorted(declared):
+        with translation.override("en"):
+            english = str(actions.label(action))
+        with translation.override("ja"):
+            in_japanese = str(actions.label(action))
+        assert english and english != action, f"{action} has no label"
+        assert japanese.search(in_japanese), f"{action}'s label {english!r} is not in Japanese"
+    # An entry of an action no app declares any more still reads as its code.
+    assert actions.label("resident.renamed") == "resident.renamed"
+
+
+def test_a_label_for_an_action_not_declared_beside_it_is_refused():
+    with pytest.raises(ValueError, match="not declared"):
+        actions.declare({}, {"resident.renamed": "Resident renamed"})

@@ -36,3 +36,18 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_entry_list_says_what_happened_in_words_and_filters_by_it(client, superuser):
+    services.signing_key_ensure()
+    build_chain(1)
+    services.seal()
+    client.force_login(superuser)
+
+    listing = client.get("/admin/audit/entry/").content.decode()
+    assert "署名鍵の作成" in listing  # key.created, in the reader's language
+    assert ">key.created<" not in listing
+    filtered = client.get("/admin/audit/entry/", {"action": "key.created"}).content.decode()
+    assert filtered.count('class="field-action_label"') == 1
+    detail = client.get("/admin/audit/entry/1/change/").content.decode()
+    assert "署名鍵の作成" in detail and "key.created" in detail  # the log keeps the code

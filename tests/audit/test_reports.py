@@ -63,14 +63,15 @@ def test_audit_report_counts_entries_by_action_and_consortium(db, tmp_path):
 
     assert "Audit log report" in text
     assert "The chain holds" in text
-    assert "test.recorded 5" in text
-    assert "key.rotated 1" in text
-    # Consortium 1 has the five test entries; the key entries belong to no consortium.
-    assert "1 5" in text
+    assert "test.recorded 5" in text  # an action with no label reads as its code
+    assert "Signing key rotated 1" in text and "key.rotated" not in text
+    # Consortium 1 (not registered in this test) has the five test entries; the key entries
+    # belong to no consortium.
+    assert "consortium no. 1 5" in text
     assert "platform (no consortium) 3" in text
     # Exceptional events are listed one by one; the checkpoint of the period is shown.
     rotated = Entry.objects.get(action="key.rotated")
-    assert f"{rotated.seq} " in text and "key.rotated audit.signingkey" in text
+    assert f"{rotated.seq} " in text and "Signing key rotated signing key" in text
     assert "1 signed checkpoint." in text
     # The period runs to the head of the chain when the report was made (its request included).
     report = Report.objects.get()
@@ -129,7 +130,7 @@ def test_a_broken_chain_is_reported_with_its_first_bad_entry(db, tmp_path):
     data, _ = make_audit_report(tmp_path, language="en")
     text = pdf_text(data)
     assert "The chain does NOT hold." in text
-    assert "First bad entry: 2 (hash_mismatch)" in text
+    assert "First bad entry: 2 (its hash does not match its contents)" in text
     # The failure is itself recorded, and the next report lists it as an exceptional event.
     failed = Entry.objects.get(action="audit.verification_failed")
     assert failed.data == {
@@ -139,7 +140,7 @@ def test_a_broken_chain_is_reported_with_its_first_bad_entry(db, tmp_path):
         "head_seq": failed.data["head_seq"],
     }
     text = pdf_text(make_audit_report(tmp_path, language="en")[0])
-    assert f"{failed.seq} " in text and "audit.verification_failed" in text
+    assert f"{failed.seq} " in text and "Verification of the audit log failed" in text
 
 
 def test_audit_verify_records_a_failed_verification_unless_read_only(db):
@@ -197,7 +198,7 @@ def test_the_reports_sha256_is_recorded_in_the_chain_and_printed_in_it(db, tmp_p
     }
     assert report.audit_seq == entry.seq > report.after_seq
     text = pdf_text(data)
-    assert f'"report.generated" that follows entry {report.after_seq}' in text
+    assert f'"Report produced" that follows entry {report.after_seq}' in text
     assert "/reports/verify" in text.replace(" ", "")
     assert digest in stdout
     # The file lives under MEDIA_ROOT, named once complete: no partial file is left.
