@@ -453,6 +453,12 @@ AUDIT_WITNESS_KEY_FILE = os.environ.get("AUDIT_WITNESS_KEY_FILE") or str(
 
 # How often grants whose expiry has passed are stored as expired (and pushed to webhooks).
 GRANTS_EXPIRE_MINUTES = int(os.environ.get("GRANTS_EXPIRE_MINUTES", "5"))
+# How often the notices of withdrawals, and the pushes of notices and grant events, whose tasks
+# were lost (the broker down when they were queued) are made again; what counts: older than the
+# grace (the task may still be on its way), younger than the days.
+GRANTS_SWEEP_MINUTES = int(os.environ.get("GRANTS_SWEEP_MINUTES", "1"))
+GRANTS_SWEEP_GRACE_SECONDS = int(os.environ.get("GRANTS_SWEEP_GRACE_SECONDS", "120"))
+GRANTS_SWEEP_DAYS = int(os.environ.get("GRANTS_SWEEP_DAYS", "2"))
 
 # --- Mail and logging -----------------------------------------------------------------------
 

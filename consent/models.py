@@ -354,6 +354,13 @@ class ConsentRecord(models.Model):
             ),
             # The portal's history and export, and erasure's "withdraw everything".
             models.Index(fields=["resident", "-id"], name="consent_record_resident"),
+            # The grants app's sweep for withdrawals whose notices a lost task never sent:
+            # withdrawals only, a small share of the table.
+            models.Index(
+                fields=["decided_at"],
+                condition=Q(decision="withdrawn"),
+                name="consent_record_withdrawn",
+            ),
             # Deleting any user (an erased resident's account) checks that no paper record
             # names them; only paper records have a staff member.
             models.Index(

@@ -1,11 +1,12 @@
 """Reads of the consent app: the consent check, the portal's views of a resident's records."""
 
+import datetime
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
@@ -533,6 +534,44 @@ def recipient_notices_unacknowledged(service_id: int, *, limit: int) -> list[Rec
         RecipientNotice.objects.filter(service_id=service_id, acknowledged_at__isnull=True)
         .order_by("id")
         .only("id", "jti", "token", "delivered_at")[:limit]
+    )
+
+
+def withdrawals_without_notices(since, until) -> list[tuple[str, int]]:
+    """
+    Return (resident id, purpose id) of the withdrawals decided in [since, until) that no
+    recipient notice followed, oldest first: what the grants app checks for the notices of a
+    task that was lost. (A notice's time is cut to the second: one made in the second of the
+    withdrawal counts.)
+    """
+    followed = RecipientNotice.objects.filter(
+        resident_id=OuterRef("resident_id"),
+        purpose_id=OuterRef("purpose_id"),
+        reason=RecipientNotice.Reason.WITHDRAWN,
+        created_at__gte=OuterRef("decided_at") - datetime.timedelta(seconds=1),
+    )
+    rows = (
+        ConsentRecord.objects.filter(
+            decision=ConsentRecord.Decision.WITHDRAWN, decided_at__gte=since, decided_at__lt=until
+        )
+        .exclude(Exists(followed))
+        .order_by("decided_at", "pk")
+        .values_list("resident_id", "purpose_id")
+    )
+    return list(dict.fromkeys(rows))
+
+
+def latest_withdrawal_at(resident_id: str, purpose_id: int):
+    """Return when the resident last withdrew consent to the purpose (None if never)."""
+    return (
+        ConsentRecord.objects.filter(
+            resident_id=resident_id,
+            purpose_id=purpose_id,
+            decision=ConsentRecord.Decision.WITHDRAWN,
+        )
+        .order_by("-decided_at")
+        .values_list("decided_at", flat=True)
+        .first()
     )
 
 

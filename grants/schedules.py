@@ -15,3 +15,12 @@ def ensure_schedules(**kwargs) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="grants: sweep undelivered notices",
+        defaults={
+            "func": "grants.tasks.sweep_undelivered",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.GRANTS_SWEEP_MINUTES,
+            "repeats": -1,
+        },
+    )

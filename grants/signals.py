@@ -36,12 +36,10 @@ def follow_purpose(sender, purpose, **kwargs) -> None:
     A closed consent purpose revokes every grant still active or suspended for it, and every
     service that received residents' data under it hears of it per resident (in a task).
     """
-    from django_q.tasks import async_task
-
-    from . import services
+    from . import services, tasks
 
     services.grants_follow_purpose_closed(purpose=purpose)
-    async_task("grants.tasks.notify_purpose_closed", purpose.pk)
+    tasks.queue("grants.tasks.notify_purpose_closed", purpose.pk)
 
 
 @receiver(consent_withdrawn, dispatch_uid="grants.notify_recipients")

@@ -9,22 +9,37 @@ platform's key, so that a service verifies it against the JWKS before believing 
 push is tried again with exponential backoff (1, 2, 4, 8... minutes) up to ``MAX_ATTEMPTS``.
 """
 
+import logging
 import urllib.error
 import urllib.request
 from datetime import timedelta
 
 from django.utils import timezone
 
+logger = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 TIMEOUT = 10  # seconds
 
 
-def enqueue_delivery(event_id: int, attempt: int = 1) -> None:
-    """Queue the push of ``event_id``; run from ``transaction.on_commit``."""
+def queue(func: str, *args) -> None:
+    """
+    Queue a task after the change that needs it committed. If the broker is down the change
+    stands (the person who made it is not told it failed): the task is left to
+    ``sweep_undelivered``, which does again, a few minutes later, what was not done.
+    """
     from django_q.tasks import async_task
 
-    async_task("grants.tasks.deliver", event_id, attempt)
+    try:
+        async_task(func, *args)
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep makes up for it
+        logger.warning("task %s not queued (broker unavailable); the sweep will do it", func)
+
+
+def enqueue_delivery(event_id: int, attempt: int = 1) -> None:
+    """Queue the push of ``event_id``; run from ``transaction.on_commit``."""
+    queue("grants.tasks.deliver", event_id, attempt)
 
 
 def schedule_retry(event_id: int, attempt: int) -> None:
@@ -78,9 +93,7 @@ def expire_grants() -> int:
 
 def enqueue_withdrawal_notices(resident_id: str, purpose_id: int) -> None:
     """Queue the notices of a withdrawal to its recipients; run after the withdrawal commits."""
-    from django_q.tasks import async_task
-
-    async_task("grants.tasks.notify_withdrawal", resident_id, purpose_id)
+    queue("grants.tasks.notify_withdrawal", resident_id, purpose_id)
 
 
 def notify_withdrawal(resident_id: str, purpose_id: int) -> int:
@@ -114,9 +127,17 @@ def notify_purpose_closed(purpose_id: int) -> int:
 
 def enqueue_event_push(notice_id: int, attempt: int = 1) -> None:
     """Queue the push of a withdrawal notice; run from ``transaction.on_commit``."""
-    from django_q.tasks import async_task
+    queue("grants.tasks.push_event", notice_id, attempt)
 
-    async_task("grants.tasks.push_event", notice_id, attempt)
+
+def sweep_undelivered() -> dict[str, int]:
+    """
+    On a schedule: make the withdrawal notices and pushes whose tasks were lost (see
+    ``services.undelivered_sweep``).
+    """
+    from . import services
+
+    return services.undelivered_sweep()
 
 
 def post_security_event(url: str, body: bytes) -> int:

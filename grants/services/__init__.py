@@ -945,6 +945,7 @@ def _expire(grant: Grant) -> bool:
     return True
 
 
+from .events import undelivered_sweep as undelivered_sweep  # noqa: E402
 from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
 from .events import withdrawal_poll as withdrawal_poll  # noqa: E402
 from .events import withdrawal_push as withdrawal_push  # noqa: E402

@@ -77,10 +77,15 @@ def withdrawal_notify(
     """
     at = (at or timezone.now()).replace(microsecond=0)
     purpose = Purpose.objects.get(pk=purpose_id)
+    # One notice per service and withdrawal, however many times this runs (the task, and the
+    # sweep for a task that was lost): the resident's row serialises the runs.
+    Resident.objects.select_for_update().filter(pk=resident_id).exists()
+    told = _services_told(resident_id=resident_id, purpose_id=purpose_id, reason=reason)
     jtis = consent_selectors.data_recipient_grants(resident_id, purpose_id)
     recipients: dict[int, Service] = {}
     for grant in Grant.objects.filter(jti__in=jtis).select_related("service").order_by("pk"):
-        recipients.setdefault(grant.service_id, grant.service)
+        if grant.service_id not in told:
+            recipients.setdefault(grant.service_id, grant.service)
     due_at = at + datetime.timedelta(days=CONFIRMATION_DAYS_DEFAULT)
     notices = []
     for service in recipients.values():
@@ -114,6 +119,62 @@ def withdrawal_notify(
             notice_id = notice.pk
             transaction.on_commit(lambda notice_id=notice_id: tasks.enqueue_event_push(notice_id))
     return notices
+
+
+def _services_told(*, resident_id: str, purpose_id: int, reason: str) -> set[int]:
+    """
+    Return the services already sent a notice of the resident's latest withdrawal from the
+    purpose (or, for a closed purpose, of its closing).
+    """
+    notices = RecipientNotice.objects.filter(
+        resident_id=resident_id, purpose_id=purpose_id, reason=reason
+    )
+    if reason == RecipientNotice.Reason.WITHDRAWN:
+        withdrawn_at = consent_selectors.latest_withdrawal_at(resident_id, purpose_id)
+        if withdrawn_at is None:
+            return set()
+        notices = notices.filter(created_at__gte=withdrawn_at.replace(microsecond=0))
+    return set(notices.values_list("service_id", flat=True))
+
+
+def undelivered_sweep(*, now=None) -> dict[str, int]:
+    """
+    Do again what a lost task left undone (a task is lost when the broker is down at the moment
+    it is queued, after the change that needs it committed): the notices of recent withdrawals
+    that were never made, and the pushes of notices and grant events never attempted. Only what
+    is older than ``GRANTS_SWEEP_GRACE_SECONDS`` (the task may still be on its way) and younger
+    than ``GRANTS_SWEEP_DAYS``. Return how many of each were done again.
+    """
+    from .. import tasks
+    from ..models import GrantEvent
+
+    now = now or timezone.now()
+    until = now - datetime.timedelta(seconds=settings.GRANTS_SWEEP_GRACE_SECONDS)
+    since = now - datetime.timedelta(days=settings.GRANTS_SWEEP_DAYS)
+    done = {"withdrawals": 0, "pushes": 0, "webhooks": 0}
+    for resident_id, purpose_id in consent_selectors.withdrawals_without_notices(since, until):
+        if withdrawal_notify(resident_id=resident_id, purpose_id=purpose_id):
+            done["withdrawals"] += 1
+    # Notices to services with an events URL, never pushed nor fetched.
+    owed = RecipientNotice.objects.filter(
+        created_at__gte=since,
+        created_at__lt=until,
+        push_attempts=0,
+        delivered_at__isnull=True,
+        acknowledged_at__isnull=True,
+        service_id__in=Service.objects.exclude(events_url="").values("pk"),
+    ).values_list("pk", flat=True)
+    for notice_id in owed:
+        tasks.enqueue_event_push(notice_id)
+        done["pushes"] += 1
+    # Grant status changes for services with a webhook, never attempted.
+    events = GrantEvent.objects.filter(
+        at__gte=since, at__lt=until, deliveries__isnull=True, grant__service__webhook_url__gt=""
+    ).values_list("pk", flat=True)
+    for event_id in events:
+        tasks.enqueue_delivery(event_id)
+        done["webhooks"] += 1
+    return done
 
 
 def withdrawal_push(*, notice_id: int, attempt: int, post) -> bool:

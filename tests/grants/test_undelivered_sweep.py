@@ -1,0 +1,177 @@
+"""
+A withdrawal committed while the task broker is down still reaches its recipients: the
+resident's request succeeds, and the sweep on the schedule makes the notices the lost task never
+made, pushes what was never pushed and delivers grant events never attempted, once each.
+"""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from consent import services as consent_services
+from consent.models import RecipientNotice
+from grants import services, tasks
+from grants.models import GrantEvent, WebhookDelivery
+
+from .test_withdrawal_events import released  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+EVENTS_URL = "https://rp.example.jp/events"
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """``async_task`` fails as it does when Redis is down; put back with ``broker_down.up()``."""
+    import django_q.tasks
+
+    class Broker:
+        def __init__(self):
+            self.original = django_q.tasks.async_task
+
+        def up(self):
+            monkeypatch.setattr(django_q.tasks, "async_task", self.original)
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    broker = Broker()
+    monkeypatch.setattr(django_q.tasks, "async_task", refuse)
+    return broker
+
+
+def later(minutes=3):
+    return timezone.now() + datetime.timedelta(minutes=minutes)
+
+
+def set_events_url(service):
+    services.service_update(
+        actor=None,
+        service=service,
+        name=service.name,
+        webhook_url="",
+        is_active=True,
+        events_url=EVENTS_URL,
+    )
+
+
+def test_a_withdrawal_while_the_broker_is_down_is_told_by_the_sweep_once(
+    client,
+    released,
+    purpose,
+    service_a,
+    broker_down,
+    django_capture_on_commit_callbacks,  # noqa: F811
+):
+    resident, subject = released
+    client.force_login(resident.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/portal/purposes/{purpose.pk}/decline/")
+    assert answer.status_code == 302  # the withdrawal stands; nobody is told it failed
+    assert resident.consent_records.latest("id").decision == "withdrawn"
+    assert not RecipientNotice.objects.exists()
+
+    broker_down.up()
+    # Within the grace the task may still be on its way: nothing yet.
+    assert services.undelivered_sweep()["withdrawals"] == 0
+    assert services.undelivered_sweep(now=later())["withdrawals"] == 1
+    notice = RecipientNotice.objects.get()
+    assert notice.subject == subject and notice.service_id == service_a.service.pk
+    # Again, or the lost task arriving after all: still one notice.
+    assert services.undelivered_sweep(now=later())["withdrawals"] == 0
+    assert tasks.notify_withdrawal(resident.pk, purpose.pk) == 0
+    assert RecipientNotice.objects.count() == 1
+
+
+def test_a_second_withdrawal_gets_notices_of_its_own(
+    released,
+    purpose,
+    service_a,
+    django_capture_on_commit_callbacks,  # noqa: F811
+):
+    resident, _ = released
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    assert RecipientNotice.objects.count() == 1
+    assert tasks.notify_withdrawal(resident.pk, purpose.pk) == 0  # the same withdrawal
+    first = RecipientNotice.objects.get()
+    RecipientNotice.objects.filter(pk=first.pk).update(
+        created_at=first.created_at - datetime.timedelta(days=1)
+    )
+    consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    assert RecipientNotice.objects.count() == 2
+
+
+def test_a_notice_never_pushed_is_pushed_by_the_sweep(
+    released,
+    purpose,
+    service_a,
+    broker_down,
+    django_capture_on_commit_callbacks,
+    monkeypatch,  # noqa: F811
+):
+    resident, _ = released
+    set_events_url(service_a.service)
+    sent = []
+    monkeypatch.setattr(tasks, "post_security_event", lambda url, body: sent.append(url) or 202)
+    consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    # The notice is made, but its push is queued while the broker is down.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.withdrawal_notify(resident_id=resident.pk, purpose_id=purpose.pk)
+    notice = RecipientNotice.objects.get()
+    assert notice.push_attempts == 0 and not sent
+    broker_down.up()
+    assert services.undelivered_sweep(now=later()) == {"withdrawals": 0, "pushes": 1, "webhooks": 0}
+    notice.refresh_from_db()
+    assert sent == [EVENTS_URL] and notice.delivered_at is not None
+    assert services.undelivered_sweep(now=later())["pushes"] == 0
+
+
+def test_a_grant_event_never_attempted_is_delivered_by_the_sweep(
+    grant, service_a, broker_down, django_capture_on_commit_callbacks, monkeypatch
+):
+    service = service_a.service
+    services.service_update(
+        actor=None,
+        service=service,
+        name=service.name,
+        webhook_url="https://rp.example.jp/webhook",
+        is_active=True,
+        events_url="",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_revoke(actor=None, grant=grant, reason="secretariat_decision")
+    event = GrantEvent.objects.get(grant=grant)
+    assert not WebhookDelivery.objects.exists()
+    broker_down.up()
+    monkeypatch.setattr(tasks, "post", lambda url, body: 204)
+    assert services.undelivered_sweep(now=later())["webhooks"] == 1
+    assert WebhookDelivery.objects.get().event == event
+    assert services.undelivered_sweep(now=later())["webhooks"] == 0
+
+
+def test_the_sweep_leaves_what_is_older_than_its_days(
+    released,
+    purpose,
+    broker_down,
+    django_capture_on_commit_callbacks,
+    settings,  # noqa: F811
+):
+    resident, _ = released
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    broker_down.up()
+    days = settings.GRANTS_SWEEP_DAYS
+    assert services.undelivered_sweep(now=later(60 * 24 * days + 5))["withdrawals"] == 0
+    assert not RecipientNotice.objects.exists()
+
+
+def test_the_sweep_runs_on_a_schedule():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="grants.tasks.sweep_undelivered")
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
+    assert tasks.sweep_undelivered() == {"withdrawals": 0, "pushes": 0, "webhooks": 0}
