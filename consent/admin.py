@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -29,8 +29,22 @@ from config.forms import IdsChoiceField, JapaneseDateField
 from governance.selectors import organizations_visible_to
 
 from . import receipts, selectors, services
-from .forms import PaperConsentForm
-from .models import ConsentRecord, DataCategory, Notice, Purpose, RecipientNotice, Resident
+from .forms import (
+    AccountOpenForm,
+    ApproveRepresentationForm,
+    CounterConsentForm,
+    PaperConsentForm,
+    RegisterRepresentationForm,
+)
+from .models import (
+    ConsentRecord,
+    DataCategory,
+    Notice,
+    Purpose,
+    RecipientNotice,
+    Representation,
+    Resident,
+)
 
 # Counts this small could single a resident out; they are shown as "fewer than 10".
 SMALL_COUNT = 10
@@ -173,6 +187,7 @@ class PurposeForm(forms.ModelForm):
             "recipients",
             "retention_days",
             "consent_valid_days",
+            "own_decision_only",
         ]
 
 
@@ -209,6 +224,17 @@ class PurposeAdmin(SecretariatAdmin):
                         "Changing any of these while the purpose is open publishes a new notice "
                         "version: consents given under the previous one lapse, and residents are "
                         "asked again."
+                    ),
+                },
+            ),
+            (
+                _("Representatives"),
+                {
+                    "fields": ["own_decision_only"],
+                    "description": _(
+                        "Tick this when the data ethics board asked that only the person "
+                        "decides on this purpose: a parent, guardian or other representative "
+                        "then cannot decide for them."
                     ),
                 },
             ),
@@ -312,6 +338,9 @@ class ConsentRecordAdmin(ReadOnlySecretariatAdmin):
         "method",
         "recorded_by",
         "paper_reference",
+        "acted_by",
+        "relationship",
+        "representation",
         "expires_at",
         "receipt",
     ]
@@ -423,13 +452,28 @@ class ResidentAdmin(SecretariatAdmin):
     @admin.display(description=_("current decisions"))
     def decisions(self, obj):
         rows = [(state.purpose.title_ja, state.label) for state in selectors.dashboard(obj)]
-        url = reverse("admin:consent_resident_paper", args=[obj.pk])
+        links = [
+            (
+                reverse("admin:consent_resident_paper", args=[obj.pk]),
+                gettext("Record a paper decision"),
+            ),
+            (
+                reverse("admin:consent_resident_counter", args=[obj.pk]),
+                gettext("Record a decision made at the counter"),
+            ),
+        ]
+        if obj.user_id is None and not obj.is_erased:
+            links.append(
+                (
+                    reverse("admin:consent_resident_account", args=[obj.pk]),
+                    gettext("Open a portal account"),
+                )
+            )
         table = format_html_join("", "<li>{}: {}</li>", rows)
         return format_html(
-            '<ul>{}</ul><p><a class="button" href="{}">{}</a></p>',
+            "<ul>{}</ul><p>{}</p>",
             table,
-            url,
-            gettext("Record a paper decision"),
+            format_html_join(" ", '<a class="button" href="{}">{}</a>', links),
         )
 
     def get_urls(self):
@@ -438,6 +482,16 @@ class ResidentAdmin(SecretariatAdmin):
                 "<str:resident_id>/paper/",
                 self.admin_site.admin_view(self.paper_view),
                 name="consent_resident_paper",
+            ),
+            path(
+                "<str:resident_id>/counter/",
+                self.admin_site.admin_view(self.counter_view),
+                name="consent_resident_counter",
+            ),
+            path(
+                "<str:resident_id>/account/",
+                self.admin_site.admin_view(self.account_view),
+                name="consent_resident_account",
             ),
         ] + super().get_urls()
 
@@ -463,10 +517,13 @@ class ResidentAdmin(SecretariatAdmin):
             return redirect("admin:consent_resident_change", resident.pk)
         return self._form_page(request, form, gettext("Register a resident without a smartphone"))
 
-    def paper_view(self, request, resident_id: str):
+    def _resident(self, request, resident_id: str) -> Resident:
         resident = self.get_queryset(request).filter(pk=resident_id).first()
         if resident is None or not self.is_secretariat(request):
             raise Http404("no such resident")
+        return resident
+
+    def _purposes(self, request, resident):
         scope = self.consortium_ids(request)
         purposes = Purpose.objects.filter(
             consortium__in=resident.consortia.all(),
@@ -474,7 +531,69 @@ class ResidentAdmin(SecretariatAdmin):
         )
         if scope is not None:
             purposes = purposes.filter(consortium__in=scope)
-        form = PaperConsentForm(request.POST or None, purposes=purposes)
+        return purposes
+
+    def counter_view(self, request, resident_id: str):
+        """A decision the resident made at the counter with a clerk's help (channel counter)."""
+        resident = self._resident(request, resident_id)
+        form = CounterConsentForm(request.POST or None, purposes=self._purposes(request, resident))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.consent_record_counter(
+                    actor=request.user,
+                    resident=resident,
+                    purpose=data["purpose"],
+                    decision=data["decision"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    gettext("The decision made at the counter is recorded."),
+                    messages.SUCCESS,
+                )
+                return redirect("admin:consent_resident_change", resident.pk)
+        return self._form_page(
+            request,
+            form,
+            gettext("Record a decision made at the counter for %(id)s")
+            % {"id": resident.pseudonymous_id},
+            resident=resident,
+        )
+
+    def account_view(self, request, resident_id: str):
+        """Open a portal account for a resident without one (e.g. a child come of age)."""
+        resident = self._resident(request, resident_id)
+        form = AccountOpenForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.resident_account_open(
+                    actor=request.user, resident=resident, email=form.cleaned_data["email"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    gettext(
+                        "The account is open. The person sets their password with “Forgot your "
+                        "password?” on the portal's sign-in page."
+                    ),
+                    messages.SUCCESS,
+                )
+                return redirect("admin:consent_resident_change", resident.pk)
+        return self._form_page(
+            request,
+            form,
+            gettext("Open a portal account for %(id)s") % {"id": resident.pseudonymous_id},
+            resident=resident,
+        )
+
+    def paper_view(self, request, resident_id: str):
+        resident = self._resident(request, resident_id)
+        form = PaperConsentForm(request.POST or None, purposes=self._purposes(request, resident))
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -510,6 +629,222 @@ class ResidentAdmin(SecretariatAdmin):
                 "form": form,
                 **context,
             },
+        )
+
+
+# --- Representatives ---------------------------------------------------------------------------
+
+
+@admin.register(Representation)
+class RepresentationAdmin(SecretariatAdmin):
+    """
+    代理: registered here with its evidence, or requested by a resident in the portal and
+    approved or refused here; ended here (or by its dates, every day).
+    """
+
+    list_display = [
+        "pk", "state", "relationship", "representative", "represented", "valid_from",
+        "valid_until", "comes_of_age_on", "requested_at",
+    ]  # fmt: skip
+    list_filter = ["state", "relationship"]
+    list_select_related = ["representative", "represented"]
+    search_fields = ["=representative__pseudonymous_id", "=represented__pseudonymous_id"]
+    # No search_help_text: Django's search box then names itself by the help alone, which
+    # axe-core refuses (label-title-only).
+    fields = [
+        "consortium", "state", "representative", "represented", "requested_name", "relationship",
+        "evidence_kind", "evidence_checked_by", "evidence_checked_on", "valid_from",
+        "valid_until", "comes_of_age_on", "end_reason", "ended_on", "requested_at", "next_step",
+    ]  # fmt: skip
+    readonly_fields = fields
+    actions = ["refuse", "end"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # each step is a service: add, approve, refuse, end
+
+    @admin.display(description=_("next step"))
+    def next_step(self, obj):
+        if obj.state != Representation.State.REQUESTED:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">{}</a>',
+            reverse("admin:consent_representation_approve", args=[obj.pk]),
+            gettext("Check the evidence and approve"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:representation_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="consent_representation_approve",
+            ),
+        ] + super().get_urls()
+
+    def _person(self, request, form, consortium):
+        """Return the represented resident the form names, registering a new one if asked."""
+        data = form.cleaned_data
+        pid = data.get("represented", "").strip().lower()
+        if pid:
+            person = (
+                Resident.objects.filter(pk=pid, consortia=consortium, erased_at__isnull=True)
+                .distinct()
+                .first()
+            )
+            if person is None:
+                form.add_error(
+                    "represented", gettext("No resident has this number in this consortium.")
+                )
+            return person
+        return services.resident_register(
+            actor=request.user, consortia=[consortium], full_name=data["new_person_name"].strip()
+        )
+
+    def _terms(self, data) -> dict:
+        birth_date = data.get("birth_date")
+        return {
+            "evidence_kind": data["evidence_kind"],
+            "evidence_checked_on": data["evidence_checked_on"],
+            "valid_from": data["valid_from"],
+            "valid_until": data.get("valid_until"),
+            "comes_of_age_on": services.coming_of_age(birth_date) if birth_date else None,
+        }
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        form = RegisterRepresentationForm(
+            request.POST or None,
+            consortia=self.consortia(request),
+            initial={"evidence_checked_on": today, "valid_from": today},
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            consortium = data["consortium"]
+            representative = (
+                Resident.objects.filter(
+                    pk=data["representative"].strip().lower(),
+                    consortia=consortium,
+                    erased_at__isnull=True,
+                )
+                .distinct()
+                .first()
+            )
+            if representative is None:
+                form.add_error(
+                    "representative", gettext("No resident has this number in this consortium.")
+                )
+            else:
+                try:
+                    with transaction.atomic():
+                        person = self._person(request, form, consortium)
+                        if person is None:
+                            raise ValidationError([])
+                        representation = services.representation_register(
+                            actor=request.user,
+                            consortium=consortium,
+                            representative=representative,
+                            represented=person,
+                            relationship=data["relationship"],
+                            **self._terms(data),
+                        )
+                except ValidationError as error:
+                    if error.messages:
+                        form.add_error(None, error)
+                else:
+                    self.message_user(
+                        request, gettext("The representation is registered."), messages.SUCCESS
+                    )
+                    return redirect("admin:consent_representation_change", representation.pk)
+        return self._form_page(request, form, gettext("Register a representative"))
+
+    def approve_view(self, request, representation_id: int):
+        representation = self.get_queryset(request).filter(pk=representation_id).first()
+        if representation is None or not self.is_secretariat(request):
+            raise Http404("no such representation")
+        if representation.state != Representation.State.REQUESTED:
+            return redirect("admin:consent_representation_change", representation.pk)
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        form = ApproveRepresentationForm(
+            request.POST or None,
+            initial={
+                "relationship": representation.relationship,
+                "evidence_kind": representation.evidence_kind,
+                "evidence_checked_on": today,
+                "valid_from": today,
+                "new_person_name": representation.requested_name,
+            },
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    person = self._person(request, form, representation.consortium)
+                    if person is None:
+                        raise ValidationError([])
+                    services.representation_approve(
+                        actor=request.user,
+                        representation=representation,
+                        represented=person,
+                        relationship=data["relationship"],
+                        **self._terms(data),
+                    )
+            except ValidationError as error:
+                if error.messages:
+                    form.add_error(None, error)
+            else:
+                self.message_user(request, gettext("The request is approved."), messages.SUCCESS)
+                return redirect("admin:consent_representation_change", representation.pk)
+        return self._form_page(
+            request,
+            form,
+            gettext("Approve the request of %(id)s") % {"id": representation.representative_id},
+            requested_name=representation.requested_name,
+        )
+
+    def _form_page(self, request, form, title, **context):
+        return TemplateResponse(
+            request,
+            "admin/consent/form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "form": form,
+                **context,
+            },
+        )
+
+    def _each(self, request, queryset, service, done, **kwargs):
+        for representation in queryset:
+            try:
+                service(actor=request.user, representation=representation, **kwargs)
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{representation}: {' '.join(error.messages)}", messages.ERROR
+                )
+            else:
+                self.message_user(request, done % {"item": representation}, messages.SUCCESS)
+
+    @admin.action(description=_("Refuse the selected requests"))
+    def refuse(self, request, queryset):
+        self._each(
+            request, queryset, services.representation_refuse, gettext("%(item)s is refused.")
+        )
+
+    @admin.action(description=_("End the selected representations"))
+    def end(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            services.representation_end,
+            gettext("%(item)s has ended."),
+            reason=Representation.EndReason.SECRETARIAT,
         )
 
 

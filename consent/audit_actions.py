@@ -13,10 +13,19 @@ DECISION = [
     "receipt",
     "decided_at",
     "expires_at",
+    # A representative's decision: who acted, under which representation, as what.
+    "acted_by",
+    "representation",
+    "relationship",
 ]
+
+# A representation's step: the residents by pseudonymous id, never the person's name.
+REPRESENTATION = ["representation", "representative", "represented", "relationship"]
+REPRESENTATION_TERMS = ["evidence_kind", "valid_from", "valid_until", "comes_of_age_on"]
 
 ACTIONS = {
     "resident.registered": ["language", "resident", "with_account"],
+    "resident.account_opened": ["resident"],
     "resident.language_set": ["language", "resident"],
     "resident.erased": ["consents_withdrawn", "resident"],
     "resident.passkey_added": ["passkey", "resident"],
@@ -30,6 +39,11 @@ ACTIONS = {
     "notice.published": ["purpose", "sha256", "version"],
     "consent.given": DECISION,
     "consent.withdrawn": DECISION,
+    "representation.requested": [*REPRESENTATION, "evidence_kind"],
+    "representation.registered": REPRESENTATION + REPRESENTATION_TERMS,
+    "representation.approved": REPRESENTATION + REPRESENTATION_TERMS,
+    "representation.refused": REPRESENTATION,
+    "representation.ended": [*REPRESENTATION, "ended_on", "reason"],
     "data.accessed": ["batch_sha256", "organization", "purpose", "residents", "time"],
     # Never the subject beside the resident: the public log must not link the two.
     "resident.pairwise_subject_issued": ["sector"],

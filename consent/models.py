@@ -9,6 +9,7 @@ log) holds no name and no contact: those live in ``ResidentProfile``, which eras
 import base64
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,6 +35,20 @@ def localized(obj, field: str, language: str | None = None) -> str:
         if value:
             return value
     return getattr(obj, f"{field}_ja")
+
+
+class Relationship(models.TextChoices):
+    """How a representative is related to the person they act for."""
+
+    PARENT = "parent", _("parent or guardian of a minor (親権者・未成年後見人)")
+    GUARDIAN = "guardian", _("adult guardian (成年後見人)")
+    CURATOR = "curator", _("curator (保佐人)")
+    ASSISTANT = "assistant", _("assistant (補助人)")
+    ATTORNEY = "attorney", _("family member with a power of attorney (委任状)")
+    OTHER = "other", _("other")
+
+
+RELATIONSHIP_CHOICES = Relationship.choices
 
 
 class PseudonymousIdField(models.CharField):
@@ -202,6 +217,13 @@ class Purpose(models.Model):
         editable=False,
         verbose_name=_("current notice"),
     )
+    # The board's ruling that only the person may decide on this purpose (a representative
+    # may not, e.g. a purpose using data of a kind a parent should not consent to for a child).
+    own_decision_only = models.BooleanField(
+        _("needs the person's own decision"),
+        default=False,
+        help_text=_("When ticked, a representative cannot decide on this purpose for anyone."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -294,6 +316,8 @@ class ConsentRecord(models.Model):
         PAPER = "paper", _("paper form via the secretariat")
         # Decided on the authorization page while signing in to a member service.
         OIDC = "oidc", _("while signing in to a member service")
+        # Decided by the resident with a clerk's help at the secretariat's counter.
+        COUNTER = "counter", _("at the counter with a clerk's help")
 
     receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True, editable=False)
     # No single-column indexes on these foreign keys: consent_record_resident and
@@ -323,6 +347,31 @@ class ConsentRecord(models.Model):
     )
     paper_reference = models.CharField(_("paper form reference"), max_length=64, blank=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    # A decision made for the resident by their representative: who acted, under which
+    # representation, in which relationship (copied, as the record is kept for ever). No
+    # indexes: residents and representations are never deleted, and nothing looks records
+    # up by them; fewer indexes on the largest table.
+    acted_by = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by (representative)"),
+        db_index=False,
+    )
+    representation = models.ForeignKey(
+        "Representation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_records",
+        verbose_name=_("representation"),
+        db_index=False,
+    )
+    relationship = models.CharField(
+        _("relationship"), max_length=16, choices=RELATIONSHIP_CHOICES, blank=True
+    )
 
     class Meta:
         verbose_name = _("consent record")
@@ -335,8 +384,20 @@ class ConsentRecord(models.Model):
                 name="consent_record_paper_has_staff_and_form",
             ),
             models.CheckConstraint(
-                condition=Q(method="paper") | Q(recorded_by__isnull=True, paper_reference=""),
-                name="consent_record_portal_has_no_staff",
+                condition=Q(method="paper")
+                | Q(method="counter", recorded_by__isnull=False, paper_reference="")
+                | Q(recorded_by__isnull=True, paper_reference=""),
+                name="consent_record_staff_only_paper_counter",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="counter") | Q(recorded_by__isnull=False),
+                name="consent_record_counter_has_staff",
+            ),
+            # A representative's decision names the representation and the relationship.
+            models.CheckConstraint(
+                condition=Q(acted_by__isnull=True, representation__isnull=True, relationship="")
+                | (Q(acted_by__isnull=False, representation__isnull=False) & ~Q(relationship="")),
+                name="consent_record_representative_complete",
             ),
             models.CheckConstraint(
                 condition=Q(decision="given") | Q(expires_at__isnull=True),
@@ -362,7 +423,7 @@ class ConsentRecord(models.Model):
                 name="consent_record_withdrawn",
             ),
             # Deleting any user (an erased resident's account) checks that no paper record
-            # names them; only paper records have a staff member.
+            # names them; only paper and counter records have a staff member.
             models.Index(
                 fields=["recorded_by"],
                 condition=Q(recorded_by__isnull=False),
@@ -642,3 +703,185 @@ class RecipientNotice(models.Model):
 
     def is_overdue(self, at=None) -> bool:
         return self.confirmed_at is None and (at or timezone.now()) > self.due_at
+
+
+class Representation(models.Model):
+    """
+    代理: a resident (the representative) who may decide on consent for another person (the
+    represented resident: a child, an adult under guardianship, a family member who gave a
+    power of attorney). The represented person may have no account of their own.
+
+    Registered by the secretariat with its evidence, or requested online by the representative
+    and approved (or refused) by the secretariat. It lets the representative act only while
+    active and within its dates (``is_in_force``): at its end date, at the person's coming of
+    age (18, Civil Code art. 4) for a minor, or when the secretariat ends it, it stops, and the
+    person is asked to confirm or change each decision made for them.
+
+    Kept for ever, like the decisions that cite it: no name and no contact, only the residents'
+    pseudonymous ids (the name typed in an online request is cleared once it is decided).
+    """
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        ACTIVE = "active", _("active")
+        REFUSED = "refused", _("refused")
+        ENDED = "ended", _("ended")
+
+    class EvidenceKind(models.TextChoices):
+        FAMILY_REGISTER = "family_register", _("family register (戸籍謄本・抄本)")
+        RESIDENT_RECORD = "resident_record", _("certificate of residence (住民票)")
+        GUARDIANSHIP_REGISTRY = (
+            "guardianship_registry",
+            _("certificate of registered matters of guardianship (登記事項証明書)"),
+        )
+        POWER_OF_ATTORNEY = "power_of_attorney", _("power of attorney (委任状)")
+        OTHER = "other", _("other document")
+
+    class EndReason(models.TextChoices):
+        END_DATE = "end_date", _("its end date passed")
+        CAME_OF_AGE = "came_of_age", _("the person came of age")
+        SECRETARIAT = "secretariat", _("ended by the secretariat")
+        REPRESENTATIVE = "representative", _("the representative's account was deleted")
+
+    Relationship = Relationship
+
+    consortium = models.ForeignKey(
+        "governance.Consortium",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consortium"),
+    )
+    representative = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        related_name="representations",
+        verbose_name=_("representative"),
+    )
+    # None while an online request waits for the secretariat to find or register the person.
+    represented = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="represented_by",
+        verbose_name=_("represented person"),
+    )
+    relationship = models.CharField(_("relationship"), max_length=16, choices=RELATIONSHIP_CHOICES)
+    evidence_kind = models.CharField(
+        _("evidence (document kind)"), max_length=24, choices=EvidenceKind.choices
+    )
+    evidence_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("evidence checked by"),
+    )
+    evidence_checked_on = models.DateField(_("evidence checked on"), null=True, blank=True)
+    valid_from = models.DateField(_("valid from"), default=timezone.localdate)
+    valid_until = models.DateField(
+        _("valid until"),
+        null=True,
+        blank=True,
+        help_text=_("The last day it is valid; empty when it has no end date."),
+    )
+    # For a minor: the 18th birthday (Civil Code art. 4), from which the person decides alone.
+    comes_of_age_on = models.DateField(_("comes of age on"), null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.REQUESTED
+    )
+    end_reason = models.CharField(
+        _("why it ended"), max_length=16, choices=EndReason.choices, blank=True
+    )
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    # An online request: the person's name as the representative typed it, for the
+    # secretariat to find them; cleared when the request is approved or refused.
+    requested_name = models.CharField(
+        _("name of the person (as requested)"), max_length=200, blank=True
+    )
+    requested_at = models.DateTimeField(_("requested or registered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("representation")
+        verbose_name_plural = _("representations")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["requested", "refused"]) | Q(represented__isnull=False),
+                name="consent_representation_has_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="active")
+                | Q(evidence_checked_by__isnull=False, evidence_checked_on__isnull=False),
+                name="consent_representation_evidence_checked",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="ended", ended_on__isnull=False) & ~Q(end_reason="")
+                | ~Q(state="ended") & Q(end_reason=""),
+                name="consent_representation_end_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="consent_representation_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(comes_of_age_on__isnull=True) | Q(relationship="parent"),
+                name="consent_representation_minor_only",
+            ),
+        ]
+        indexes = [
+            # The daily end of representations: the active ones whose date has come.
+            models.Index(
+                fields=["state", "valid_until"],
+                name="consent_representation_state",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(
+            _("%(representative)s for %(represented)s")
+            % {
+                "representative": self.representative_id,
+                "represented": self.represented_id or "?",
+            }
+        )
+
+    def clean(self) -> None:
+        if self.represented_id and self.represented_id == self.representative_id:
+            raise ValidationError(
+                {"represented": _("A resident cannot be their own representative.")}
+            )
+        if self.relationship == Relationship.PARENT and self.state != self.State.REQUESTED:
+            if self.comes_of_age_on is None:
+                raise ValidationError({"comes_of_age_on": _("Enter the date the child turns 18.")})
+        elif self.comes_of_age_on is not None and self.relationship != Relationship.PARENT:
+            raise ValidationError(
+                {"comes_of_age_on": _("Only a minor's representation ends at coming of age.")}
+            )
+
+    def ends_on(self):
+        """Return the first day it no longer holds by its dates, or None."""
+        days = []
+        if self.valid_until is not None:
+            days.append(self.valid_until + timedelta(days=1))
+        if self.comes_of_age_on is not None:
+            days.append(self.comes_of_age_on)
+        return min(days) if days else None
+
+    def due_end_reason(self, today) -> str:
+        """Return why it ends by its dates on ``today`` (an ``EndReason``), or ""."""
+        if self.comes_of_age_on is not None and today >= self.comes_of_age_on:
+            return self.EndReason.CAME_OF_AGE
+        if self.valid_until is not None and today > self.valid_until:
+            return self.EndReason.END_DATE
+        return ""
+
+    def is_in_force(self, today=None) -> bool:
+        """Return True if the representative may act under it on ``today`` (checked at use)."""
+        today = today or timezone.localdate()
+        return (
+            self.state == self.State.ACTIVE
+            and self.valid_from <= today
+            and not self.due_end_reason(today)
+        )

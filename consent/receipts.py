@@ -28,6 +28,7 @@ COLLECTION_METHODS = {
     ConsentRecord.Method.PORTAL: "web form (resident portal)",
     ConsentRecord.Method.PAPER: "paper form recorded by the secretariat",
     ConsentRecord.Method.OIDC: "web form (sign-in to a member service, OpenID Connect)",
+    ConsentRecord.Method.COUNTER: "in person at the secretariat's counter, recorded by a clerk",
 }
 
 
@@ -94,6 +95,14 @@ def receipt_claims(record: ConsentRecord) -> dict:
         # The decision's entry in the public audit log and, once a checkpoint covers it, its
         # inclusion proof (C2SP tlog-proof).
         "auditLog": audit_log_claim(record),
+        # Decided for the principal by their representative (pseudonymous ids only).
+        "representative": {
+            "piiPrincipalId": record.acted_by_id,
+            "relationship": record.relationship,
+            "representationId": record.representation_id,
+        }
+        if record.acted_by_id
+        else None,
     }
 
 

@@ -14,3 +14,13 @@ def ensure_schedules(**kwargs) -> None:
             "repeats": -1,
         },
     )
+    # Representations end at their end date or at the person's coming of age; they stop
+    # at use already, this records the end and asks the person to confirm (once a day).
+    Schedule.objects.update_or_create(
+        name="consent: end representations",
+        defaults={
+            "func": "consent.tasks.representations_end_due",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )

@@ -25,6 +25,7 @@ from .models import (
     PairwiseSubject,
     Purpose,
     RecipientNotice,
+    Representation,
     Resident,
 )
 
@@ -157,10 +158,14 @@ def access_notice(resident: Resident, purpose_id, version) -> Notice:
 
 
 def access_consent_record(resident: Resident, receipt_id) -> ConsentRecord:
-    """Return one of the resident's own records by receipt id; 404 for any other."""
+    """
+    Return one of the resident's own records, or one they made as a representative, by
+    receipt id; 404 for any other.
+    """
     record = (
-        ConsentRecord.objects.filter(resident=resident, receipt_id=receipt_id)
-        .select_related("resident", "purpose", "notice")
+        ConsentRecord.objects.filter(Q(resident=resident) | Q(acted_by=resident))
+        .filter(receipt_id=receipt_id)
+        .select_related("resident", "purpose", "notice", "acted_by")
         .first()
     )
     if record is None:
@@ -326,6 +331,8 @@ def resident_export(resident: Resident) -> dict:
                 "method": r.method,
                 "paper_reference": r.paper_reference or None,
                 "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+                "acted_by": r.acted_by_id,
+                "relationship": r.relationship or None,
             }
             for r in consent_history(resident).order_by("id")
         ],
@@ -364,6 +371,65 @@ def resident_export(resident: Resident) -> dict:
             for n in reversed(recipient_notices_for(resident))
         ],
     }
+
+
+# --- Representatives ---------------------------------------------------------------------------
+
+
+def representations_held(resident: Resident, *, today=None) -> list[Representation]:
+    """Return the representations in force under which ``resident`` decides for someone."""
+    today = today or timezone.localdate()
+    found = (
+        Representation.objects.filter(
+            representative=resident,
+            state=Representation.State.ACTIVE,
+            represented__erased_at__isnull=True,
+        )
+        .select_related("represented__profile")
+        .order_by("pk")
+    )
+    return [representation for representation in found if representation.is_in_force(today)]
+
+
+def representation_requests(resident: Resident) -> QuerySet[Representation]:
+    """Return the resident's online requests still waiting for the secretariat."""
+    return Representation.objects.filter(
+        representative=resident, state=Representation.State.REQUESTED
+    ).order_by("-requested_at")
+
+
+def access_representation(resident: Resident, representation_id, *, today=None) -> Representation:
+    """
+    Return a representation in force that ``resident`` holds; 404 for any other (another
+    resident's, an ended or expired one, one that does not exist).
+    """
+    for representation in representations_held(resident, today=today):
+        if str(representation.pk) == str(representation_id):
+            return representation
+    raise Http404("no such representation")
+
+
+def decisions_to_confirm(resident: Resident, *, at=None) -> list[PurposeState]:
+    """
+    Return the purposes whose decision in force a representative made for the resident under
+    a representation no longer in force: the resident is asked to confirm or change each.
+    """
+    today = timezone.localdate(at) if at else timezone.localdate()
+    states = [
+        state
+        for state in dashboard(resident, at=at)
+        if state.latest is not None and state.latest.acted_by_id is not None
+    ]
+    if not states:
+        return []
+    representations = Representation.objects.in_bulk(
+        [state.latest.representation_id for state in states]
+    )
+    return [
+        state
+        for state in states
+        if not representations[state.latest.representation_id].is_in_force(today)
+    ]
 
 
 # --- The secretariat -------------------------------------------------------------------------
@@ -425,6 +491,7 @@ class ReceiptView:
 def receipt_view(resident: Resident, receipt_id) -> ReceiptView:
     """Return the readable receipt of one of the resident's own decisions; 404 for any other."""
     record = access_consent_record(resident, receipt_id)
+    resident = record.resident  # the kind of decision is the represented person's
     entry = (
         entries_for_object(object_type=record._meta.label_lower, object_id=str(record.pk))
         .values_list("seq", flat=True)

@@ -6,3 +6,10 @@ def data_access_expand() -> int:
     from .services import data_access_expand as expand
 
     return expand()
+
+
+def representations_end_due() -> int:
+    """End the representations whose end date passed or whose minor came of age today."""
+    from .services import representations_end_due as end_due
+
+    return end_due()

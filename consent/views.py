@@ -32,7 +32,13 @@ from config.throttle import over_limit
 from governance import passkeys
 
 from . import identity, receipts, selectors, services
-from .forms import AccountForm, DeleteAccountForm, SignInForm, SignUpForm
+from .forms import (
+    AccountForm,
+    DeleteAccountForm,
+    RepresentationRequestForm,
+    SignInForm,
+    SignUpForm,
+)
 from .models import Purpose
 
 
@@ -326,7 +332,15 @@ def portal(request):
     decided = [state for state in states if state.state in ("agreed", "declined")]
     open_states = [state for state in states if state not in decided]
     return render(
-        request, "consent/portal/dashboard.html", {"open": open_states, "decided": decided}
+        request,
+        "consent/portal/dashboard.html",
+        {
+            "open": open_states,
+            "decided": decided,
+            "to_confirm": selectors.decisions_to_confirm(request.resident),
+            "represented": selectors.representations_held(request.resident),
+            "requests": selectors.representation_requests(request.resident),
+        },
     )
 
 
@@ -418,6 +432,115 @@ def withdraw_all(request):
         if s.latest and s.latest.decision == "given"
     ]
     return render(request, "consent/portal/withdraw_all.html", {"agreed": agreed})
+
+
+@require_POST
+@resident_required
+def confirm(request, purpose_id: int):
+    """The resident confirms, as their own, a decision a representative made for them."""
+    purpose = selectors.access_purpose(request.resident, purpose_id)
+    try:
+        services.consent_confirm(actor=_actor(request), resident=request.resident, purpose=purpose)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(reverse("consent:portal") + "#messages")
+    messages.success(
+        request,
+        _("You confirmed the decision on “%(purpose)s” as your own.")
+        % {"purpose": purpose.title()},
+    )
+    return redirect(reverse("consent:portal") + "#messages")
+
+
+# --- Deciding for someone else (a representative) ---------------------------------------------
+
+
+def _person_name(representation) -> str:
+    profile = getattr(representation.represented, "profile", None)
+    return (profile.full_name if profile else "") or representation.represented_id
+
+
+@require_GET
+@resident_required
+def represented(request, representation_id: int):
+    """The purposes of a person the resident represents, with the decisions made for them."""
+    representation = selectors.access_representation(request.resident, representation_id)
+    person = representation.represented
+    states = selectors.dashboard(person)
+    history = selectors.history_with_kinds(person, selectors.consent_history(person))
+    return render(
+        request,
+        "consent/portal/represented.html",
+        {
+            "representation": representation,
+            "person_name": _person_name(representation),
+            "states": states,
+            "history": history,
+        },
+    )
+
+
+def _decide_for(request, representation_id: int, purpose_id: int, *, agree: bool):
+    representation = selectors.access_representation(request.resident, representation_id)
+    purpose = selectors.access_purpose(representation.represented, purpose_id)
+    back = reverse("consent:represented", args=[representation.pk]) + "#messages"
+    name = _person_name(representation)
+    try:
+        services.consent_decide_for(
+            actor=_actor(request), representation=representation, purpose=purpose, agree=agree
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    if agree:
+        done = _("You agreed to “%(purpose)s” for %(name)s. The receipt is in their history.")
+    else:
+        done = _("You did not agree to “%(purpose)s” for %(name)s. Their data will not be used.")
+    messages.success(request, done % {"purpose": purpose.title(), "name": name})
+    return redirect(back)
+
+
+@require_POST
+@resident_required
+def give_for(request, representation_id: int, purpose_id: int):
+    return _decide_for(request, representation_id, purpose_id, agree=True)
+
+
+@require_POST
+@resident_required
+def withdraw_for(request, representation_id: int, purpose_id: int):
+    return _decide_for(request, representation_id, purpose_id, agree=False)
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def representation_request(request):
+    """Ask to decide for someone else; the secretariat checks the document and approves."""
+    form = RepresentationRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        consortium = request.resident.consortia.order_by("pk").first()
+        try:
+            services.representation_request(
+                actor=_actor(request),
+                representative=request.resident,
+                consortium=consortium,
+                requested_name=data["requested_name"],
+                relationship=data["relationship"],
+                evidence_kind=data["evidence_kind"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your request is sent. Bring the document to the secretariat's counter: "
+                    "once it is checked, the person appears on this page."
+                ),
+            )
+            return redirect(reverse("consent:portal") + "#messages")
+    return render(request, "consent/portal/representation_request.html", {"form": form})
 
 
 # --- Seeing what was decided and used --------------------------------------------------------

@@ -8,6 +8,7 @@ secretariat (paper consents, purposes), None for the system.
 
 import hashlib
 import logging
+import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -19,8 +20,8 @@ from audit.chain import format_time
 from audit.services import Actor, record
 from governance import passkeys
 
-from . import notices, pairwise, publication_checks
-from .models import (
+from .. import notices, pairwise, publication_checks
+from ..models import (
     ConsentRecord,
     ConsentState,
     DataAccess,
@@ -30,10 +31,23 @@ from .models import (
     PairwiseSubject,
     Purpose,
     RecipientNotice,
+    Representation,
     Resident,
     ResidentProfile,
 )
-from .signals import consent_withdrawn, purpose_closed
+from ..signals import consent_withdrawn, purpose_closed
+
+# The services of representations, re-exported.
+from .representatives import (  # noqa: F401
+    coming_of_age,
+    representation_approve,
+    representation_end,
+    representation_refuse,
+    representation_register,
+    representation_request,
+    representations_end_due,
+    representations_end_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +96,36 @@ def resident_register(
                 "language": language,
             },
         )
+    return resident
+
+
+@transaction.atomic
+def resident_account_open(*, actor, resident: Resident, email: str) -> Resident:
+    """
+    Open a portal account for a resident registered without one (a child come of age, a
+    person registered at the counter): the secretariat gives the address, and the person sets
+    their own password through the password reset, so nobody else ever knows it.
+    """
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    email = users.objects.normalize_email(email.strip()).lower()
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    if resident.is_erased or resident.user_id is not None:
+        raise ValidationError(_("This resident already has an account, or it was deleted."))
+    if users.objects.filter(username__iexact=email).exists():
+        raise ValidationError({"email": _("This address already has an account.")})
+    # A long random password nobody knows: usable, so that the password reset mails a link.
+    resident.user = users.objects.create_user(
+        username=email, email=email, password=secrets.token_urlsafe(32)
+    )
+    resident.save(update_fields=["user"])
+    record(
+        actor=actor,
+        action="resident.account_opened",
+        obj=resident,
+        payload={"resident": resident.pseudonymous_id},
+    )
     return resident
 
 
@@ -145,6 +189,7 @@ def resident_erase(*, actor, resident: Resident) -> Resident:
     if resident.is_erased:
         return resident
     withdrawn = _withdraw_all(actor=actor, resident=resident)
+    representations_end_for(actor=actor, resident=resident)
     ResidentProfile.objects.filter(resident=resident).delete()
     user = resident.user
     resident.user = None
@@ -323,6 +368,7 @@ def _decide(
     method: str,
     recorded_by=None,
     paper_reference: str = "",
+    representation: Representation | None = None,
     now=None,
 ) -> ConsentRecord:
     # Decisions of one resident are serialised, so that a double tap records one decision.
@@ -330,6 +376,21 @@ def _decide(
     purpose = Purpose.objects.select_related("current_notice").get(pk=purpose.pk)
     if resident.is_erased:
         raise ValidationError(_("This resident's account has been deleted."))
+    acted_by_id = None
+    if representation is not None:
+        representation = Representation.objects.get(pk=representation.pk)
+        if representation.represented_id != resident.pk or not representation.is_in_force(
+            timezone.localdate(now) if now else None
+        ):
+            raise ValidationError(_("You can no longer decide for this person."))
+        if purpose.own_decision_only:
+            raise ValidationError(
+                _(
+                    "Only the person can decide on this purpose: the data ethics board asked "
+                    "for their own decision. A representative cannot decide for them."
+                )
+            )
+        acted_by_id = representation.representative_id
     if not resident.consortia.filter(pk=purpose.consortium_id).exists():
         raise ValidationError(_("This purpose belongs to another consortium."))
     if decision == ConsentRecord.Decision.GIVEN and purpose.status != Purpose.Status.OPEN:
@@ -338,8 +399,10 @@ def _decide(
         raise ValidationError(_("This purpose has no notice yet."))
     now = now or timezone.now()
     latest = _latest(resident, purpose)
-    # Repeating the decision in force changes nothing (a resubmitted form, a double tap).
-    if latest is not None and latest.decision == decision:
+    # Repeating the decision in force changes nothing (a resubmitted form, a double tap); the
+    # same decision by someone else (the person confirming what their representative decided)
+    # is a new record.
+    if latest is not None and latest.decision == decision and latest.acted_by_id == acted_by_id:
         same_notice = latest.notice_id == purpose.current_notice_id
         unexpired = latest.expires_at is None or latest.expires_at > now
         if decision == ConsentRecord.Decision.WITHDRAWN or (same_notice and unexpired):
@@ -357,6 +420,9 @@ def _decide(
         recorded_by=recorded_by,
         paper_reference=paper_reference,
         expires_at=expires_at,
+        acted_by_id=acted_by_id,
+        representation=representation,
+        relationship=representation.relationship if representation else "",
     )
     consent.full_clean()
     consent.save(force_insert=True)
@@ -394,7 +460,7 @@ def _decide(
 
 def decision_payload(consent: ConsentRecord, notice: Notice) -> dict:
     """Return the audit payload of a decision: ids and facts, the resident by pseudonym only."""
-    return {
+    payload = {
         "resident": consent.resident_id,
         "purpose": consent.purpose_id,
         "notice_version": notice.version,
@@ -405,6 +471,12 @@ def decision_payload(consent: ConsentRecord, notice: Notice) -> dict:
         "decided_at": format_time(consent.decided_at),
         "expires_at": format_time(consent.expires_at) if consent.expires_at else None,
     }
+    if consent.acted_by_id:
+        # "By representative X for Y, relationship R": pseudonymous ids only.
+        payload["acted_by"] = consent.acted_by_id
+        payload["representation"] = consent.representation_id
+        payload["relationship"] = consent.relationship
+    return payload
 
 
 @transaction.atomic
@@ -480,6 +552,70 @@ def consent_record_paper(
         method=ConsentRecord.Method.PAPER,
         recorded_by=actor,
         paper_reference=paper_reference,
+        now=now,
+    )
+
+
+@transaction.atomic
+def consent_decide_for(
+    *, actor, representation: Representation, purpose: Purpose, agree: bool, now=None
+) -> ConsentRecord:
+    """
+    Record the decision a representative makes in the portal for the person they represent
+    (``actor`` is the representative): refused when the representation is not in force or
+    the board asked for the person's own decision on ``purpose``.
+    """
+    if representation.represented_id is None:
+        raise ValidationError(_("You can no longer decide for this person."))
+    return _decide(
+        actor=actor,
+        resident=representation.represented,
+        purpose=purpose,
+        decision=ConsentRecord.Decision.GIVEN if agree else ConsentRecord.Decision.WITHDRAWN,
+        method=ConsentRecord.Method.PORTAL,
+        representation=representation,
+        now=now,
+    )
+
+
+@transaction.atomic
+def consent_record_counter(
+    *, actor, resident: Resident, purpose: Purpose, decision: str, now=None
+) -> ConsentRecord:
+    """
+    Record a decision a resident made at the secretariat's counter with a clerk's help;
+    ``actor`` is the clerk, named on the record (channel ``counter``) and in the audit entry.
+    """
+    if getattr(actor, "pk", None) is None or not actor.is_staff:
+        raise ValidationError(_("A counter decision is recorded by a member of the secretariat."))
+    if decision not in ConsentRecord.Decision.values:
+        raise ValidationError({"decision": _("Choose whether consent was given or withdrawn.")})
+    return _decide(
+        actor=actor,
+        resident=resident,
+        purpose=purpose,
+        decision=decision,
+        method=ConsentRecord.Method.COUNTER,
+        recorded_by=actor,
+        now=now,
+    )
+
+
+@transaction.atomic
+def consent_confirm(*, actor, resident: Resident, purpose: Purpose, now=None) -> ConsentRecord:
+    """
+    Record, as the resident's own, the decision in force that a representative made for them
+    (after the representation ended): the same decision, now by the resident themselves.
+    """
+    latest = _latest(resident, purpose)
+    if latest is None or latest.acted_by_id is None:
+        raise ValidationError(_("There is no decision made for you on this purpose to confirm."))
+    return _decide(
+        actor=actor,
+        resident=resident,
+        purpose=purpose,
+        decision=latest.decision,
+        method=ConsentRecord.Method.PORTAL,
         now=now,
     )
 
