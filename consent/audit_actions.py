@@ -55,6 +55,7 @@ ACTIONS = {
 # What each action means, in words (``audit.actions.label``).
 LABELS = {
     "resident.registered": _("Resident registered"),
+    "resident.account_opened": _("Portal account opened by the secretariat"),
     "resident.language_set": _("Resident's language changed"),
     "resident.erased": _("Resident's personal data erased"),
     "resident.passkey_added": _("Resident's passkey added"),
@@ -68,6 +69,11 @@ LABELS = {
     "notice.published": _("Notice published"),
     "consent.given": _("Consent given"),
     "consent.withdrawn": _("Consent declined or withdrawn"),
+    "representation.requested": _("Representation requested"),
+    "representation.registered": _("Representation registered"),
+    "representation.approved": _("Representation approved"),
+    "representation.refused": _("Representation request refused"),
+    "representation.ended": _("Representation ended"),
     "data.accessed": _("Personal data provided to a service"),
     "resident.pairwise_subject_issued": _("Service-specific resident id issued"),
     "consent.recipient_notice_created": _("Recipient told of a withdrawal"),
