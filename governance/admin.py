@@ -1369,3 +1369,23 @@ class ResolutionAdmin(FormsetSaver, ScopedAdmin):
             lambda resolution: services.resolution_close(actor=request.user, resolution=resolution),
             _("%(count)d votes closed; their outcome is frozen."),
         )
+
+
+# --- Second factors ------------------------------------------------------------------------------
+
+# django-otp's and django-otp-webauthn's own admin pages would delete or change a person's
+# second factor without a service function (and without an audit entry): a lost device is
+# reset by the consortium's secretariat (*Accounts* → "reset the second factor"), and each
+# person manages their own on the second factor's page.
+for _label in (
+    "otp_totp.TOTPDevice",
+    "otp_static.StaticDevice",
+    "django_otp_webauthn.WebAuthnCredential",
+    "django_otp_webauthn.WebAuthnAttestation",
+    "django_otp_webauthn.WebAuthnUserHandle",
+):
+    from django.apps import apps as _apps
+
+    _model = _apps.get_model(_label)
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

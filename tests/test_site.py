@@ -139,3 +139,28 @@ def test_uploaded_files_are_not_served_by_url(client, settings, tmp_path):
     response = client.get(f"{settings.MEDIA_URL}attachment.pdf")
 
     assert response.status_code == 404
+
+
+def test_no_page_template_carries_inline_style_or_script():
+    # The policy refuses them, so the browser would ignore them: every page's style and script
+    # come from static files. PDF templates (rendered by WeasyPrint, never served) may.
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    found = []
+    for template in root.glob("**/templates/**/*.html"):
+        if ".venv" in template.parts or "var" in template.parts:
+            continue
+        text = template.read_text(encoding="utf-8")
+        if "@page" in text:  # a PDF's print style sheet
+            continue
+        if (
+            "<style" in text
+            or re.search(r"\sstyle=", text)
+            or re.search(r"<script(?![^>]*\ssrc=)", text)
+        ):
+            found.append(str(template.relative_to(root)))
+    assert not found, found

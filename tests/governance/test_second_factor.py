@@ -146,3 +146,23 @@ def test_a_consortium_requires_it_of_its_own_people_only(
 def test_a_development_machine_may_turn_it_off(client, superuser, settings):
     settings.STAFF_SECOND_FACTOR = False
     assert sign_in(client, "root").get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/otp_totp/totpdevice/",
+        "/admin/otp_static/staticdevice/",
+        "/admin/django_otp_webauthn/webauthncredential/",
+    ],
+)
+def test_no_admin_page_changes_a_second_factor_without_its_service(
+    client, superuser, path, settings
+):
+    # A factor is reset by the secretariat's audited action, never by the libraries' own pages
+    # (deleting there would leave no audit entry).
+    settings.STAFF_SECOND_FACTOR = False
+    client.force_login(superuser)
+    assert client.get(path).status_code == 404
+    assert client.get("/admin/").status_code == 200
+    assert path not in client.get("/admin/").content.decode()
