@@ -415,7 +415,10 @@ class ResidentAdmin(SecretariatAdmin):
     search_fields = ["=pseudonymous_id", "=profile__full_name", "=profile__phone"]
     search_help_text = _("Exact pseudonymous id, name or telephone number.")
     show_full_result_count = False
-    fields = ["pseudonymous_id", "registered_at", "language", "erased_at", "details", "decisions"]
+    fields = [
+        "pseudonymous_id", "registered_at", "language", "erased_at", "details", "decisions",
+        "representations",
+    ]  # fmt: skip
     readonly_fields = fields
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -474,6 +477,27 @@ class ResidentAdmin(SecretariatAdmin):
             "<ul>{}</ul><p>{}</p>",
             table,
             format_html_join(" ", '<a class="button" href="{}">{}</a>', links),
+        )
+
+    @admin.display(description=_("representations"))
+    def representations(self, obj):
+        found = Representation.objects.filter(Q(representative=obj) | Q(represented=obj)).order_by(
+            "-pk"
+        )
+        rows = [
+            (
+                reverse("admin:consent_representation_change", args=[r.pk]),
+                gettext("%(representative)s for %(represented)s")
+                % {"representative": r.representative_id, "represented": r.represented_id or "?"},
+                r.get_relationship_display(),
+                r.get_state_display(),
+            )
+            for r in found
+        ]
+        if not rows:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a> ({}, {})</li>', rows)
         )
 
     def get_urls(self):

@@ -31,6 +31,8 @@ from .models import (
     DataCategory,
     Notice,
     Purpose,
+    Relationship,
+    Representation,
     Resident,
     ResidentProfile,
     new_pseudonymous_id,
@@ -330,6 +332,30 @@ def _seed_demo_residents(consortium, purposes: dict[str, Purpose], clerk) -> boo
         decision=ConsentRecord.Decision.WITHDRAWN,
         paper_reference="AIZU-2026-0002",
     )
+    # Matsu comes back and, with a clerk's help at the counter, joins the walking points.
+    services.consent_record_counter(
+        actor=clerk, resident=matsu, purpose=health, decision=ConsentRecord.Decision.GIVEN
+    )
+
+    # Hanako's daughter (10), registered at the counter without an account: Hanako, her
+    # parent, decides for her until she turns 18, and agrees to the watch-over tags for her.
+    sakura = services.resident_register(
+        actor=clerk, consortia=[consortium], full_name="会津 さくら"
+    )
+    today = timezone.localdate()
+    birth = today - timedelta(days=10 * 365 + 100)
+    representation = services.representation_register(
+        actor=clerk,
+        consortium=consortium,
+        representative=hanako,
+        represented=sakura,
+        relationship=Relationship.PARENT,
+        evidence_kind=Representation.EvidenceKind.FAMILY_REGISTER,
+        evidence_checked_on=today - timedelta(days=30),
+        valid_from=today - timedelta(days=30),
+        comes_of_age_on=services.coming_of_age(birth),
+    )
+    services.consent_decide_for(actor=me, representation=representation, purpose=watch, agree=True)
     return True
 
 

@@ -742,6 +742,7 @@ class Representation(models.Model):
         CAME_OF_AGE = "came_of_age", _("the person came of age")
         SECRETARIAT = "secretariat", _("ended by the secretariat")
         REPRESENTATIVE = "representative", _("the representative's account was deleted")
+        PERSON_ERASED = "person_erased", _("the person's personal data was erased")
 
     Relationship = Relationship
 

@@ -159,11 +159,14 @@ def access_notice(resident: Resident, purpose_id, version) -> Notice:
 
 def access_consent_record(resident: Resident, receipt_id) -> ConsentRecord:
     """
-    Return one of the resident's own records, or one they made as a representative, by
-    receipt id; 404 for any other.
+    Return one of the resident's own records, one they made as a representative, or one of
+    a person they represent now, by receipt id; 404 for any other.
     """
+    represented = [r.represented_id for r in representations_held(resident)]
     record = (
-        ConsentRecord.objects.filter(Q(resident=resident) | Q(acted_by=resident))
+        ConsentRecord.objects.filter(
+            Q(resident=resident) | Q(acted_by=resident) | Q(resident__in=represented)
+        )
         .filter(receipt_id=receipt_id)
         .select_related("resident", "purpose", "notice", "acted_by")
         .first()
@@ -352,6 +355,23 @@ def resident_export(resident: Resident) -> dict:
                 .order_by("accessed_at", "id"),
                 *sorted(_pending_accesses(resident), key=lambda access: access.accessed_at),
             ]
+        ],
+        "representations": [
+            {
+                "id": r.pk,
+                "role": "representative" if r.representative_id == resident.pk else "represented",
+                "representative": r.representative_id,
+                "represented": r.represented_id,
+                "relationship": r.relationship,
+                "state": r.state,
+                "valid_from": r.valid_from.isoformat(),
+                "valid_until": r.valid_until.isoformat() if r.valid_until else None,
+                "comes_of_age_on": r.comes_of_age_on.isoformat() if r.comes_of_age_on else None,
+                "end_reason": r.end_reason or None,
+            }
+            for r in Representation.objects.filter(
+                Q(representative=resident) | Q(represented=resident)
+            ).order_by("pk")
         ],
         "withdrawal_notices": [
             {

@@ -284,15 +284,17 @@ def representations_end_due(*, today: date | None = None) -> int:
 
 
 def representations_end_for(*, actor, resident: Resident) -> int:
-    """End the representations ``resident`` holds (their account is deleted)."""
+    """End the representations ``resident`` holds or is the subject of (they are erased)."""
     ended = 0
     for representation in Representation.objects.filter(
-        representative=resident, state=Representation.State.ACTIVE
+        Q(representative=resident) | Q(represented=resident), state=Representation.State.ACTIVE
     ):
         representation_end(
             actor=actor,
             representation=representation,
-            reason=Representation.EndReason.REPRESENTATIVE,
+            reason=Representation.EndReason.REPRESENTATIVE
+            if representation.representative_id == resident.pk
+            else Representation.EndReason.PERSON_ERASED,
         )
         ended += 1
     for request in Representation.objects.filter(

@@ -264,3 +264,16 @@ def test_another_resident_cannot_reach_a_representation(parent_of_child, other_r
 
     with pytest.raises(Http404):
         selectors.access_representation(other_resident, parent_of_child.pk)
+
+
+def test_erasing_the_represented_person_ends_the_representation(parent_of_child, child):
+    services.resident_erase(actor=None, resident=child)
+    parent_of_child.refresh_from_db()
+    assert (parent_of_child.state, parent_of_child.end_reason) == ("ended", "person_erased")
+
+
+def test_the_export_lists_the_representations_on_both_sides(parent_of_child, resident, child):
+    held = selectors.resident_export(resident)["representations"]
+    assert [(r["role"], r["represented"]) for r in held] == [("representative", child.pk)]
+    subject = selectors.resident_export(child)["representations"]
+    assert [(r["role"], r["representative"]) for r in subject] == [("represented", resident.pk)]

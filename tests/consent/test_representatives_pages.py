@@ -355,3 +355,25 @@ def test_the_person_come_of_age_confirms_in_the_portal(clerk_a, resident, child,
     assert 'id="confirm-title"' not in person.get(reverse("consent:portal")).content.decode()
     # The former representative sees the person no more.
     assert "会津 さくら" not in signed_in(resident).get(reverse("consent:portal")).content.decode()
+
+
+def test_the_representative_reads_the_persons_receipts_only_while_representing(
+    clerk_a, resident, other_resident, child, representation, purpose
+):
+    own = services.consent_record_counter(
+        actor=clerk_a, resident=child, purpose=purpose, decision="given"
+    )
+    url = reverse("consent:receipt_page", args=[own.receipt_id])
+    assert signed_in(resident).get(url).status_code == 200
+    assert signed_in(other_resident).get(url).status_code == 404
+    services.representation_end(actor=clerk_a, representation=representation, reason="secretariat")
+    assert signed_in(resident).get(url).status_code == 404
+
+
+def test_the_residents_admin_page_lists_their_representations(clerk_a, child, representation):
+    client = Client()
+    client.force_login(clerk_a)
+    page = client.get(reverse("admin:consent_resident_change", args=[child.pk]))
+    assert reverse("admin:consent_representation_change", args=[representation.pk]) in (
+        page.content.decode()
+    )
