@@ -671,6 +671,16 @@ class RecipientNotice(models.Model):
     # The id the service knows the resident by (its pairwise subject).
     subject = models.CharField(_("subject"), max_length=64)
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    # The withdrawal told of (none for a closed purpose): one notice per withdrawal and service.
+    withdrawal = models.ForeignKey(
+        ConsentRecord,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("withdrawal"),
+    )
     token = models.TextField(_("security event token"), editable=False)
     created_at = models.DateTimeField(_("created at"))
     delivered_at = models.DateTimeField(_("notified at"), null=True, blank=True)

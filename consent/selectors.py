@@ -1,6 +1,5 @@
 """Reads of the consent app: the consent check, the portal's views of a resident's records."""
 
-import datetime
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -624,40 +623,44 @@ def recipient_notices_unacknowledged(service_id: int, *, limit: int) -> list[Rec
     )
 
 
-def withdrawals_without_notices(since, until) -> list[tuple[str, int]]:
+def withdrawals_without_notices(since, until) -> list[tuple[str, int, int]]:
     """
-    Return (resident id, purpose id) of the withdrawals decided in [since, until) that no
-    recipient notice followed, oldest first: what the grants app checks for the notices of a
-    task that was lost. (A notice's time is cut to the second: one made in the second of the
-    withdrawal counts.)
+    Return (resident id, purpose id, record id) of the withdrawals decided in [since, until)
+    that ended a consent and that no recipient notice names, oldest first: what the grants app
+    checks for the notices of a task that was lost.
     """
-    followed = RecipientNotice.objects.filter(
-        resident_id=OuterRef("resident_id"),
-        purpose_id=OuterRef("purpose_id"),
-        reason=RecipientNotice.Reason.WITHDRAWN,
-        created_at__gte=OuterRef("decided_at") - datetime.timedelta(seconds=1),
-    )
+    told = RecipientNotice.objects.filter(withdrawal_id=OuterRef("pk"))
+    found = []
     rows = (
         ConsentRecord.objects.filter(
             decision=ConsentRecord.Decision.WITHDRAWN, decided_at__gte=since, decided_at__lt=until
         )
-        .exclude(Exists(followed))
+        .exclude(Exists(told))
         .order_by("decided_at", "pk")
-        .values_list("resident_id", "purpose_id")
+        .values_list("pk", "resident_id", "purpose_id")
     )
-    return list(dict.fromkeys(rows))
+    for pk, resident_id, purpose_id in rows:
+        before = (
+            ConsentRecord.objects.filter(resident_id=resident_id, purpose_id=purpose_id, pk__lt=pk)
+            .order_by("-pk")
+            .values_list("decision", flat=True)
+            .first()
+        )
+        if before == ConsentRecord.Decision.GIVEN:  # only ending a consent tells anyone
+            found.append((resident_id, purpose_id, pk))
+    return found
 
 
-def latest_withdrawal_at(resident_id: str, purpose_id: int):
-    """Return when the resident last withdrew consent to the purpose (None if never)."""
+def latest_withdrawal_id(resident_id: str, purpose_id: int) -> int | None:
+    """Return the consent record of the resident's latest withdrawal from the purpose."""
     return (
         ConsentRecord.objects.filter(
             resident_id=resident_id,
             purpose_id=purpose_id,
             decision=ConsentRecord.Decision.WITHDRAWN,
         )
-        .order_by("-decided_at")
-        .values_list("decided_at", flat=True)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
         .first()
     )
 

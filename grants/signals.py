@@ -43,11 +43,11 @@ def follow_purpose(sender, purpose, **kwargs) -> None:
 
 
 @receiver(consent_withdrawn, dispatch_uid="grants.notify_recipients")
-def notify_recipients(sender, resident_id, purpose_id, **kwargs) -> None:
+def notify_recipients(sender, resident_id, purpose_id, record_id=None, **kwargs) -> None:
     """
     A withdrawal reaches every service that received the resident's data under it: in a task,
     so that the resident's request never waits on (or fails with) the recipients' notices.
     """
     from . import tasks
 
-    tasks.enqueue_withdrawal_notices(resident_id, purpose_id)
+    tasks.enqueue_withdrawal_notices(resident_id, purpose_id, record_id)

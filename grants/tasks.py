@@ -91,16 +91,23 @@ def expire_grants() -> int:
 # --- Withdrawal notices (RFC 8935 push of Security Event Tokens) ----------------------------------
 
 
-def enqueue_withdrawal_notices(resident_id: str, purpose_id: int) -> None:
+def enqueue_withdrawal_notices(resident_id: str, purpose_id: int, record_id=None) -> None:
     """Queue the notices of a withdrawal to its recipients; run after the withdrawal commits."""
-    queue("grants.tasks.notify_withdrawal", resident_id, purpose_id)
+    queue("grants.tasks.notify_withdrawal", resident_id, purpose_id, record_id)
 
 
-def notify_withdrawal(resident_id: str, purpose_id: int) -> int:
-    """Send the withdrawal's notices (Security Event Tokens) to its recipients; return how many."""
+def notify_withdrawal(resident_id: str, purpose_id: int, record_id: int | None = None) -> int:
+    """
+    Send the notices (Security Event Tokens) of the withdrawal ``record_id`` (by default the
+    latest) to its recipients; return how many were sent (none if they already were).
+    """
     from . import services
 
-    return len(services.withdrawal_notify(resident_id=resident_id, purpose_id=purpose_id))
+    return len(
+        services.withdrawal_notify(
+            resident_id=resident_id, purpose_id=purpose_id, withdrawal_id=record_id
+        )
+    )
 
 
 def notify_purpose_closed(purpose_id: int) -> int:

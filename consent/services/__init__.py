@@ -449,10 +449,13 @@ def _decide(
         and latest.decision == ConsentRecord.Decision.GIVEN
     ):
         # The services that received the resident's data under it hear of it (grants).
-        resident_id, purpose_id = resident.pk, purpose.pk
+        resident_id, purpose_id, record_id = resident.pk, purpose.pk, consent.pk
         transaction.on_commit(
             lambda: consent_withdrawn.send(
-                sender=ConsentRecord, resident_id=resident_id, purpose_id=purpose_id
+                sender=ConsentRecord,
+                resident_id=resident_id,
+                purpose_id=purpose_id,
+                record_id=record_id,
             )
         )
     return consent
@@ -817,10 +820,15 @@ def recipient_notice_create(
     token: str,
     at,
     due_at,
+    withdrawal_id: int | None = None,
 ) -> RecipientNotice:
-    """Store the withdrawal notice (a signed Security Event Token) to one recipient service."""
+    """
+    Store the withdrawal notice (a signed Security Event Token) to one recipient service, of
+    the withdrawal ``withdrawal_id`` (the consent record; none for a closed purpose).
+    """
     notice = RecipientNotice(
         jti=jti,
+        withdrawal_id=withdrawal_id,
         resident_id=resident_id,
         purpose=purpose,
         organization_id=organization_id,

@@ -68,19 +68,29 @@ def _security_event_token(
 
 @transaction.atomic
 def withdrawal_notify(
-    *, resident_id: str, purpose_id: int, reason: str = RecipientNotice.Reason.WITHDRAWN, at=None
+    *,
+    resident_id: str,
+    purpose_id: int,
+    reason: str = RecipientNotice.Reason.WITHDRAWN,
+    at=None,
+    withdrawal_id: int | None = None,
 ) -> list[RecipientNotice]:
     """
-    Send a withdrawal notice to every service that received the resident's data under the
-    purpose (one per service, whatever the number of its grants); push each one that has an
-    events URL once the transaction commits.
+    Send a notice of the withdrawal ``withdrawal_id`` (the consent record; by default the
+    resident's latest withdrawal from the purpose) to every service that received the
+    resident's data under the purpose (one per service, whatever the number of its grants);
+    push each one that has an events URL once the transaction commits.
     """
     at = (at or timezone.now()).replace(microsecond=0)
     purpose = Purpose.objects.get(pk=purpose_id)
     # One notice per service and withdrawal, however many times this runs (the task, and the
     # sweep for a task that was lost): the resident's row serialises the runs.
     Resident.objects.select_for_update().filter(pk=resident_id).exists()
-    told = _services_told(resident_id=resident_id, purpose_id=purpose_id, reason=reason)
+    if reason == RecipientNotice.Reason.WITHDRAWN and withdrawal_id is None:
+        withdrawal_id = consent_selectors.latest_withdrawal_id(resident_id, purpose_id)
+    told = _services_told(
+        resident_id=resident_id, purpose_id=purpose_id, reason=reason, withdrawal_id=withdrawal_id
+    )
     jtis = consent_selectors.data_recipient_grants(resident_id, purpose_id)
     recipients: dict[int, Service] = {}
     for grant in Grant.objects.filter(jti__in=jtis).select_related("service").order_by("pk"):
@@ -111,6 +121,7 @@ def withdrawal_notify(
             ),
             at=at,
             due_at=due_at,
+            withdrawal_id=withdrawal_id,
         )
         notices.append(notice)
         if service.events_url:
@@ -121,19 +132,18 @@ def withdrawal_notify(
     return notices
 
 
-def _services_told(*, resident_id: str, purpose_id: int, reason: str) -> set[int]:
+def _services_told(
+    *, resident_id: str, purpose_id: int, reason: str, withdrawal_id: int | None
+) -> set[int]:
     """
-    Return the services already sent a notice of the resident's latest withdrawal from the
-    purpose (or, for a closed purpose, of its closing).
+    Return the services already sent a notice of the withdrawal (or, for a closed purpose, of
+    its closing).
     """
     notices = RecipientNotice.objects.filter(
         resident_id=resident_id, purpose_id=purpose_id, reason=reason
     )
     if reason == RecipientNotice.Reason.WITHDRAWN:
-        withdrawn_at = consent_selectors.latest_withdrawal_at(resident_id, purpose_id)
-        if withdrawn_at is None:
-            return set()
-        notices = notices.filter(created_at__gte=withdrawn_at.replace(microsecond=0))
+        notices = notices.filter(withdrawal_id=withdrawal_id)
     return set(notices.values_list("service_id", flat=True))
 
 
@@ -152,8 +162,12 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
     until = now - datetime.timedelta(seconds=settings.GRANTS_SWEEP_GRACE_SECONDS)
     since = now - datetime.timedelta(days=settings.GRANTS_SWEEP_DAYS)
     done = {"withdrawals": 0, "pushes": 0, "webhooks": 0}
-    for resident_id, purpose_id in consent_selectors.withdrawals_without_notices(since, until):
-        if withdrawal_notify(resident_id=resident_id, purpose_id=purpose_id):
+    for resident_id, purpose_id, record_id in consent_selectors.withdrawals_without_notices(
+        since, until
+    ):
+        if withdrawal_notify(
+            resident_id=resident_id, purpose_id=purpose_id, withdrawal_id=record_id
+        ):
             done["withdrawals"] += 1
     # Notices to services with an events URL, never pushed nor fetched.
     owed = RecipientNotice.objects.filter(

@@ -2,6 +2,7 @@
 
 import base64
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -155,3 +156,28 @@ def agreeing(consortium_a, purpose):
     for resident in residents:
         consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
     return residents
+
+
+# The sector of the service in the withdrawal tests.
+SECTOR = "mobility.example.jp"
+
+
+@pytest.fixture
+def released(client, service_a, grant, purpose, consortium_a):
+    """A resident who agreed and whose data service A received, named by its pairwise id."""
+    from .oidc_helpers import register
+
+    register(service_a.service, sector=SECTOR)
+    resident = make_resident("released@example.jp", consortium_a)
+    consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
+    subject = consent_services.pairwise_subject_issue(
+        actor=None, resident=resident, sector=SECTOR
+    ).subject
+    answer = client.post(
+        f"/api/v1/grants/{grant.jti}/check",
+        json.dumps({"residents": [subject]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=service_a.auth,
+    )
+    assert answer.json()["results"] == {subject: True}
+    return resident, subject

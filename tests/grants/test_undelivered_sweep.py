@@ -14,8 +14,6 @@ from consent.models import RecipientNotice
 from grants import services, tasks
 from grants.models import GrantEvent, WebhookDelivery
 
-from .test_withdrawal_events import released  # noqa: F401  (fixture)
-
 pytestmark = pytest.mark.django_db
 
 EVENTS_URL = "https://rp.example.jp/events"
@@ -62,7 +60,7 @@ def test_a_withdrawal_while_the_broker_is_down_is_told_by_the_sweep_once(
     purpose,
     service_a,
     broker_down,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     resident, subject = released
     client.force_login(resident.user)
@@ -88,21 +86,28 @@ def test_a_second_withdrawal_gets_notices_of_its_own(
     released,
     purpose,
     service_a,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     resident, _ = released
     with django_capture_on_commit_callbacks(execute=True):
         consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
     assert RecipientNotice.objects.count() == 1
-    assert tasks.notify_withdrawal(resident.pk, purpose.pk) == 0  # the same withdrawal
-    first = RecipientNotice.objects.get()
-    RecipientNotice.objects.filter(pk=first.pk).update(
-        created_at=first.created_at - datetime.timedelta(days=1)
-    )
+    first = resident.consent_records.latest("id")
+    assert tasks.notify_withdrawal(resident.pk, purpose.pk, first.pk) == 0  # the same one
+    # Given again and withdrawn again, while the first withdrawal's task is still queued
+    # (within the same second): each withdrawal tells the service once, the late task too.
+    RecipientNotice.objects.all().delete()
     consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
     with django_capture_on_commit_callbacks(execute=True):
         consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
-    assert RecipientNotice.objects.count() == 2
+    second = resident.consent_records.latest("id")
+    assert tasks.notify_withdrawal(resident.pk, purpose.pk, first.pk) == 1
+    assert tasks.notify_withdrawal(resident.pk, purpose.pk, second.pk) == 0
+    assert sorted(RecipientNotice.objects.values_list("withdrawal_id", flat=True)) == [
+        first.pk,
+        second.pk,
+    ]
+    assert services.undelivered_sweep(now=later())["withdrawals"] == 0
 
 
 def test_a_notice_never_pushed_is_pushed_by_the_sweep(
@@ -111,7 +116,7 @@ def test_a_notice_never_pushed_is_pushed_by_the_sweep(
     service_a,
     broker_down,
     django_capture_on_commit_callbacks,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     resident, _ = released
     set_events_url(service_a.service)
@@ -158,7 +163,7 @@ def test_the_sweep_leaves_what_is_older_than_its_days(
     purpose,
     broker_down,
     django_capture_on_commit_callbacks,
-    settings,  # noqa: F811
+    settings,
 ):
     resident, _ = released
     with django_capture_on_commit_callbacks(execute=True):

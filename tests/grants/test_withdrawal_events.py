@@ -17,7 +17,6 @@ from consent.models import RecipientNotice
 from grants import services, tasks
 
 from .conftest import make_resident
-from .oidc_helpers import register
 
 pytestmark = pytest.mark.django_db
 
@@ -28,22 +27,6 @@ def post_json(client, path, caller, body):
     return client.post(
         path, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=caller.auth
     )
-
-
-@pytest.fixture
-def released(client, service_a, grant, purpose, consortium_a):
-    """A resident who agreed and whose data service A received, named by its pairwise id."""
-    register(service_a.service, sector=SECTOR)
-    resident = make_resident("released@example.jp", consortium_a)
-    consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
-    subject = consent_services.pairwise_subject_issue(
-        actor=None, resident=resident, sector=SECTOR
-    ).subject
-    answer = post_json(
-        client, f"/api/v1/grants/{grant.jti}/check", service_a, {"residents": [subject]}
-    )
-    assert answer.json()["results"] == {subject: True}
-    return resident, subject
 
 
 def withdraw(resident, purpose, django_capture_on_commit_callbacks):
