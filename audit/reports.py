@@ -71,7 +71,11 @@ Progress = Callable[[int], None]
 class ReportParametersForm(forms.Form):
     """Base of every kind's parameter form: the report's language, and the requesting user."""
 
-    language = forms.ChoiceField(label=_("language of the report"), choices=settings.LANGUAGES)
+    # Documents are written in Japanese or English (Easy Japanese is for the portal's pages).
+    language = forms.ChoiceField(
+        label=_("language of the report"),
+        choices=[(code, name) for code, name in settings.LANGUAGES if code in ("ja", "en")],
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -293,7 +294,19 @@ LOGIN_REDIRECT_URL = "landing"
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
+# やさしい日本語 (Easy Japanese, as municipalities publish it for older residents and residents
+# from abroad): short sentences, common words, furigana on hard kanji. Its catalogues live in
+# ja_Easy/ (Django's to_locale("ja-easy")); a string without an Easy version falls back to
+# ordinary Japanese (gettext's ja_Easy -> ja), and so do dates and numbers (formats of "ja").
+# Django knows no such language, so its name is declared in LANG_INFO below.
+EASY_JAPANESE = "ja-easy"
+LANGUAGES = [("ja", _("Japanese")), (EASY_JAPANESE, _("Easy Japanese")), ("en", _("English"))]
+LANG_INFO[EASY_JAPANESE] = {
+    "bidi": False,
+    "code": EASY_JAPANESE,
+    "name": "Easy Japanese",
+    "name_local": "やさしい にほんご",
+}
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True

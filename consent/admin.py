@@ -308,12 +308,31 @@ class PurposeAdmin(SecretariatAdmin):
 
 
 @admin.register(Notice)
-class NoticeAdmin(ReadOnlySecretariatAdmin):
+class NoticeAdmin(SecretariatAdmin):
+    """Frozen notice versions; the secretariat adds or corrects only the Easy Japanese text."""
+
     consortium_lookup = "purpose__consortium"
     list_display = ["purpose", "version", "published_at", "sha256"]
     list_filter = [("purpose", admin.RelatedOnlyFieldListFilter)]
-    fields = ["purpose", "version", "published_at", "sha256", "text_ja", "text_en", "terms"]
-    readonly_fields = fields
+    fields = [
+        "purpose",
+        "version",
+        "published_at",
+        "sha256",
+        "text_ja",
+        "text_en",
+        "text_ja_easy",
+        "terms",
+    ]
+    readonly_fields = [field for field in fields if field != "text_ja_easy"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.notice_easy_text_set(
+            actor=request.user, notice=obj, text=form.cleaned_data["text_ja_easy"]
+        )
 
 
 # --- Consent records and receipts ------------------------------------------------------------

@@ -275,6 +275,18 @@ class Notice(models.Model):
     version = models.PositiveIntegerField(_("version"))
     text_ja = models.TextField(_("notice (Japanese)"))
     text_en = models.TextField(_("notice (English)"))
+    # The same notice in やさしい日本語, written by the secretariat for residents who read the
+    # portal in Easy Japanese (and added after publication as well). A reading aid, not the
+    # terms: it is outside the notice's SHA-256, and the Japanese text stays the binding one.
+    text_ja_easy = models.TextField(
+        _("notice in Easy Japanese (やさしい日本語)"),
+        blank=True,
+        help_text=_(
+            "Optional. Short sentences and common words; put readings on hard kanji as "
+            "漢字《かんじ》. Residents who read the portal in Easy Japanese see this text, "
+            "and the ordinary Japanese notice when it is empty."
+        ),
+    )
     # The frozen terms as plain data: categories, sensitivity, controller, recipients, retention.
     terms = models.JSONField(_("terms"))
     # SHA-256 over the canonical JSON of version, texts and terms; receipts cite it.
@@ -296,6 +308,9 @@ class Notice(models.Model):
         return f"{self.purpose.code} v{self.version}"
 
     def text(self, language: str | None = None) -> str:
+        language = language or get_language() or "ja"
+        if language == settings.EASY_JAPANESE and self.text_ja_easy:
+            return self.text_ja_easy
         return localized(self, "text", language)
 
 

@@ -36,7 +36,8 @@ def receipt_claims(record: ConsentRecord) -> dict:
     """Return the receipt's claims for ``record``."""
     notice = record.notice
     terms = notice.terms
-    language = record.resident.language
+    # ISO 639-1, as the Kantara receipt asks: Easy Japanese is Japanese ("ja-easy" -> "ja").
+    language = record.resident.language[:2]
     timestamp = int(record.decided_at.timestamp())
     sensitive_categories = [c["code"] for c in terms["categories"] if c["sensitive"]]
     recipients = terms["recipients"]

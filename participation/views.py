@@ -57,7 +57,7 @@ def consultation(request, consultation_id: int):
                 text=form.cleaned_data["text"],
                 question=form.cleaned_data.get("question"),
                 age_band=form.cleaned_data["age_band"],
-                language=get_language() or "ja",
+                language=(get_language() or "ja")[:2],  # Easy Japanese is Japanese
             )
         except (ValidationError, PermissionDenied) as error:
             if isinstance(error, PermissionDenied):

@@ -310,6 +310,35 @@ def notice_version_create(*, actor, purpose: Purpose) -> Notice:
 
 
 @transaction.atomic
+def notice_easy_text_set(*, actor, notice: Notice, text: str) -> Notice:
+    """
+    Set (or clear, with "") the notice version's text in やさしい日本語, which residents reading
+    the portal in Easy Japanese see instead of the ordinary Japanese notice. The notice's terms
+    and SHA-256 do not change: the Easy text is a reading aid, the Japanese text binds.
+    """
+    notice = Notice.objects.select_for_update().select_related("purpose").get(pk=notice.pk)
+    text = (text or "").strip().replace("\r\n", "\n")
+    if text == notice.text_ja_easy:
+        return notice
+    notice.text_ja_easy = text
+    notice.full_clean()
+    notice.save(update_fields=["text_ja_easy"])
+    record(
+        actor=actor,
+        action="notice.easy_text_set",
+        obj=notice,
+        consortium=notice.purpose.consortium_id,
+        payload={
+            "purpose": notice.purpose_id,
+            "version": notice.version,
+            # The text itself is public (the portal shows it); its hash says which one it was.
+            "sha256": hashlib.sha256(text.encode()).hexdigest() if text else None,
+        },
+    )
+    return notice
+
+
+@transaction.atomic
 def purpose_publish(*, actor, purpose: Purpose) -> Purpose:
     """Open a draft purpose for consent, publishing its first (or a renewed) notice."""
     purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)

@@ -1,6 +1,10 @@
 """Template filters of the consent app."""
 
+import re
+
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from ..models import localized
@@ -19,6 +23,28 @@ def pick(value: dict, language: str | None = None) -> str:
     if not isinstance(value, dict):
         return value
     return value.get(language) or value.get("ja", "")
+
+
+# Readings written as publishers (and Aozora Bunko) write them: 漢字《かんじ》, or ｜base《reading》
+# when the base is not a run of kanji (｜ＡＩ《エーアイ》).
+_RUBY_RE = re.compile(
+    r"(?:[｜|]([^｜|《》\n]+)|([\u3005\u3006\u4e00-\u9fff\uf900-\ufaff]+))《([^《》\n]+)》"
+)
+
+
+@register.filter
+def ruby_marks(text: str) -> SafeString:
+    """
+    Return ``text`` escaped, with each reading written 漢字《かんじ》 as furigana
+    (``<ruby>漢字<rt>かんじ</rt></ruby>``): the secretariat's Easy Japanese notices use them.
+    Escaping comes first, so the text can add no markup but these.
+    """
+
+    def ruby(match: re.Match) -> str:
+        base = match.group(1) or match.group(2)
+        return f"<ruby>{base}<rp>(</rp><rt>{match.group(3)}</rt><rp>)</rp></ruby>"
+
+    return mark_safe(_RUBY_RE.sub(ruby, escape(text or "")))
 
 
 @register.filter
