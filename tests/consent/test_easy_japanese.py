@@ -143,6 +143,13 @@ def test_easy_catalogues_add_no_markup_but_furigana():
             assert "<ruby " not in text and "<rt " not in text  # no attributes
             assert text.count("<ruby>") == text.count("</ruby>")
     assert settings.LANGUAGES[1][0] == EASY
+    # A string the Python code shows too (a refusal) is escaped there: no furigana in it.
+    with translation.override(EASY):
+        refusal = translation.gettext(
+            "Only the person can decide on this purpose: the data ethics board asked for their "
+            "own decision. A representative cannot decide for them."
+        )
+    assert "ほんにんだけが" in refusal and "<" not in refusal
 
 
 def test_residents_may_choose_easy_japanese_in_their_account():
