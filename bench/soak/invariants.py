@@ -143,11 +143,14 @@ def withdrawals_without_notice(seen: list[dict], notified: Counter) -> Result:
     per resident and purpose, at least as many notices as such withdrawals. ``notified``
     counts the notices of the run per (resident, purpose).
     """
-    expected = Counter(
-        (entry["resident"], entry["purpose"])
-        for entry in seen
-        if entry.get("released") and entry.get("after_given", True)
-    )
+    # Declining again a purpose already declined stores no new record: the clients' repeated
+    # withdrawals that found the same record (``record``: its time) are one withdrawal.
+    owed: dict[tuple, set] = {}
+    for number, entry in enumerate(seen):
+        if entry.get("released") and entry.get("after_given", True):
+            key = (entry["resident"], entry["purpose"])
+            owed.setdefault(key, set()).add(entry.get("record", ("seen", number)))
+    expected = Counter({key: len(records) for key, records in owed.items()})
     result = Result("withdrawals with a notice to the recipients", sum(expected.values()))
     for (resident, purpose), count in sorted(expected.items()):
         if notified.get((resident, purpose), 0) < count:
@@ -277,9 +280,16 @@ def collect(facts: list[dict], fixture: dict, since: float, env: dict) -> dict:
         )
         # The decision before this withdrawal's own record: only ending a consent notifies.
         records = sorted(consents.get((entry["resident"], entry["purpose"]), []))
-        before = [decision for at, decision in records if at <= entry["t"]]
-        after_given = len(before) >= 2 and before[-2] == "given"
-        withdrawals.append({**entry, "released": released, "after_given": after_given})
+        before = [(at, decision) for at, decision in records if at <= entry["t"]]
+        after_given = len(before) >= 2 and before[-1][1] == "withdrawn" and before[-2][1] == "given"
+        withdrawals.append(
+            {
+                **entry,
+                "released": released,
+                "after_given": after_given,
+                "record": before[-1][0] if before else None,
+            }
+        )
     notified = Counter(
         RecipientNotice.objects.filter(created_at__gte=started).values_list(
             "resident_id", "purpose_id"

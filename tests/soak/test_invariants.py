@@ -115,11 +115,16 @@ def test_a_withdrawal_of_released_data_without_a_notice_is_reported():
         withdrawal("r2"),  # withdrew twice, a consent given between: two notices due
         withdrawal("r3", released=False),  # no service had their data
         withdrawal("r4", after_given=False),  # withdrew again: nothing new to notify
+        # Declined twice in a row: the second found the first's record, one withdrawal.
+        withdrawal("r5") | {"record": 1700000000.5},
+        withdrawal("r5") | {"record": 1700000000.5},
     ]
 
-    result = invariants.withdrawals_without_notice(seen, Counter({("r1", 1): 1, ("r2", 1): 1}))
+    result = invariants.withdrawals_without_notice(
+        seen, Counter({("r1", 1): 1, ("r2", 1): 1, ("r5", 1): 1})
+    )
 
-    assert result.checked == 3
+    assert result.checked == 4
     assert result.violations == ["resident r2 purpose 1: 2 withdrawals, 1 notices"]
 
 
