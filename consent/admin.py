@@ -186,9 +186,39 @@ class PurposeForm(forms.ModelForm):
             "controller",
             "recipients",
             "retention_days",
+            "legal_basis",
+            "processing",
             "consent_valid_days",
             "own_decision_only",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out, they keep their default (or the purpose's value when it is changed).
+        for name in ("legal_basis", "processing"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_legal_basis(self):
+        return self.cleaned_data.get("legal_basis") or self.instance.legal_basis
+
+    def clean_processing(self):
+        return self.cleaned_data.get("processing") or self.instance.processing
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors or self.instance.pk is None:
+            return
+        # An open purpose's change publishes a new notice: refuse it here, on the fields that
+        # go beyond the board's approval, rather than after the form is accepted.
+        try:
+            services.purpose_change_check(
+                purpose=self.instance,
+                categories=self.cleaned_data.get("categories") or [],
+                recipients=self.cleaned_data.get("recipients") or [],
+            )
+        except ValidationError as error:
+            self._update_errors(error)
 
 
 @admin.register(Purpose)
@@ -218,12 +248,16 @@ class PurposeAdmin(SecretariatAdmin):
                         "controller",
                         "recipients",
                         "retention_days",
+                        "legal_basis",
+                        "processing",
                         "consent_valid_days",
                     ],
                     "description": _(
                         "Changing any of these while the purpose is open publishes a new notice "
                         "version: consents given under the previous one lapse, and residents are "
-                        "asked again."
+                        "asked again. The purpose opens, and its notice changes, only within what "
+                        "an approval in force of the data-ethics board covers; going beyond it "
+                        "needs an amendment of that approval."
                     ),
                 },
             ),
@@ -288,6 +322,15 @@ class PurposeAdmin(SecretariatAdmin):
             categories=data["categories"],
             recipients=data["recipients"],
         )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # The service refused after the form's checks (an approval ended or was suspended
+            # meanwhile): the transaction is rolled back; say why and show the form again.
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return redirect(request.get_full_path())
 
     def _each(self, request, queryset, service, done):
         for purpose in queryset:

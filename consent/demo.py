@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import reset_queries, transaction
 from django.utils import timezone
 
@@ -125,6 +126,8 @@ PURPOSES = [
         "recipients": ["会津モビリティ株式会社"],
         "retention_days": 730,
         "consent_valid_days": 365,
+        # As the board approved the mobility company's request (review.demo).
+        "processing": "pseudonymised",
     },
     {
         "code": "ble-watch-over",
@@ -227,6 +230,14 @@ def _clerk(consortium):
     return clerk, created
 
 
+def seed_purposes(*, stdout=None) -> dict[str, Purpose]:
+    """
+    Create the demo's data categories and purposes, as drafts; idempotent. The data-ethics
+    board approves them (``review.demo.seed_approvals``) before ``seed`` opens them.
+    """
+    return _seed_purposes(demo_consortium())
+
+
 @transaction.atomic
 def _seed_purposes(consortium) -> dict[str, Purpose]:
     categories = {}
@@ -261,13 +272,27 @@ def _seed_purposes(consortium) -> dict[str, Purpose]:
                             "consent_valid_days",
                         )
                     },
+                    processing=spec.get("processing", Purpose.Processing.NONE),
                 ),
                 categories=[categories[code] for code in spec["categories"]],
                 recipients=[_organization(name, consortium) for name in spec["recipients"]],
             )
-            purpose = services.purpose_publish(actor=None, purpose=purpose)
         purposes[spec["code"]] = purpose
     return purposes
+
+
+def _open_purposes(purposes: dict[str, Purpose], stdout=None) -> bool:
+    """Open the draft demo purposes; False when one waits for the board's approval."""
+    opened = True
+    for code, purpose in purposes.items():
+        if purpose.status != Purpose.Status.DRAFT:
+            continue
+        try:
+            purposes[code] = services.purpose_publish(actor=None, purpose=purpose)
+        except ValidationError as error:
+            _write(stdout, f"Consent: {code} stays a draft: {' '.join(error.messages)}\n")
+            opened = False
+    return opened
 
 
 @transaction.atomic
@@ -363,6 +388,9 @@ def seed(*, residents: int = 0, stdout=None) -> None:
     """Create this app's part of the demo consortium; top it up to ``residents`` generated ones."""
     consortium = demo_consortium()
     purposes = _seed_purposes(consortium)
+    if not _open_purposes(purposes, stdout):
+        _write(stdout, "Consent: no demo residents until the board approves the purposes.\n")
+        return
     clerk, clerk_created = _clerk(consortium)
     if _seed_demo_residents(consortium, purposes, clerk):
         _write(stdout, "Consent: demo purposes and residents created.\n")

@@ -163,16 +163,29 @@ class DataCategory(models.Model):
 class Purpose(models.Model):
     """
     利用目的: what a consortium asks residents' consent for: which data, why, who controls it,
-    who receives it (第三者提供), and for how long it is kept.
+    who receives it (第三者提供), how it is processed, and for how long it is kept.
 
     The terms residents see are frozen in ``Notice`` versions; ``current_notice`` is the one
-    residents are asked to agree to now.
+    residents are asked to agree to now. A notice is published only under a decision of the
+    data-ethics board that covers its terms (``consent.approvals``).
     """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
         OPEN = "open", _("open for consent")
         CLOSED = "closed", _("closed")
+
+    class LegalBasis(models.TextChoices):
+        # APPI art. 27: third-party provision needs the person's prior consent (opt-in).
+        CONSENT = "consent", _("the resident's consent (opt-in)")
+
+    class Processing(models.TextChoices):
+        # From the widest use to the narrowest (see PROCESSING_ORDER): the same values as the
+        # review ticket's anonymisation, which the board approves.
+        NONE = "none", _("none: identifiable data")
+        PSEUDONYMISED = "pseudonymised", _("pseudonymised (仮名加工情報)")
+        ANONYMISED = "anonymised", _("anonymised (匿名加工情報)")
+        STATISTICAL = "statistical", _("statistics only")
 
     consortium = models.ForeignKey(
         "governance.Consortium",
@@ -201,6 +214,15 @@ class Purpose(models.Model):
         verbose_name=_("recipients (third-party provision)"),
     )
     retention_days = models.PositiveIntegerField(_("retention (days)"))
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=16, choices=LegalBasis.choices, default=LegalBasis.CONSENT
+    )
+    processing = models.CharField(
+        _("processing (anonymisation or pseudonymisation)"),
+        max_length=16,
+        choices=Processing.choices,
+        default=Processing.NONE,
+    )
     # When set, a consent lapses this many days after it was given, and residents are asked again.
     consent_valid_days = models.PositiveIntegerField(
         _("consent valid for (days)"), null=True, blank=True
@@ -262,6 +284,10 @@ class Purpose(models.Model):
         return localized(self, "explanation", language)
 
 
+# The processing levels from the widest use (identifiable data) to the narrowest (statistics).
+PROCESSING_ORDER = [choice.value for choice in Purpose.Processing]
+
+
 class Notice(models.Model):
     """
     通知・公表文: one version of a purpose's notice, frozen: the texts residents read and the
@@ -292,6 +318,15 @@ class Notice(models.Model):
     # SHA-256 over the canonical JSON of version, texts and terms; receipts cite it.
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
     published_at = models.DateTimeField(_("published"), default=timezone.now)
+    # The data-ethics board's decision this version was published under: the review ticket's
+    # number and the day it was decided (no foreign key: consent imports no later app). Empty
+    # for versions published before approvals were required.
+    approval_ticket = models.PositiveBigIntegerField(
+        _("approved by review ticket"), null=True, blank=True, editable=False
+    )
+    approval_decided_on = models.DateField(
+        _("approval decided on"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("notice version")

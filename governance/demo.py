@@ -84,6 +84,15 @@ ORGANIZATIONS = {
         "380005030001",
         "observer",
     ),
+    # Receives the evacuation-support register (consent demo): a member, as every recipient
+    # the data-ethics board approves is.
+    "welfare": (
+        "civic_group",
+        "会津若松市社会福祉協議会",
+        "Aizuwakamatsu Social Welfare Council",
+        "",
+        "observer",
+    ),
 }
 # Admitted by the 2025 assembly after the founding.
 NEWCOMER = (

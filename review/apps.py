@@ -21,3 +21,11 @@ class ReviewConfig(AppConfig):
         from .reports import register
 
         register()
+
+        # A purpose opens, and its notice changes, only under an approval in force that covers
+        # it (consent imports no later app: it asks through this registry).
+        from consent import approvals as consent_approvals
+
+        from .approvals import covering_approval
+
+        consent_approvals.register(covering_approval)

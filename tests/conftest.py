@@ -299,3 +299,51 @@ def superuser(db):
     return get_user_model().objects.create_superuser(
         username="root", password="correct horse battery staple"
     )
+
+
+def approve_purpose(purpose, *, requester=None, valid_days: int = 3650, **approved):
+    """
+    Record an approval in force of the data-ethics board that covers ``purpose`` as it is now
+    (a review ticket linked to it, decided a year ago for ``valid_days``), which a purpose
+    needs before it opens or its notice changes (review.approvals). ``approved`` replaces what
+    the ticket approves: ``categories``, ``recipients``, ``retention_days``, ``anonymisation``,
+    ``third_party_provision``, ``state``. The ticket is stored directly: the review workflow
+    that leads to it has tests of its own (tests/review).
+    """
+    import datetime
+
+    from django.utils import timezone
+
+    from review.models import ReviewTicket
+
+    decided = timezone.now() - datetime.timedelta(days=365)
+    categories = approved.pop("categories", None)
+    recipients = approved.pop("recipients", None)
+    if recipients is None:
+        recipients = list(purpose.recipients.all())
+    fields = {
+        "state": ReviewTicket.State.APPROVED,
+        "third_party_provision": bool(recipients),
+        "retention_days": purpose.retention_days,
+        "anonymisation": purpose.processing,
+        "legal_basis": purpose.legal_basis,
+        **approved,
+    }
+    ticket = ReviewTicket.objects.create(
+        consortium=purpose.consortium,
+        requester=requester or purpose.controller,
+        title=f"{purpose.title_ja}の審査",
+        service_name=purpose.title_ja,
+        purpose=purpose,
+        deletion_method="保存期間の終了後に消去",
+        security_measures="暗号化とアクセス制御",
+        anonymisation_details="" if fields["anonymisation"] == "none" else "仮名化",
+        round=1,
+        decided_at=decided,
+        valid_from=timezone.localdate(decided),
+        valid_until=timezone.localdate(decided) + datetime.timedelta(days=valid_days),
+        **fields,
+    )
+    ticket.categories.set(purpose.categories.all() if categories is None else categories)
+    ticket.recipients.set(recipients)
+    return ticket

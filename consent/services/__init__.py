@@ -20,7 +20,7 @@ from audit.chain import format_time
 from audit.services import Actor, record
 from governance import passkeys
 
-from .. import notices, pairwise, publication_checks
+from .. import approvals, notices, pairwise, publication_checks
 from ..models import (
     ConsentRecord,
     ConsentState,
@@ -266,16 +266,35 @@ def purpose_save(*, actor, purpose: Purpose, categories, recipients) -> Purpose:
 
 def _renew_notice_if_changed(*, actor, purpose: Purpose) -> Notice | None:
     current = purpose.current_notice
-    if current is not None and current.terms == notices.purpose_terms(purpose):
+    if current is not None and notices.terms_equal(current.terms, notices.purpose_terms(purpose)):
         return None
     return notice_version_create(actor=actor, purpose=purpose)
+
+
+def purpose_change_check(*, purpose: Purpose, categories, recipients) -> None:
+    """
+    Raise ValidationError (``{field: [message]}``) if saving ``purpose`` with ``categories``
+    and ``recipients`` would publish a new notice that no approval in force covers: a change
+    that widens what the board approved needs a new approval (an amendment). Nothing is saved;
+    forms call it to show the refusal on their fields.
+    """
+    if purpose.pk is None or purpose.status != Purpose.Status.OPEN:
+        return
+    terms = notices.purpose_terms(purpose, categories=categories, recipients=recipients)
+    current = purpose.current_notice
+    if current is not None and notices.terms_equal(current.terms, terms):
+        return
+    approvals.require(purpose, terms)
 
 
 @transaction.atomic
 def notice_version_create(*, actor, purpose: Purpose) -> Notice:
     """
-    Freeze the purpose's present terms into a new notice version and make it current.
-    Consents given under earlier versions no longer count: residents are asked again.
+    Freeze the purpose's present terms into a new notice version and make it current, under
+    the board's approval in force that covers them (``consent.approvals``): a change that
+    widens what was approved is refused until a new approval (an amendment) covers it; one
+    that narrows or only rewords is published and recorded with the names of the terms that
+    changed. Consents given under earlier versions no longer count: residents are asked again.
     """
     purpose = Purpose.objects.select_for_update().select_related("consortium").get(pk=purpose.pk)
     if purpose.status == Purpose.Status.CLOSED:
@@ -283,8 +302,9 @@ def notice_version_create(*, actor, purpose: Purpose) -> Notice:
     last = purpose.notices.order_by("-version").first()
     version = last.version + 1 if last else 1
     terms = notices.purpose_terms(purpose)
-    text_ja = notices.notice_text(purpose=purpose, terms=terms, language="ja")
-    text_en = notices.notice_text(purpose=purpose, terms=terms, language="en")
+    approval = approvals.require(purpose, terms)
+    text_ja = notices.notice_text(purpose=purpose, terms=terms, language="ja", approval=approval)
+    text_en = notices.notice_text(purpose=purpose, terms=terms, language="en", approval=approval)
     notice = Notice(
         purpose=purpose,
         version=version,
@@ -294,6 +314,8 @@ def notice_version_create(*, actor, purpose: Purpose) -> Notice:
         sha256=notices.notice_sha256(
             purpose_id=purpose.pk, version=version, text_ja=text_ja, text_en=text_en, terms=terms
         ),
+        approval_ticket=approval.ticket_id if approval else None,
+        approval_decided_on=approval.decided_on if approval else None,
     )
     notice.full_clean()
     notice.save()
@@ -304,7 +326,15 @@ def notice_version_create(*, actor, purpose: Purpose) -> Notice:
         action="notice.published",
         obj=notice,
         consortium=purpose.consortium_id,
-        payload={"purpose": purpose.pk, "version": version, "sha256": notice.sha256},
+        payload={
+            "purpose": purpose.pk,
+            "version": version,
+            "sha256": notice.sha256,
+            "ticket_id": notice.approval_ticket,
+            "previous_version": last.version if last else None,
+            # Which terms changed since the previous version (names only, never texts).
+            "changed": notices.changed_terms(last.terms if last else None, terms),
+        },
     )
     return notice
 

@@ -4,9 +4,10 @@ A purpose made from the approval that proposed it (目的の新設).
 A ticket may propose a new purpose instead of choosing an existing one. Once the board approves
 it, the consortium's secretariat creates that purpose from the ticket: prefilled with what the
 board approved (the proposed title and explanation, the data categories, the requester as
-controller, the recipients and the retention) and linked to the ticket, so that grants for the
-ticket name it. The purpose is created as a draft; the secretariat reviews its English texts and
-opens it for consent in the admin.
+controller, the recipients, the retention, the legal basis and the processing) and linked to
+the ticket, so that grants for the ticket name it and the ticket's approval covers it. The
+purpose is created as a draft; the secretariat reviews its English texts and opens it for
+consent in the admin.
 """
 
 from django.core.exceptions import ValidationError
@@ -48,6 +49,8 @@ def purpose_create_from_ticket(
         or ticket.proposed_purpose_title,
         controller=ticket.requester,
         retention_days=ticket.retention_days or 1,
+        legal_basis=ticket.legal_basis,
+        processing=ticket.anonymisation,
     )
     if Purpose.objects.filter(consortium=ticket.consortium, code=code).exists():
         raise ValidationError({"code": _("This consortium already has a purpose with this code.")})

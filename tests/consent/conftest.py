@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from audit.services import Actor
 from consent import services
 from consent.models import DataCategory, Purpose
+from tests.conftest import approve_purpose
 
 PASSWORD = "correct horse battery staple"
 
@@ -77,6 +78,7 @@ def make_purpose(
         actor=actor, purpose=purpose, categories=categories, recipients=recipients
     )
     if publish:
+        approve_purpose(purpose)
         purpose = services.purpose_publish(actor=actor, purpose=purpose)
     return purpose
 

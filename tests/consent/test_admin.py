@@ -11,6 +11,7 @@ from consent import services
 from consent.admin import bucket
 from consent.models import ConsentRecord, Purpose, Resident
 from governance.models import Organization
+from tests.conftest import approve_purpose
 
 from .conftest import as_resident, make_purpose, make_resident
 
@@ -132,12 +133,24 @@ def test_a_clerk_creates_and_publishes_a_purpose_through_the_services(
     assert purpose.status == Purpose.Status.DRAFT
     assert PendingEntry.objects.filter(action="purpose.created", actor_id=str(clerk_a.pk)).exists()
 
+    # Without an approval of the data-ethics board, it does not open: the clerk is told why.
+    refused = client.post(
+        reverse("admin:consent_purpose_changelist"),
+        {"action": "publish", "_selected_action": [purpose.pk]},
+        follow=True,
+    )
+    assert "データ倫理審査会の承認" in refused.content.decode()
+    purpose.refresh_from_db()
+    assert purpose.status == Purpose.Status.DRAFT and purpose.current_notice is None
+
+    ticket = approve_purpose(purpose)
     client.post(
         reverse("admin:consent_purpose_changelist"),
         {"action": "publish", "_selected_action": [purpose.pk]},
     )
     purpose.refresh_from_db()
     assert purpose.status == Purpose.Status.OPEN and purpose.current_notice.version == 1
+    assert purpose.current_notice.approval_ticket == ticket.pk
 
     # Changing the recipients of an open purpose publishes notice version 2.
     change = {k: v for k, v in form.items() if k != "consortium"}

@@ -19,9 +19,27 @@ def audit_count(**filters) -> int:
     return Entry.objects.filter(**filters).count() + PendingEntry.objects.filter(**filters).count()
 
 
-def test_seed_is_idempotent_and_tells_the_demo_logins():
+def seed_approved(**options):
+    """Seed the consent demo as seed_demo does: its purposes opened under the board's approvals."""
+    from governance import demo as governance_demo
+    from review import demo as review_demo
+
+    governance_demo.seed()
+    review_demo.seed_approvals()
+    demo.seed(**options)
+
+
+def test_without_the_boards_approval_the_purposes_stay_drafts():
     out = io.StringIO()
     demo.seed(stdout=out)
+    assert not Purpose.objects.exclude(status="draft").exists()
+    assert not Resident.objects.exists()
+    assert "approve" in out.getvalue()
+
+
+def test_seed_is_idempotent_and_tells_the_demo_logins():
+    out = io.StringIO()
+    seed_approved(stdout=out)
     counts = (
         Purpose.objects.count(),
         Resident.objects.count(),
@@ -43,7 +61,7 @@ def test_seed_is_idempotent_and_tells_the_demo_logins():
 
 
 def test_the_demo_histories():
-    demo.seed()
+    seed_approved()
     hanako = Resident.objects.get(user__username=demo.DEMO_RESIDENT_EMAIL)
     health = Purpose.objects.get(code="walking-health-points")
     mobility = Purpose.objects.get(code="on-demand-mobility")

@@ -85,7 +85,7 @@ def test_optional_texts_may_be_sent_empty(client, service_a, purpose, board_a):
     )
     response = post(client, service_a, body)
     assert response.status_code == 201, response.content
-    assert ReviewTicket.objects.count() == 1
+    assert ReviewTicket.objects.filter(requester=service_a.service.organization).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_bad_requests_get_json_400_and_file_nothing(client, service_a, purpose, 
     response = post(client, service_a, request_body(purpose, changes))
     assert response.status_code == 400, response.content
     assert response.json()["error"] in {"invalid_request", "unknown_reference"}
-    assert not ReviewTicket.objects.exists()
+    assert not ReviewTicket.objects.filter(requester=service_a.service.organization).exists()
 
 
 @pytest.mark.parametrize("raw", ["{oops", "[1, 2]", "null"])

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from participation import services
 from participation.models import Consultation, Question
+from tests.conftest import approve_purpose
 from tests.consent import conftest as consent_fixtures
 from tests.consent.conftest import PASSWORD, as_resident, make_purpose, make_resident
 from tests.governance import conftest as governance_fixtures
@@ -29,8 +30,13 @@ def resident_b(consortium_b):
 
 @pytest.fixture
 def draft_purpose(consortium_a, city_a, company_a, steps, checkup):
-    """A draft purpose of A with special-care-required data given to a third party."""
-    return make_purpose(consortium_a, city_a, [steps, checkup], [company_a], publish=False)
+    """
+    A draft purpose of A with special-care-required data given to a third party, which the
+    data-ethics board has approved (what opening it waits for is the consultation).
+    """
+    purpose = make_purpose(consortium_a, city_a, [steps, checkup], [company_a], publish=False)
+    approve_purpose(purpose)
+    return purpose
 
 
 def make_consultation(consortium, actor, *, purpose=None, announce=True, now=None, **extra):

@@ -14,7 +14,6 @@ from review import demo as review_demo
 from review.models import ReviewTicket
 from tests.audit.reports_helpers import pdf_fonts, pdf_text
 from tests.governance.test_reports import build
-from tests.review.test_review_demo import add_mobility_purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,6 @@ def aizu():
 
 @pytest.fixture
 def decided_ticket(aizu):
-    add_mobility_purpose(aizu)
     review_demo.seed()
     audit_services.seal()
     return ReviewTicket.objects.get(title=review_demo.REVIEW_APPROVED_TITLE)
@@ -45,7 +43,7 @@ def test_the_decision_letter_of_an_approved_request(decided_ticket, tmp_path):
     text = pdf_text(data)
     assert "Decision of the data ethics board" in text
     assert decided_ticket.title in text and decided_ticket.service_name in text
-    assert "Planning on-demand buses" in text and "Trips" in text
+    assert "Planning on-demand buses" in text and "Ride and trip history" in text
     assert decided_ticket.valid_until.isoformat() in text
     assert decided_ticket.conditions.split()[0] in text
     # Every board member is named with their vote; the audit entries of the request are listed.

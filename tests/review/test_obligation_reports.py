@@ -10,7 +10,6 @@ from review import demo as review_demo
 from review.models import Obligation, ReviewTicket
 from tests.audit.reports_helpers import pdf_text
 from tests.governance.test_reports import build
-from tests.review.test_review_demo import add_mobility_purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +22,6 @@ def _private_media(settings, tmp_path):
 @pytest.fixture
 def approved():
     demo.seed(stdout=io.StringIO())
-    aizu = demo.demo_consortium()
-    add_mobility_purpose(aizu)
     review_demo.seed()
     return ReviewTicket.objects.get(title=review_demo.REVIEW_APPROVED_TITLE)
 

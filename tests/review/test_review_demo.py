@@ -1,4 +1,7 @@
-"""The demo's review tickets: one approved with conditions for a year, one in review."""
+"""
+The demo's review tickets: the approvals that let the demo's purposes open (the mobility
+company's, with conditions for a year, and the city's), and one request in review.
+"""
 
 import datetime
 
@@ -6,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from audit.models import PendingEntry
+from consent import demo as consent_demo
+from consent.models import Purpose
 from governance import demo as governance_demo
 from review import demo
 from review.models import ReviewTicket
@@ -13,47 +18,40 @@ from review.models import ReviewTicket
 pytestmark = pytest.mark.django_db
 
 
-def add_mobility_purpose(consortium):
-    """The on-demand mobility purpose, as consent's demo makes it in the demo consortium."""
-    from consent.models import DataCategory, Purpose
-
-    city = consortium.memberships.get(organization__name_ja="会津若松市").organization
-    purpose = Purpose.objects.create(
-        consortium=consortium,
-        code="on-demand-mobility",
-        title_ja="オンデマンド交通の運行計画",
-        title_en="Planning on-demand buses",
-        explanation_ja="乗車履歴と年代から運行ルートを決めます。",
-        explanation_en="Ride history and age band decide the routes.",
-        controller=city,
-        retention_days=730,
-    )
-    purpose.categories.add(
-        DataCategory.objects.create(code="trip-history", name_ja="乗車履歴", name_en="Trips"),
-        DataCategory.objects.create(code="age-band", name_ja="年代", name_en="Age band"),
-    )
-    return purpose
-
-
-def test_seed_review_after_consent_and_again(capsys):
+def test_seed_review_before_governance_says_why(capsys):
     import io
 
-    governance_demo.seed()
     out = io.StringIO()
-    demo.seed(stdout=out)  # before consent's purposes exist: nothing, and says why
-    assert "seed consent first" in out.getvalue()
+    demo.seed(stdout=out)
+    assert "seed governance first" in out.getvalue()
     assert not ReviewTicket.objects.exists()
-    add_mobility_purpose(governance_demo.demo_consortium())
-    demo.seed()
+
+
+def test_seed_approves_each_demo_purpose_before_it_opens_and_again():
+    governance_demo.seed()
+    demo.seed_approvals()
+    # The purposes are drafts, each covered by an approval in force.
+    assert set(Purpose.objects.values_list("status", flat=True)) == {"draft"}
+    for purpose in Purpose.objects.all():
+        covering = ReviewTicket.objects.filter(purpose=purpose, state="approved")
+        assert covering.exists(), purpose.code
     approved = ReviewTicket.objects.get(title=demo.REVIEW_APPROVED_TITLE)
-    assert approved.state == ReviewTicket.State.APPROVED
     assert approved.purpose.code == "on-demand-mobility"
     assert "広告" in approved.conditions and "四半期" in approved.conditions
     assert approved.valid_from == timezone.localdate()
     assert approved.valid_until - approved.valid_from == datetime.timedelta(days=365)
+
+    consent_demo.seed()
+    assert set(Purpose.objects.values_list("status", flat=True)) == {"open"}
+    mobility = Purpose.objects.get(code="on-demand-mobility")
+    assert mobility.current_notice.approval_ticket == approved.pk
+
+    demo.seed()
     pending = ReviewTicket.objects.get(title=demo.REVIEW_IN_REVIEW_TITLE)
     assert pending.state == ReviewTicket.State.IN_REVIEW
-    entries = PendingEntry.objects.count()
+    tickets, entries = ReviewTicket.objects.count(), PendingEntry.objects.count()
+    assert tickets == 5
+    demo.seed_approvals()
     demo.seed()
-    assert ReviewTicket.objects.count() == 2
+    assert ReviewTicket.objects.count() == tickets
     assert PendingEntry.objects.count() == entries

@@ -27,8 +27,10 @@ class Command(BaseCommand):
             raise CommandError("--residents must be zero or more.")
         # Each app seeds its own records through its own services, in dependency order.
         governance_demo.seed(stdout=self.stdout)
+        # A purpose opens only under the data-ethics board's approval: the review demo makes
+        # the purposes (drafts) and approves them before consent opens them to residents.
+        review_demo.seed_approvals(stdout=self.stdout)
         consent_demo.seed(residents=residents, stdout=self.stdout)
-        # The ethics review's tickets name consent's purposes, so they come after them.
         review_demo.seed(stdout=self.stdout)
         grants_demo.seed(stdout=self.stdout)
         # A public key in the JWKS and a signed checkpoint, so that a newcomer can verify at once.
