@@ -68,6 +68,13 @@ def test_the_secretariat_pages_pass_the_accessibility_checks(
         f"/admin/governance/bylawversion/{founding_bylaws.pk}/compare/",
         "/admin/governance/membership/",
         "/admin/consent/purpose/",
+        # The lists with a search box and its help text.
+        "/admin/consent/resident/",
+        "/admin/consent/consentrecord/",
+        "/admin/consent/representation/",
+        "/admin/review/reviewticket/",
+        "/admin/grants/service/",
+        "/admin/grants/grant/",
     ):
         response = page.goto(server.url + path)
         assert response.status == 200, path
