@@ -1,7 +1,8 @@
 """
 The values the platform computes for its own indicators, from its own records: consent rate
 and residents reached per purpose, decisions of the board and the median days to a decision,
-and residents' records released in the month. A count of residents under 10 is never
+residents' records released in the month, and the people who took part in the consortium's
+consultations in the last twelve months. A count of residents under 10 is never
 published, so an indicator that would rest on one has no value that day.
 """
 
@@ -9,7 +10,10 @@ import datetime
 import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import timezone
+
 from consent import selectors as consent_selectors
+from participation import selectors as participation_selectors
 from review import selectors as review_selectors
 
 from .models import Indicator
@@ -46,4 +50,12 @@ def compute(indicator: Indicator, today: datetime.date) -> Decimal | None:
             if row["month"] == month
         )
         return _decimal(released) if released >= SMALL_COUNT else None
+    if source == Indicator.Source.PARTICIPANTS:
+        # The twelve months that end with ``today`` (a day in the platform's time zone).
+        until = timezone.make_aware(
+            datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min)
+        )
+        since = until - datetime.timedelta(days=365)
+        people = participation_selectors.participants_between(indicator.consortium, since, until)
+        return _decimal(people) if people >= SMALL_COUNT else None
     return None

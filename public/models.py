@@ -112,6 +112,10 @@ class Indicator(models.Model):
         DECISIONS = "decisions", _("computed: decisions of the data-ethics board")
         DECISION_DAYS = "decision_days", _("computed: median days from request to decision")
         DATA_RELEASES = "data_releases", _("computed: residents' records released in the month")
+        PARTICIPANTS = (
+            "participants",
+            _("computed: people who commented on the consortium's consultations in 12 months"),
+        )
 
     # Computed sources that count residents of one purpose.
     PURPOSE_SOURCES = {Source.CONSENT_RATE, Source.RESIDENTS_REACHED}

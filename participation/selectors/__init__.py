@@ -9,6 +9,7 @@ from .consultations import (  # noqa: F401
     consultations_for_resident,
     consultations_public,
     may_comment,
+    participants_between,
     participation_counts,
     public_consultation,
     purpose_consultation_required,

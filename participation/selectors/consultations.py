@@ -174,3 +174,16 @@ def participation_counts(consultation: Consultation) -> ParticipationCounts:
             (value, label, _hidden_if_small(by_age[value])) for value, label in AgeBand.choices
         ],
     )
+
+
+def participants_between(consortium, since, until) -> int:
+    """
+    Count the people who took part in the consortium's consultations with a comment received
+    in [since, until), as ``participation_counts`` does: a resident once however many comments
+    they sent, each comment entered offline as one participant.
+    """
+    comments = Comment.objects.filter(
+        consultation__consortium=consortium, submitted_at__gte=since, submitted_at__lt=until
+    )
+    residents = comments.filter(resident__isnull=False).values("resident_id").distinct().count()
+    return residents + comments.filter(resident__isnull=True).count()

@@ -234,3 +234,53 @@ def test_secretariat_defines_an_indicator_in_the_admin(client, clerk_a, consorti
     indicator = Indicator.objects.get(code="residents")
     audit_services.seal()
     assert Entry.objects.get(action="indicator.defined").object_id == str(indicator.pk)
+
+
+def test_participants_computed_match_the_comments_of_the_last_twelve_months(clerk_a, consortium_a):
+    from django.utils import timezone
+
+    from participation import services as participation_services
+    from participation.models import Channel
+    from tests.participation.conftest import make_consultation
+
+    today = timezone.localdate()
+    indicator = define(
+        clerk_a,
+        consortium_a,
+        code="participants",
+        source=Indicator.Source.PARTICIPANTS,
+        unit="人",
+    )
+    now = timezone.now()
+    consultation = make_consultation(consortium_a, clerk_a)
+    # Over a year ago, in a consultation of its own: not counted.
+    past = now - datetime.timedelta(days=400)
+    old = make_consultation(
+        consortium_a,
+        clerk_a,
+        now=past,
+        opens_at=past - datetime.timedelta(days=1),
+        closes_at=past + datetime.timedelta(days=10),
+    )
+    someone = make_resident("long-ago@example.jp", consortium_a)
+    participation_services.comment_submit(
+        actor=None, consultation=old, resident=someone, text="昔の意見", now=past
+    )
+
+    def comment(resident):
+        participation_services.comment_submit(
+            actor=None, consultation=consultation, resident=resident, text="意見です"
+        )
+
+    people = [make_resident(f"p{n}@example.jp", consortium_a) for n in range(8)]
+    for person in people:
+        comment(person)
+    comment(people[0])  # a second comment: still one person
+    participation_services.comment_enter_offline(
+        actor=clerk_a, consultation=consultation, channel=Channel.MEETING, text="会場での意見"
+    )
+    # Nine people: fewer than ten are never published.
+    assert services.indicators_compute(today=today) == 0
+    comment(make_resident("p9@example.jp", consortium_a))
+    assert services.indicators_compute(today=today) == 1
+    assert indicator.measurements.get().value == Decimal("10.00")
