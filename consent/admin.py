@@ -229,7 +229,7 @@ class PurposeAdmin(SecretariatAdmin):
     list_filter = ["status", ("consortium", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "title_ja", "title_en"]
     filter_horizontal = ["categories", "recipients"]
-    readonly_fields = ["status", "notice_version", "counts"]
+    readonly_fields = ["status", "notice_version", "approval", "counts"]
     inlines = [NoticeInline]
     actions = ["publish", "close"]
 
@@ -272,7 +272,14 @@ class PurposeAdmin(SecretariatAdmin):
                     ),
                 },
             ),
-        ] + ([(_("Residents' decisions"), {"fields": ["counts"]})] if obj else [])
+        ] + (
+            [
+                (_("The board's approval"), {"fields": ["approval"]}),
+                (_("Residents' decisions"), {"fields": ["counts"]}),
+            ]
+            if obj
+            else []
+        )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "consortium":
@@ -300,6 +307,26 @@ class PurposeAdmin(SecretariatAdmin):
     @admin.display(description=_("notice version"))
     def notice_version(self, obj):
         return obj.current_notice.version if obj.current_notice_id else "—"
+
+    @admin.display(description=_("approval covering the purpose today"))
+    def approval(self, obj):
+        """
+        The decision in force that covers the purpose as it stands (what opening it or a new
+        notice needs), or why there is none.
+        """
+        from . import approvals, notices
+
+        try:
+            found = approvals.require(obj, notices.purpose_terms(obj))
+        except ValidationError as refusal:
+            return " ".join(refusal.messages)
+        if found is None:
+            return "—"
+        return gettext("Review #%(id)s, decided on %(decided)s, in force until %(until)s.") % {
+            "id": found.ticket_id,
+            "decided": found.decided_on,
+            "until": found.valid_until,
+        }
 
     @admin.display(description=_("residents (current decision)"))
     def counts(self, obj):

@@ -245,3 +245,15 @@ def test_the_command_lists_each_open_purpose_with_its_approval(opened):
     with pytest.raises(CommandError, match="1 open purpose"):
         call_command("purpose_approvals", stdout=out)
     assert "aizu/health-points: NOT COVERED" in out.getvalue()
+
+
+def test_the_purposes_page_shows_the_approval_covering_it(opened, client, clerk_a):
+    client.force_login(clerk_a)
+    url = reverse("admin:consent_purpose_change", args=[opened.pk])
+    ticket = opened.ticket
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "審査会の承認" in page and f"審査 #{ticket.pk}" in page
+    # Once the approval is suspended the page says so instead.
+    ReviewTicket.objects.filter(pk=ticket.pk).update(state="suspended")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "停止中" in page
