@@ -8,6 +8,7 @@ questions, the comments entered offline, moderation, the answers and the result.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,7 +27,15 @@ from governance.admin import (
 )
 
 from . import selectors, services
-from .models import OFFLINE_CHANNELS, Answer, Comment, Consultation, ConsultationPolicy, Question
+from .models import (
+    OFFLINE_CHANNELS,
+    Answer,
+    Comment,
+    Consultation,
+    ConsultationPolicy,
+    Proposal,
+    Question,
+)
 
 
 def shown(count: int | None) -> str:
@@ -468,3 +477,142 @@ class AnswerAdmin(ScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass  # the service linked the comments
+
+
+# --- Proposals: moderation and answers -------------------------------------------------------
+
+
+class ProposalForm(forms.ModelForm):
+    """The secretariat's decision on a proposal: answer it, or hide it with a reason."""
+
+    decision = forms.ChoiceField(
+        label=_("decision"),
+        choices=[
+            ("", "---------"),
+            ("answer", _("answer (or change the answer)")),
+            ("hide", _("hide, with the reason its author reads")),
+        ],
+        required=False,
+    )
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "outcome",
+            "reasons_ja",
+            "reasons_en",
+            "ticket",
+            "purpose",
+            "indicator_code",
+            "hidden_reason",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "answer":
+            if not data.get("outcome"):
+                self.add_error("outcome", _("Choose the outcome."))
+            if not (data.get("reasons_ja") or "").strip():
+                self.add_error(
+                    "reasons_ja", _("Write the reasons for the answer: residents read them.")
+                )
+        elif data.get("decision") == "hide" and not (data.get("hidden_reason") or "").strip():
+            self.add_error(
+                "hidden_reason", _("Say why the proposal is hidden: its author will read it.")
+            )
+        return data
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ScopedAdmin):
+    """提案: residents send them from the portal; the secretariat answers or hides them here."""
+
+    form = ProposalForm
+    list_display = ["title", "consortium", "kind", "submitted_at", "supports_shown", "status"]
+    list_select_related = ["consortium"]
+    list_filter = [consortium_filter("consortium"), "status", "kind", "outcome"]
+    search_fields = ["title", "body"]
+    readonly_fields = [
+        "consortium",
+        "kind",
+        "title",
+        "body",
+        "submitted_at",
+        "status",
+        "supports_shown",
+        "answered_by",
+        "answered_at",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "consortium",
+                    "kind",
+                    "title",
+                    "body",
+                    "submitted_at",
+                    "status",
+                    "supports_shown",
+                ]
+            },
+        ),
+        (None, {"fields": ["decision"]}),
+        (
+            _("Answer"),
+            {
+                "fields": [
+                    "outcome",
+                    "reasons_ja",
+                    "reasons_en",
+                    "ticket",
+                    "purpose",
+                    "indicator_code",
+                    "answered_by",
+                    "answered_at",
+                ]
+            },
+        ),
+        (_("Moderation"), {"fields": ["hidden_reason"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(support_count=Count("supports"))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # residents propose in the portal
+
+    @admin.display(description=_("supports"), ordering="support_count")
+    def supports_shown(self, obj):
+        return getattr(obj, "support_count", None) or obj.supports.count()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        from governance.admin import administered
+
+        if db_field.name in ("purpose", "ticket") and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                consortium__in=administered(request)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if data.get("decision") == "answer":
+            saved = services.proposal_answer(
+                actor=request.user,
+                proposal=obj,
+                outcome=data["outcome"],
+                reasons_ja=data["reasons_ja"],
+                reasons_en=data["reasons_en"],
+                ticket=data.get("ticket"),
+                purpose=data.get("purpose"),
+                indicator_code=data.get("indicator_code", ""),
+            )
+        elif data.get("decision") == "hide":
+            saved = services.proposal_hide(
+                actor=request.user, proposal=obj, reason=data["hidden_reason"]
+            )
+        else:
+            return
+        adopt(obj, saved)

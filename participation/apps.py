@@ -25,3 +25,5 @@ class ParticipationConfig(AppConfig):
 
         portal_links.register("participation:consultations", _("Consultations"))
         portal_links.register("participation:my_comments", _("My comments"))
+        portal_links.register("participation:proposals", _("Proposals"))
+        portal_links.register("participation:my_proposals", _("My proposals"))

@@ -22,6 +22,11 @@ ACTIONS: dict[str, list[str]] = {
     "consultation.comment_hidden": ["consultation"],
     "consultation.comment_restored": ["consultation"],
     "consultation.answer_saved": ["answered", "changed", "consultation", "number"],
+    "proposal.submitted": ["author", "kind"],
+    "proposal.hidden": [],
+    "proposal.answered": ["indicator_linked", "outcome", "purpose", "ticket"],
+    "proposal.supported": ["resident"],
+    "proposal.support_withdrawn": ["resident"],
 }
 
 # What each action means, in words (``audit.actions.label``).
@@ -37,4 +42,9 @@ LABELS = {
     "consultation.comment_hidden": _("Comment hidden"),
     "consultation.comment_restored": _("Comment shown again"),
     "consultation.answer_saved": _("Answer to comments saved"),
+    "proposal.submitted": _("Proposal submitted"),
+    "proposal.hidden": _("Proposal hidden"),
+    "proposal.answered": _("Proposal answered"),
+    "proposal.supported": _("Proposal supported"),
+    "proposal.support_withdrawn": _("Support of a proposal withdrawn"),
 }

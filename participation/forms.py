@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.forms import PortalForm
 
-from .models import AgeBand, Question
-from .services import COMMENT_MAX_LENGTH
+from .models import AgeBand, Proposal, Question
+from .services import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
 class QuestionChoiceField(forms.ModelChoiceField):
@@ -67,3 +67,36 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+class ProposalForm(PortalForm):
+    """A resident's proposal: to which consortium (if they live in several), kind, title, text."""
+
+    consortium = forms.ModelChoiceField(
+        label=_("To"), queryset=None, required=False, empty_label=None
+    )
+    kind = forms.ChoiceField(
+        label=_("What is it about"),
+        choices=[("", "---------")] + list(Proposal.Kind.choices),
+        # Checked by the service, so that a missing choice gets the service's own message.
+        required=False,
+    )
+    title = forms.CharField(label=_("Title"), required=False, max_length=TITLE_MAX_LENGTH)
+    body = forms.CharField(
+        label=_("Your proposal"),
+        required=False,
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "Write in Japanese or English: what you propose and why. Do not write names or "
+            "contact details."
+        ),
+    )
+
+    def __init__(self, *args, resident, **kwargs):
+        super().__init__(*args, **kwargs)
+        consortia = resident.consortia.all()
+        self.fields["consortium"].queryset = consortia
+        if len(consortia) < 2:
+            del self.fields["consortium"]
+        self.consortia = consortia

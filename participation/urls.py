@@ -15,4 +15,8 @@ urlpatterns: list = [
     ),
     path("portal/my-comments/", views.my_comments, name="my_comments"),
     path("portal/my-comments/<int:comment_id>/edit/", views.comment_edit, name="comment_edit"),
+    path("portal/proposals/", views.proposals, name="proposals"),
+    path("portal/proposals/new/", views.proposal_new, name="proposal_new"),
+    path("portal/proposals/<int:proposal_id>/", views.proposal, name="proposal"),
+    path("portal/my-proposals/", views.my_proposals, name="my_proposals"),
 ]

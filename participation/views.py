@@ -20,7 +20,7 @@ from audit.services import Actor
 from consent.views import resident_required
 
 from . import selectors, services
-from .forms import CommentEditForm, CommentForm, add_service_errors
+from .forms import CommentEditForm, CommentForm, ProposalForm, add_service_errors
 
 
 def _actor(request) -> Actor:
@@ -120,4 +120,98 @@ def comment_edit(request, comment_id: int):
         "participation/portal/comment_edit.html",
         {"comment": comment, "form": form},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Proposals ---------------------------------------------------------------------------------
+
+
+@require_GET
+@resident_required
+def proposals(request):
+    """The proposals of the resident's consortia, with their supports and answers."""
+    return render(
+        request,
+        "participation/portal/proposals.html",
+        {"proposals": selectors.proposals_for_resident(request.resident)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def proposal_new(request):
+    """Propose an idea to the resident's consortium."""
+    form = ProposalForm(request.POST or None, resident=request.resident)
+    if not form.consortia:
+        raise Http404("a resident of no consortium")
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposal = services.proposal_submit(
+                actor=_actor(request),
+                consortium=form.cleaned_data.get("consortium") or form.consortia[0],
+                author=request.resident,
+                kind=form.cleaned_data["kind"],
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                language=(get_language() or "ja")[:2],
+            )
+        except PermissionDenied as error:
+            raise Http404("may not propose") from error
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Thank you: your proposal is published."))
+            return redirect(reverse("participation:proposal", args=[proposal.pk]) + "#messages")
+    return render(
+        request,
+        "participation/portal/proposal_new.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def proposal(request, proposal_id: int):
+    """One proposal: its text, supports and answer; a button to support it or withdraw."""
+    found = selectors.access_proposal_for_resident(request.resident, proposal_id)
+    if request.method == "POST":
+        call = (
+            services.support_withdraw
+            if request.POST.get("action") == "withdraw"
+            else services.support_add
+        )
+        try:
+            call(actor=_actor(request), proposal=found, resident=request.resident)
+        except PermissionDenied as error:
+            raise Http404("may not support") from error
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("Your support was withdrawn.")
+                if call is services.support_withdraw
+                else _("Thank you for your support."),
+            )
+        return redirect(reverse("participation:proposal", args=[found.pk]) + "#messages")
+    return render(
+        request,
+        "participation/portal/proposal.html",
+        {
+            "proposal": found,
+            "mine": found.author_id == request.resident.pk,
+            "supported": selectors.supports(request.resident, found),
+        },
+    )
+
+
+@require_GET
+@resident_required
+def my_proposals(request):
+    """The resident's own proposals: their state, the reason if hidden, and the answers."""
+    return render(
+        request,
+        "participation/portal/my_proposals.html",
+        {"proposals": selectors.proposals_of_resident(request.resident)},
     )

@@ -10,6 +10,7 @@ from .consultations import (
     ConsultationPolicy,
     Question,
 )
+from .proposals import Proposal, Support
 
 __all__ = [
     "OFFLINE_CHANNELS",
@@ -19,5 +20,7 @@ __all__ = [
     "Comment",
     "Consultation",
     "ConsultationPolicy",
+    "Proposal",
     "Question",
+    "Support",
 ]

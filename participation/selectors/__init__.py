@@ -15,3 +15,11 @@ from .consultations import (  # noqa: F401
     purpose_consultation_required,
     result_rows,
 )
+from .proposals import (  # noqa: F401
+    access_proposal_for_resident,
+    may_propose,
+    proposals_for_resident,
+    proposals_of_resident,
+    proposals_public,
+    supports,
+)

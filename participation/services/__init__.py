@@ -15,3 +15,12 @@ from .consultations import (  # noqa: F401
     consultation_save,
     question_save,
 )
+from .proposals import (  # noqa: F401
+    BODY_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    proposal_answer,
+    proposal_hide,
+    proposal_submit,
+    support_add,
+    support_withdraw,
+)
