@@ -42,9 +42,7 @@ def test_a_resident_proposes_and_the_log_keeps_ids_only(consortium_a, resident):
         resident,
         consortium_a,
     )
-    assert entries("proposal.submitted") == [
-        {"kind": "sensor", "author": resident.pseudonymous_id}
-    ]
+    assert entries("proposal.submitted") == [{"kind": "sensor", "author": resident.pseudonymous_id}]
 
 
 def test_an_empty_proposal_is_refused_field_by_field(consortium_a, resident):
@@ -80,9 +78,7 @@ def test_one_support_per_resident_withdrawable_and_not_ones_own(
     assert proposal.supports.count() == 0
     with pytest.raises(ValidationError):
         services.support_withdraw(actor=actor, proposal=proposal, resident=other_resident)
-    assert entries("proposal.supported") == [
-        {"resident": other_resident.pseudonymous_id}
-    ]
+    assert entries("proposal.supported") == [{"resident": other_resident.pseudonymous_id}]
     assert len(entries("proposal.support_withdrawn")) == 1
 
 
