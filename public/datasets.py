@@ -278,6 +278,28 @@ DATASETS = [
         ),
         rows=selectors.consultation_answer_rows,
     ),
+    Dataset(
+        key="proposals",
+        title=_("Proposals"),
+        description=_(
+            "Residents' proposals the secretariat has answered: their kind and title, how many "
+            "residents support them, the outcome and its reasons, and what follows (a purpose, "
+            "a KPI)."
+        ),
+        columns=(
+            "id",
+            "kind",
+            "title",
+            "supports",
+            "outcome",
+            "reasons_ja",
+            "reasons_en",
+            "answered_at",
+            "purpose_code",
+            "indicator_code",
+        ),
+        rows=selectors.proposal_rows,
+    ),
 ]
 BY_KEY = {dataset.key: dataset for dataset in DATASETS}
 

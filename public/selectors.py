@@ -580,3 +580,27 @@ def consultation_answer_rows(
                 }
             )
     return rows
+
+
+# --- Proposals -----------------------------------------------------------------------------------
+
+
+def proposal_rows(consortium: Consortium, today: datetime.date | None = None) -> list[dict]:
+    """Return the consortium's answered proposals, latest answer first, one row each."""
+    return [
+        {
+            "id": proposal.pk,
+            "kind": proposal.kind,
+            "title": proposal.title,
+            "supports": proposal.support_count,
+            "outcome": proposal.outcome,
+            "reasons_ja": proposal.reasons_ja,
+            "reasons_en": proposal.reasons_en or proposal.reasons_ja,
+            "answered_at": proposal.answered_at,
+            "purpose_code": proposal.purpose.code if proposal.purpose_id else "",
+            "indicator_code": proposal.indicator_code,
+        }
+        for proposal in participation_selectors.proposals_public(consortium).select_related(
+            "purpose"
+        )
+    ]

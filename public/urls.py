@@ -47,6 +47,7 @@ def _patterns(prefix: str, lang: str) -> list:
             options,
             name="consultation",
         ),
+        path(f"{base}<slug:slug>/proposals/", views.proposals, options, name="proposals"),
         path(f"{base}<slug:slug>/statistics/", views.statistics, options, name="statistics"),
         path(f"{base}<slug:slug>/data/", views.data, options, name="data"),
         path(f"{base}<slug:slug>/scorecard/", views.scorecard, options, name="scorecard"),

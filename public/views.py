@@ -227,6 +227,16 @@ def consultation(request, slug: str, consultation_id: int, today: datetime.date)
 
 
 @register_page
+def proposals(request, slug: str, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    return page(
+        request,
+        "public/proposals.html",
+        {"consortium": consortium, "rows": selectors.proposal_rows(consortium, today)},
+    )
+
+
+@register_page
 def statistics(request, slug: str, today: datetime.date):
     consortium = selectors.consortium_by_slug(slug)
     rows = selectors.consent_rows(consortium, today)

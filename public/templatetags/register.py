@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from governance.models import Membership, Organization, Resolution, Role
 from grants.models import Grant
-from participation.models import Consultation
+from participation.models import Consultation, Proposal
 from review.models import Obligation, ReviewTicket
 
 from .. import selectors
@@ -68,6 +68,8 @@ def _choices(kind: str) -> dict:
         "obligation_state": dict(Obligation.State.choices),
         "obligation_kind": dict(Obligation.Kind.choices),
         "consultation_subject": dict(Consultation.Subject.choices),
+        "proposal_kind": dict(Proposal.Kind.choices),
+        "proposal_outcome": dict(Proposal.Outcome.choices),
         "consultation_phase": {
             "upcoming": pgettext("consultation", "announced"),
             "open": pgettext("consultation", "open for comments"),

@@ -171,3 +171,40 @@ def test_another_consortiums_clerk_gets_404(proposal, clerk_b):
     listing = client.get(reverse("admin:participation_proposal_changelist"))
     assert "駅前に混雑センサーを" not in listing.content.decode()
     assert Proposal.objects.get().status == "published"
+
+
+# --- The public register ---------------------------------------------------------------------
+
+
+def test_answered_proposals_are_on_the_register_and_in_its_open_data(
+    client, consortium_a, proposal, clerk_a, other_resident
+):
+    services.support_add(
+        actor=as_resident(other_resident), proposal=proposal, resident=other_resident
+    )
+    page = reverse("public:proposals", kwargs={"slug": consortium_a.slug, "lang": "ja"})
+    assert "駅前に混雑センサーを" not in client.get(page).content.decode()  # not answered yet
+    services.proposal_answer(
+        actor=clerk_a, proposal=proposal, outcome="accepted", reasons_ja="来年度の計画に入れます。"
+    )
+    shown = client.get(page).content.decode()
+    assert "駅前に混雑センサーを" in shown and "来年度の計画に入れます。" in shown
+    assert "計画に採用" in shown
+    assert "朝の駅前の混雑を測ってください。" not in shown  # the text stays in the portal
+    download = reverse(
+        "public:download", kwargs={"slug": consortium_a.slug, "key": "proposals", "fmt": "json"}
+    )
+    [row] = client.get(download).json()["rows"]
+    assert (row["id"], row["kind"], row["supports"], row["outcome"]) == (
+        proposal.pk,
+        "sensor",
+        1,
+        "accepted",
+    )
+    assert row["reasons_en"] == "来年度の計画に入れます。"
+    csv_body = client.get(
+        reverse(
+            "public:download", kwargs={"slug": consortium_a.slug, "key": "proposals", "fmt": "csv"}
+        )
+    ).content.decode("utf-8-sig")
+    assert "来年度の計画に入れます。" in csv_body
