@@ -11,9 +11,12 @@ An author does not support their own proposal: a support counts the backing of *
 residents, and the proposal itself already stands for its author.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import record
@@ -24,6 +27,8 @@ from review.models import ReviewTicket
 
 from .. import selectors
 from ..models import Proposal, Support
+
+logger = logging.getLogger(__name__)
 
 TITLE_MAX_LENGTH = 200
 # Long enough to explain an idea, short enough to be read.
@@ -108,6 +113,7 @@ def proposal_hide(*, actor, proposal: Proposal, reason: str) -> Proposal:
         consortium=proposal.consortium_id,
         payload={},
     )
+    _tell_author(proposal)
     return proposal
 
 
@@ -168,6 +174,7 @@ def proposal_answer(
             "indicator_linked": bool(proposal.indicator_code),
         },
     )
+    _tell_author(proposal)
     return proposal
 
 
@@ -216,3 +223,36 @@ def support_withdraw(*, actor, proposal: Proposal, resident: Resident) -> None:
         consortium=proposal.consortium_id,
         payload={"resident": resident.pseudonymous_id},
     )
+
+
+def _tell_author(proposal: Proposal) -> None:
+    """Mail the author that their proposal was answered or hidden (after the commit)."""
+    author = Resident.objects.select_related("profile").get(pk=proposal.author_id)
+    address = getattr(getattr(author, "profile", None), "contact_email", "")
+    if author.is_erased or not address:
+        return
+    hidden = proposal.status == Proposal.Status.HIDDEN
+    proposal_id = proposal.pk
+
+    def send() -> None:
+        with translation.override(author.language):
+            send_mail(
+                subject=_("Your proposal was hidden")
+                if hidden
+                else _("Your proposal has been answered"),
+                message=_(
+                    "The secretariat has hidden a proposal you made and says why. Sign in to "
+                    "the resident portal and open “My proposals” to read the reason."
+                )
+                if hidden
+                else _(
+                    "The secretariat has answered a proposal you made, with its reasons. Sign "
+                    "in to the resident portal and open “My proposals” to read the answer."
+                ),
+                from_email=None,
+                recipient_list=[address],
+                fail_silently=True,
+            )
+        logger.info("proposal %s: author told", proposal_id)
+
+    transaction.on_commit(send)

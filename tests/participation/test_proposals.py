@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import Entry, PendingEntry
@@ -131,3 +132,17 @@ def test_the_secretariat_answers_with_outcome_and_reasons(
         "purpose": draft_purpose.pk,
         "indicator_linked": True,
     }
+
+
+def test_the_author_is_told_when_answered(
+    consortium_a, clerk_a, resident, django_capture_on_commit_callbacks
+):
+    proposal = propose(consortium_a, resident)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.proposal_answer(
+            actor=clerk_a, proposal=proposal, outcome="declined", reasons_ja="予算がありません。"
+        )
+    [message] = mail.outbox
+    assert message.to == ["hanako@example.jp"]
+    assert "予算" not in message.body  # the answer itself is read in the portal, signed in
