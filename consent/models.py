@@ -641,6 +641,8 @@ class DataAccess(models.Model):
         indexes = [
             # The portal's "who used my data", newest first.
             models.Index(fields=["resident", "-accessed_at"], name="consent_access_resident"),
+            # The residents whose data a grant released, told when the grant ends.
+            models.Index(fields=["grant_jti", "resident"], name="consent_access_grant"),
         ]
 
     def __str__(self) -> str:
@@ -685,7 +687,8 @@ class PairwiseSubject(models.Model):
 class RecipientNotice(models.Model):
     """
     撤回通知: the notice to one member service that received a resident's data under a purpose
-    that the resident's consent no longer covers (withdrawn, or the purpose closed), sent as a
+    that the resident's consent no longer covers (withdrawn, the purpose closed, or the grant
+    the data was released under ended: revoked or expired), sent as a
     signed Security Event Token (RFC 8417) by push (RFC 8935) or poll (RFC 8936), with what the
     service did about it. What the resident sees per recipient in the portal and the export.
     """
@@ -693,6 +696,7 @@ class RecipientNotice(models.Model):
     class Reason(models.TextChoices):
         WITHDRAWN = "withdrawn", _("consent withdrawn")
         PURPOSE_CLOSED = "purpose_closed", _("purpose closed")
+        GRANT_ENDED = "grant_ended", _("the service's permission to use the data ended")
 
     class Outcome(models.TextChoices):
         DELETED = "deleted", _("deleted")
@@ -731,6 +735,9 @@ class RecipientNotice(models.Model):
         related_name="+",
         verbose_name=_("withdrawal"),
     )
+    # The grant whose end is told of (reason ``grant_ended`` only): one notice per grant and
+    # resident.
+    grant_jti = models.CharField(_("grant"), max_length=64, blank=True, editable=False)
     token = models.TextField(_("security event token"), editable=False)
     created_at = models.DateTimeField(_("created at"))
     delivered_at = models.DateTimeField(_("notified at"), null=True, blank=True)
@@ -756,6 +763,13 @@ class RecipientNotice(models.Model):
             ),
             # The portal: a resident's notices.
             models.Index(fields=["resident", "-created_at"], name="consent_notice_resident"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant_jti", "resident"],
+                condition=Q(reason="grant_ended"),
+                name="consent_notice_one_per_grant_resident",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -665,6 +665,31 @@ def latest_withdrawal_id(resident_id: str, purpose_id: int) -> int | None:
     )
 
 
+def residents_with_data_released_under(grant_jti: str) -> list[str]:
+    """
+    Return the pseudonymous ids of the residents whose data was released under the grant
+    ``grant_jti``: from the access table and from the batches not yet copied into it.
+    """
+    ids = set(
+        DataAccess.objects.filter(grant_jti=grant_jti)
+        .values_list("resident_id", flat=True)
+        .distinct()
+    )
+    pending = DataAccessBatch.objects.filter(grant_jti=grant_jti, expanded_at__isnull=True)
+    for lines in pending.values_list("resident_ids", flat=True):
+        ids.update(line for line in lines.split("\n") if line)
+    return sorted(ids)
+
+
+def residents_told_of_grant_end(grant_jti: str) -> set[str]:
+    """Return the residents for whom the end of the grant ``grant_jti`` was already told."""
+    return set(
+        RecipientNotice.objects.filter(
+            grant_jti=grant_jti, reason=RecipientNotice.Reason.GRANT_ENDED
+        ).values_list("resident_id", flat=True)
+    )
+
+
 def residents_with_data_released(purpose_id: int) -> list[str]:
     """Return the pseudonymous ids of the residents whose data was released for the purpose."""
     ids = set(

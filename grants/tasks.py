@@ -132,6 +132,17 @@ def notify_purpose_closed(purpose_id: int) -> int:
     return sent
 
 
+def notify_grant_ended(grant_id: int) -> int:
+    """
+    Tell the service of an ended (revoked or expired) grant, once per resident whose data was
+    released under it, that it may hold the data no more (reason ``grant_ended``), in batches;
+    return how many notices were sent (none if they already were).
+    """
+    from . import services
+
+    return services.grant_ended_notify(grant_id=grant_id)
+
+
 def enqueue_event_push(notice_id: int, attempt: int = 1) -> None:
     """Queue the push of a withdrawal notice; run from ``transaction.on_commit``."""
     queue("grants.tasks.push_event", notice_id, attempt)

@@ -880,14 +880,17 @@ def recipient_notice_create(
     at,
     due_at,
     withdrawal_id: int | None = None,
+    grant_jti: str = "",
 ) -> RecipientNotice:
     """
     Store the withdrawal notice (a signed Security Event Token) to one recipient service, of
-    the withdrawal ``withdrawal_id`` (the consent record; none for a closed purpose).
+    the withdrawal ``withdrawal_id`` (the consent record; none for a closed purpose), or of the
+    end of the grant ``grant_jti`` (reason ``grant_ended``).
     """
     notice = RecipientNotice(
         jti=jti,
         withdrawal_id=withdrawal_id,
+        grant_jti=grant_jti,
         resident_id=resident_id,
         purpose=purpose,
         organization_id=organization_id,

@@ -354,11 +354,18 @@ def _announce(grant: Grant, *, status: str, reason: str, at) -> GrantEvent:
     Add ``grant``'s status change to the revocation feed, and push it to its service's webhook
     once the transaction commits.
     """
+    from .. import tasks
+
     event = GrantEvent.objects.create(grant=grant, status=status, reason=reason, at=at)
     if grant.service.webhook_url:
-        from .. import tasks
-
         transaction.on_commit(lambda: tasks.enqueue_delivery(event.pk))
+    if status in (Grant.Status.REVOKED, Grant.Status.EXPIRED) and (
+        reason != Grant.Reason.PURPOSE_CLOSED
+    ):
+        # The service hears, per resident whose data it received under the grant, that it may
+        # hold it no more (a closed purpose is told per resident by its own notices).
+        grant_id = grant.pk
+        transaction.on_commit(lambda: tasks.queue("grants.tasks.notify_grant_ended", grant_id))
     return event
 
 
@@ -945,6 +952,7 @@ def _expire(grant: Grant) -> bool:
     return True
 
 
+from .events import grant_ended_notify as grant_ended_notify  # noqa: E402
 from .events import undelivered_sweep as undelivered_sweep  # noqa: E402
 from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
 from .events import withdrawal_poll as withdrawal_poll  # noqa: E402

@@ -8,6 +8,7 @@ obligation until a date); the resident sees each step in the portal.
 """
 
 import datetime
+import logging
 import uuid
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from consent.models import Purpose, RecipientNotice, Resident
 
 from .. import selectors
 from ..models import Grant, Service
+
+logger = logging.getLogger(__name__)
 
 SET_TYP = "secevent+jwt"
 # How long a recipient has to confirm what it did with the data, unless the board set a period.
@@ -45,7 +48,15 @@ def _subject(service: Service, resident_id: str) -> str:
 
 
 def _security_event_token(
-    *, service: Service, purpose: Purpose, subject: str, reason: str, jti: str, at, due_at
+    *,
+    service: Service,
+    purpose: Purpose,
+    subject: str,
+    reason: str,
+    jti: str,
+    at,
+    due_at,
+    grant: Grant | None = None,
 ) -> str:
     claims = {
         "iss": settings.PLATFORM_URL,
@@ -63,6 +74,11 @@ def _security_event_token(
             }
         },
     }
+    if grant is not None:
+        # The grant that ended, and when: the service's permission to hold the data ended then.
+        event = claims["events"][consent_withdrawn_event_uri()]
+        event["grant"] = grant.jti
+        event["withdrawn_at"] = int(grant.status_changed_at.timestamp())
     return sign_jwt(claims, typ=SET_TYP)
 
 
@@ -147,6 +163,112 @@ def _services_told(
     return set(notices.values_list("service_id", flat=True))
 
 
+# Residents told of a grant's end per transaction.
+GRANT_ENDED_BATCH = 500
+ENDED_STATUSES = (Grant.Status.REVOKED, Grant.Status.EXPIRED)
+
+
+def grant_end_tells_residents(grant: Grant) -> bool:
+    """
+    Whether the end of ``grant`` is told to its service per resident: a revoked or expired
+    grant, except one revoked because its purpose closed (the purpose's closing is told to the
+    same services, per resident, with the reason ``purpose_closed``).
+    """
+    return grant.status in ENDED_STATUSES and grant.status_reason != Grant.Reason.PURPOSE_CLOSED
+
+
+def grant_ended_notify(
+    *, grant_id: int, at=None, batch_size: int = GRANT_ENDED_BATCH, progress=None
+) -> int:
+    """
+    Tell the service of the ended grant ``grant_id``, once per resident whose data was released
+    under it, that it may hold the data no more (reason ``grant_ended``), pushing each notice
+    once its batch commits; return how many notices were sent. One transaction per batch of
+    ``batch_size`` residents; residents already told are skipped, so a second run (or a run
+    after a crash half-way) sends only what is missing. ``progress(n)`` hears each batch.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    grant = Grant.objects.select_related("service", "purpose").get(pk=grant_id)
+    if not grant_end_tells_residents(grant):
+        return 0
+    told = consent_selectors.residents_told_of_grant_end(grant.jti)
+    pending = [
+        r for r in consent_selectors.residents_with_data_released_under(grant.jti) if r not in told
+    ]
+    sent = 0
+    for start in range(0, len(pending), batch_size):
+        batch = pending[start : start + batch_size]
+        sent += _grant_ended_batch(grant=grant, resident_ids=batch, at=at)
+        logger.info(
+            "grant %s ended: %d of %d residents told", grant.jti, start + len(batch), len(pending)
+        )
+        if progress is not None:
+            progress(len(batch))
+    return sent
+
+
+@transaction.atomic
+def _grant_ended_batch(*, grant: Grant, resident_ids: list[str], at=None) -> int:
+    from .. import tasks
+
+    at = (at or timezone.now()).replace(microsecond=0)
+    service = grant.service
+    # Serialise with a concurrent run of the same grant: whoever comes second sees the notices.
+    Grant.objects.select_for_update().filter(pk=grant.pk).exists()
+    told = set(
+        RecipientNotice.objects.filter(
+            grant_jti=grant.jti,
+            reason=RecipientNotice.Reason.GRANT_ENDED,
+            resident_id__in=resident_ids,
+        ).values_list("resident_id", flat=True)
+    )
+    due_at = at + datetime.timedelta(days=confirmation_days(grant))
+    reason = RecipientNotice.Reason.GRANT_ENDED
+    sent = 0
+    for resident_id in resident_ids:
+        if resident_id in told:
+            continue
+        jti = str(uuid.uuid4())
+        subject = _subject(service, resident_id)
+        notice = consent_services.recipient_notice_create(
+            resident_id=resident_id,
+            purpose=grant.purpose,
+            organization_id=service.organization_id,
+            service_id=service.pk,
+            service_name=service.name,
+            subject=subject,
+            reason=reason,
+            jti=jti,
+            token=_security_event_token(
+                service=service,
+                purpose=grant.purpose,
+                subject=subject,
+                reason=reason,
+                jti=jti,
+                at=at,
+                due_at=due_at,
+                grant=grant,
+            ),
+            at=at,
+            due_at=due_at,
+            grant_jti=grant.jti,
+        )
+        sent += 1
+        if service.events_url:
+            notice_id = notice.pk
+            transaction.on_commit(lambda notice_id=notice_id: tasks.enqueue_event_push(notice_id))
+    return sent
+
+
+def confirmation_days(grant: Grant | None) -> int:
+    """
+    The days a recipient has to confirm what it did with the data: the period the board set on
+    the ticket ``grant`` was issued under, or ``CONFIRMATION_DAYS_DEFAULT``.
+    """
+    return CONFIRMATION_DAYS_DEFAULT
+
+
 def undelivered_sweep(*, now=None) -> dict[str, int]:
     """
     Do again what a lost task left undone (a task is lost when the broker is down at the moment
@@ -161,7 +283,7 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     until = now - datetime.timedelta(seconds=settings.GRANTS_SWEEP_GRACE_SECONDS)
     since = now - datetime.timedelta(days=settings.GRANTS_SWEEP_DAYS)
-    done = {"withdrawals": 0, "pushes": 0, "webhooks": 0}
+    done = {"withdrawals": 0, "pushes": 0, "webhooks": 0, "grants_ended": 0}
     for resident_id, purpose_id, record_id in consent_selectors.withdrawals_without_notices(
         since, until
     ):
@@ -169,6 +291,15 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
             resident_id=resident_id, purpose_id=purpose_id, withdrawal_id=record_id
         ):
             done["withdrawals"] += 1
+    # Grants that ended (revoked or expired) with residents not yet told.
+    ended = (
+        GrantEvent.objects.filter(at__gte=since, at__lt=until, status__in=ENDED_STATUSES)
+        .values_list("grant_id", flat=True)
+        .distinct()
+    )
+    for grant_id in ended:
+        if grant_ended_notify(grant_id=grant_id):
+            done["grants_ended"] += 1
     # Notices to services with an events URL, never pushed nor fetched.
     owed = RecipientNotice.objects.filter(
         created_at__gte=since,

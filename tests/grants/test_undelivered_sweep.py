@@ -129,7 +129,12 @@ def test_a_notice_never_pushed_is_pushed_by_the_sweep(
     notice = RecipientNotice.objects.get()
     assert notice.push_attempts == 0 and not sent
     broker_down.up()
-    assert services.undelivered_sweep(now=later()) == {"withdrawals": 0, "pushes": 1, "webhooks": 0}
+    assert services.undelivered_sweep(now=later()) == {
+        "withdrawals": 0,
+        "pushes": 1,
+        "webhooks": 0,
+        "grants_ended": 0,
+    }
     notice.refresh_from_db()
     assert sent == [EVENTS_URL] and notice.delivered_at is not None
     assert services.undelivered_sweep(now=later())["pushes"] == 0
@@ -179,4 +184,9 @@ def test_the_sweep_runs_on_a_schedule():
 
     schedule = Schedule.objects.get(func="grants.tasks.sweep_undelivered")
     assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
-    assert tasks.sweep_undelivered() == {"withdrawals": 0, "pushes": 0, "webhooks": 0}
+    assert tasks.sweep_undelivered() == {
+        "withdrawals": 0,
+        "pushes": 0,
+        "webhooks": 0,
+        "grants_ended": 0,
+    }
