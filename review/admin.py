@@ -35,6 +35,7 @@ class EthicsBoardAdmin(ScopedAdmin):
         "security_veto",
         "review_days",
         "approval_term_days",
+        "deletion_confirmation_days",
         "overdue_critical",
         "members",
     ]
@@ -71,6 +72,7 @@ class EthicsBoardAdmin(ScopedAdmin):
                 security_veto=data["security_veto"],
                 review_days=data["review_days"],
                 approval_term_days=data["approval_term_days"],
+                deletion_confirmation_days=data["deletion_confirmation_days"],
                 overdue_critical=data["overdue_critical"],
             ),
         )
@@ -106,6 +108,7 @@ class ReviewTicketAdmin(ScopedAdmin):
         "conditions",
         "valid_from",
         "valid_until",
+        "deletion_confirmation_days",
         "decided_at",
         "review_page",
     ]

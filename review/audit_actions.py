@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 ACTIONS = {
     "ethics_board.created": [
         "changed",
+        "deletion_confirmation_days",
         "legal_veto",
         "overdue_critical",
         "quorum",
@@ -12,6 +13,7 @@ ACTIONS = {
     ],
     "ethics_board.updated": [
         "changed",
+        "deletion_confirmation_days",
         "legal_veto",
         "overdue_critical",
         "quorum",
@@ -30,6 +32,7 @@ ACTIONS = {
     "ticket.commented": ["kind", "remark_id", "visibility"],
     "ticket.vote_cast": ["choice", "reviewer_id", "round"],
     "ticket.approved": [
+        "deletion_confirmation_days",
         "obligation_ids",
         "round",
         "valid_from",

@@ -9,6 +9,7 @@ services.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +41,19 @@ class EthicsBoard(models.Model):
     )
     approval_term_days = models.PositiveSmallIntegerField(
         _("term of an approval (days)"), default=365
+    )
+    # How long a service that received residents' data has to confirm what it did with it once
+    # told of a withdrawal, a closed purpose or an ended grant; each approval keeps the period
+    # in force when it was decided.
+    deletion_confirmation_days = models.PositiveSmallIntegerField(
+        _("days for a recipient to confirm deletion"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_(
+            "After a withdrawal, a closed purpose or an ended grant, the services that received "
+            "the residents' data must confirm what they did with it within this many days "
+            "(1 to 365); a later change applies to approvals decided after it."
+        ),
     )
 
     class OverdueCritical(models.TextChoices):
@@ -218,6 +232,10 @@ class ReviewTicket(models.Model):
     valid_from = models.DateField(_("approved from"), null=True, blank=True, editable=False)
     valid_until = models.DateField(_("approved until"), null=True, blank=True, editable=False)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    # The days the services have to confirm a deletion, from the board's rule at the approval.
+    deletion_confirmation_days = models.PositiveSmallIntegerField(
+        _("days for a recipient to confirm deletion"), null=True, blank=True, editable=False
+    )
     # The fewest days before the term's end the requester was last reminded to renew at.
     renewal_reminded_days = models.PositiveSmallIntegerField(
         _("renewal reminded (days before the end)"), null=True, blank=True, editable=False

@@ -557,3 +557,17 @@ def obligations_for_tickets(ticket_ids) -> dict[int, list]:
     for obligation in rows:
         found.setdefault(obligation.ticket_id, []).append(obligation)
     return found
+
+
+def ticket_deletion_confirmation_days(ticket_id: int | None) -> int | None:
+    """
+    Return the days the board gave, in the approval of ticket ``ticket_id``, for a service that
+    received residents' data to confirm what it did with it (None: no such approval).
+    """
+    if ticket_id is None:
+        return None
+    return (
+        ReviewTicket.objects.filter(pk=ticket_id)
+        .values_list("deletion_confirmation_days", flat=True)
+        .first()
+    )

@@ -108,13 +108,15 @@ def withdrawal_notify(
         resident_id=resident_id, purpose_id=purpose_id, reason=reason, withdrawal_id=withdrawal_id
     )
     jtis = consent_selectors.data_recipient_grants(resident_id, purpose_id)
-    recipients: dict[int, Service] = {}
+    # Each service's latest grant among those: its ticket gives the period to confirm in.
+    recipients: dict[int, Grant] = {}
     for grant in Grant.objects.filter(jti__in=jtis).select_related("service").order_by("pk"):
         if grant.service_id not in told:
-            recipients.setdefault(grant.service_id, grant.service)
-    due_at = at + datetime.timedelta(days=CONFIRMATION_DAYS_DEFAULT)
+            recipients[grant.service_id] = grant
     notices = []
-    for service in recipients.values():
+    for grant in recipients.values():
+        service = grant.service
+        due_at = at + datetime.timedelta(days=confirmation_days(grant))
         jti = str(uuid.uuid4())
         subject = _subject(service, resident_id)
         notice = consent_services.recipient_notice_create(
@@ -266,7 +268,10 @@ def confirmation_days(grant: Grant | None) -> int:
     The days a recipient has to confirm what it did with the data: the period the board set on
     the ticket ``grant`` was issued under, or ``CONFIRMATION_DAYS_DEFAULT``.
     """
-    return CONFIRMATION_DAYS_DEFAULT
+    from review import selectors as review_selectors
+
+    days = review_selectors.ticket_deletion_confirmation_days(grant.ticket_id if grant else None)
+    return days or CONFIRMATION_DAYS_DEFAULT
 
 
 def undelivered_sweep(*, now=None) -> dict[str, int]:

@@ -16,6 +16,7 @@ ETHICS_BOARD_FIELDS = {
     "review_days",
     "approval_term_days",
     "overdue_critical",
+    "deletion_confirmation_days",
 }
 
 
@@ -32,7 +33,7 @@ def ethics_board_set(
     """
     Create or update the consortium's data-ethics board: its names, quorum and review rules
     (``legal_veto``, ``security_veto``, ``review_days``, ``approval_term_days``,
-    ``overdue_critical``).
+    ``overdue_critical``, ``deletion_confirmation_days``).
     """
     board = EthicsBoard.objects.filter(consortium=consortium).first()
     created = board is None
@@ -56,6 +57,7 @@ def ethics_board_set(
             "legal_veto": board.legal_veto,
             "security_veto": board.security_veto,
             "overdue_critical": board.overdue_critical,
+            "deletion_confirmation_days": board.deletion_confirmation_days,
         },
     )
     return board

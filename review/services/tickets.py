@@ -686,6 +686,7 @@ def ticket_approve(
     ticket.state = State.APPROVED
     ticket.conditions = conditions
     ticket.valid_from, ticket.valid_until = valid_from, valid_until
+    ticket.deletion_confirmation_days = _board(ticket.consortium).deletion_confirmation_days
     ticket.decided_at = timezone.now()
     ticket.save()
     _close_round(ticket, State.APPROVED)
@@ -703,6 +704,7 @@ def ticket_approve(
             "obligation_ids": [obligation.pk for obligation in created],
             "valid_from": iso(valid_from),
             "valid_until": iso(valid_until),
+            "deletion_confirmation_days": ticket.deletion_confirmation_days,
         },
     )
     _notify_requester(ticket, "approved")

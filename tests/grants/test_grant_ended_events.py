@@ -184,3 +184,84 @@ def test_only_the_service_polls_and_confirms_the_notice_and_the_resident_sees_it
     export = json.loads(client.get("/portal/export/").content)
     (notice,) = export["withdrawal_notices"]
     assert notice["reason"] == "grant_ended" and notice["confirmed_at"]
+
+
+# --- The period the board set --------------------------------------------------------------------
+
+
+def set_period(consortium, days):
+    from review import services as review_services
+
+    board = consortium.ethics_board
+    return review_services.ethics_board_set(
+        actor=None,
+        consortium=consortium,
+        name_ja=board.name_ja,
+        name_en=board.name_en,
+        quorum=board.quorum,
+        deletion_confirmation_days=days,
+    )
+
+
+@pytest.mark.parametrize("days", [0, 366])
+def test_the_boards_period_is_one_to_365_days(consortium_a, board_a, days):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        set_period(consortium_a, days)
+    assert "deletion_confirmation_days" in error.value.message_dict
+    consortium_a.ethics_board.refresh_from_db()
+    assert consortium_a.ethics_board.deletion_confirmation_days == 30
+
+
+@pytest.fixture
+def week_ticket(consortium_a, board_a, file_ticket, clerk_a, rep_a):
+    """A ticket approved while the board gave recipients 7 days to confirm a deletion."""
+    from .conftest import approve
+
+    set_period(consortium_a, 7)
+    ticket = approve(file_ticket(), board_a, clerk_a, rep_a)
+    # A later change of the board's rule does not change the approval already decided.
+    set_period(consortium_a, 60)
+    return ticket
+
+
+def test_a_grant_ended_notice_is_due_within_the_period_of_its_ticket(
+    client,
+    service_a,
+    week_ticket,
+    purpose,
+    consortium_a,
+    django_capture_on_commit_callbacks,
+):
+    week_ticket.refresh_from_db()
+    assert week_ticket.deletion_confirmation_days == 7
+    grant = issue(service_a, week_ticket, expires_at=timezone.now() + datetime.timedelta(days=90))
+    from .oidc_helpers import register
+
+    register(service_a.service, sector=SECTOR)
+    resident, _ = release(client, service_a, grant, purpose, consortium_a, "w@example.jp")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_revoke(actor=None, grant=grant, reason="secretariat_decision")
+    notice = RecipientNotice.objects.get()
+    assert notice.due_at == notice.created_at + datetime.timedelta(days=7)
+    assert not notice.is_overdue(at=notice.created_at + datetime.timedelta(days=6))
+    assert notice.is_overdue(at=notice.created_at + datetime.timedelta(days=8))
+    (event,) = jwt.decode(notice.token, options={"verify_signature": False})["events"].values()
+    assert event["confirm_by"] == int(notice.due_at.timestamp())
+
+
+def test_a_withdrawal_notice_is_due_within_the_period_of_its_ticket(
+    client, service_a, week_ticket, purpose, consortium_a, django_capture_on_commit_callbacks
+):
+    grant = issue(service_a, week_ticket, expires_at=timezone.now() + datetime.timedelta(days=90))
+    from .oidc_helpers import register
+
+    register(service_a.service, sector=SECTOR)
+    resident, _ = release(client, service_a, grant, purpose, consortium_a, "w@example.jp")
+    long_ago = timezone.now() - datetime.timedelta(days=8)
+    consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    services.withdrawal_notify(resident_id=resident.pk, purpose_id=purpose.pk, at=long_ago)
+    notice = RecipientNotice.objects.get()
+    assert notice.due_at == notice.created_at + datetime.timedelta(days=7)
+    assert notice.is_overdue()
