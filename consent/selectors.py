@@ -701,3 +701,20 @@ def residents_with_data_released(purpose_id: int) -> list[str]:
     for lines in pending.values_list("resident_ids", flat=True):
         ids.update(line for line in lines.split("\n") if line)
     return sorted(ids)
+
+
+def recipient_notices_overdue_by_grant(now) -> list[tuple[str, int, object, object]]:
+    """
+    Return, per grant (jti), the notices to recipients not confirmed by their due date at
+    ``now``: (grant jti, how many, the first due date, the last due date).
+    """
+    from django.db.models import Count, Max, Min
+
+    rows = (
+        RecipientNotice.objects.filter(confirmed_at__isnull=True, due_at__lt=now)
+        .exclude(grant_jti="")
+        .values("grant_jti")
+        .annotate(count=Count("pk"), first=Min("due_at"), last=Max("due_at"))
+        .order_by("grant_jti")
+    )
+    return [(row["grant_jti"], row["count"], row["first"], row["last"]) for row in rows]

@@ -16,6 +16,14 @@ def ensure_schedules(**kwargs) -> None:
         },
     )
     Schedule.objects.update_or_create(
+        name="grants: overdue deletion confirmations",
+        defaults={
+            "func": "grants.tasks.follow_overdue_confirmations",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
         name="grants: sweep undelivered notices",
         defaults={
             "func": "grants.tasks.sweep_undelivered",

@@ -143,6 +143,16 @@ def notify_grant_ended(grant_id: int) -> int:
     return services.grant_ended_notify(grant_id=grant_id)
 
 
+def follow_overdue_confirmations() -> int:
+    """
+    Daily: give the tickets whose recipients left deletions unconfirmed past their period an
+    overdue obligation (see ``services.overdue_confirmations_follow``).
+    """
+    from . import services
+
+    return services.overdue_confirmations_follow()
+
+
 def enqueue_event_push(notice_id: int, attempt: int = 1) -> None:
     """Queue the push of a withdrawal notice; run from ``transaction.on_commit``."""
     queue("grants.tasks.push_event", notice_id, attempt)

@@ -54,6 +54,7 @@ ACTIONS = {
         "repeats_left",
         "ticket_id",
     ],
+    "obligation.deletions_unconfirmed": ["count", "due_on", "ticket_id"],
     "obligation.evidence_submitted": ["attachments", "evidence_id", "old", "ticket_id"],
     "obligation.accepted": ["evidence_id", "next_due_on", "state", "ticket_id", "ticket_resumed"],
     "obligation.rejected": ["evidence_id", "state", "ticket_id"],
@@ -87,6 +88,9 @@ LABELS = {
     "ticket.attachment_added": _("Document attached to a request"),
     "ticket.reminded": _("Board members reminded to review"),
     "obligation.created": _("Obligation set"),
+    "obligation.deletions_unconfirmed": _(
+        "Obligation opened: recipients did not confirm deletions"
+    ),
     "obligation.evidence_submitted": _("Evidence for an obligation submitted"),
     "obligation.accepted": _("Evidence for an obligation accepted"),
     "obligation.rejected": _("Evidence for an obligation rejected"),

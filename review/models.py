@@ -652,6 +652,11 @@ class Obligation(models.Model):
     escalated_for = models.DateField(_("escalated for the due date"), null=True, blank=True)
     # True while this obligation, overdue and critical, holds its ticket suspended.
     holds_suspension = models.BooleanField(_("holds the ticket suspended"), default=False)
+    # Opened by the platform because services that received residents' data under the ticket's
+    # grants did not confirm in time what they did with it (see deletion_confirmations_overdue).
+    from_recipient_notices = models.BooleanField(
+        _("opened for unconfirmed deletions"), default=False, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -953,6 +953,7 @@ def _expire(grant: Grant) -> bool:
 
 
 from .events import grant_ended_notify as grant_ended_notify  # noqa: E402
+from .events import overdue_confirmations_follow as overdue_confirmations_follow  # noqa: E402
 from .events import undelivered_sweep as undelivered_sweep  # noqa: E402
 from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
 from .events import withdrawal_poll as withdrawal_poll  # noqa: E402

@@ -140,6 +140,7 @@ def withdrawal_notify(
             at=at,
             due_at=due_at,
             withdrawal_id=withdrawal_id,
+            grant_jti=grant.jti,
         )
         notices.append(notice)
         if service.events_url:
@@ -272,6 +273,37 @@ def confirmation_days(grant: Grant | None) -> int:
 
     days = review_selectors.ticket_deletion_confirmation_days(grant.ticket_id if grant else None)
     return days or CONFIRMATION_DAYS_DEFAULT
+
+
+def overdue_confirmations_follow(*, now=None) -> int:
+    """
+    Give each ticket whose grants' recipients left notices unconfirmed past their due date an
+    overdue obligation (review's ``deletion_confirmations_overdue``: once, until it is met);
+    return how many obligations were opened. Daily.
+    """
+    from review import services as review_services
+
+    now = now or timezone.now()
+    tickets: dict[int, list] = {}
+    rows = consent_selectors.recipient_notices_overdue_by_grant(now)
+    ticket_of = dict(
+        Grant.objects.filter(jti__in=[row[0] for row in rows], ticket_id__isnull=False).values_list(
+            "jti", "ticket_id"
+        )
+    )
+    for jti, count, first, last in rows:
+        if jti not in ticket_of:
+            continue
+        seen = tickets.setdefault(ticket_of[jti], [0, first, last])
+        seen[0] += count
+        seen[1], seen[2] = min(seen[1], first), max(seen[2], last)
+    opened = 0
+    for ticket_id, (count, first, last) in sorted(tickets.items()):
+        if review_services.deletion_confirmations_overdue(
+            ticket_id=ticket_id, count=count, first_due=first, last_due=last
+        ):
+            opened += 1
+    return opened
 
 
 def undelivered_sweep(*, now=None) -> dict[str, int]:

@@ -5,6 +5,7 @@ each atomic, keyword-only with the actor first, validated, and recorded in the a
 
 from .board import ethics_board_set
 from .obligations import (
+    deletion_confirmations_overdue,
     obligation_accept,
     obligation_evidence_submit,
     obligation_reject,
@@ -36,6 +37,7 @@ from .tickets import (
 )
 
 __all__ = [
+    "deletion_confirmations_overdue",
     "ethics_board_set",
     "obligation_accept",
     "obligation_evidence_submit",

@@ -52,6 +52,7 @@ SERVICES = [
     "obligation_reject",
     "obligation_waive",
     "obligations_follow_up",
+    "deletion_confirmations_overdue",
 ]
 State = Obligation.State
 MAX_EVIDENCE_FILES = 5
@@ -472,3 +473,54 @@ def _escalate(obligation: Obligation, today: datetime.date) -> bool:
             message += " " + _("The approval and its grants are suspended until it is met.")
         _mail(overseer_addresses(ticket, today) | requester_addresses(ticket), subject, message)
     return suspended
+
+
+@transaction.atomic
+def deletion_confirmations_overdue(
+    *, ticket_id: int, count: int, first_due: datetime.datetime, last_due: datetime.datetime
+) -> Obligation | None:
+    """
+    Services that received residents' data under the grants of ticket ``ticket_id`` have not
+    confirmed, within the period of its approval, what they did with it: ``count`` notices
+    (withdrawals, closed purposes, ended grants) overdue, falling due between ``first_due`` and
+    ``last_due``. Give the ticket an overdue obligation of kind "deletion certificate", owed by
+    the requester and due the day the first of them fell due, unless one opened for the same
+    reason is still owed or already covers them (opened after ``last_due``); the daily
+    follow-up escalates it as any other, and the requester meets it with evidence as any other.
+    Return the obligation opened, or None. Run by the system.
+    """
+    ticket = ReviewTicket.objects.select_for_update().get(pk=ticket_id)
+    latest = (
+        Obligation.objects.filter(ticket=ticket, from_recipient_notices=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is not None and (latest.state in Obligation.OWED or latest.created_at >= last_due):
+        return None
+    since = max(first_due, latest.created_at) if latest is not None else first_due
+    due_on = timezone.localdate(since)
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _(
+            "Confirm, for every notice of a withdrawal, a closed purpose or an ended grant, what "
+            "the services did with the residents' data, and file a deletion certificate: "
+            "%(count)s confirmations were overdue."
+        ) % {"count": count}
+    obligation = Obligation(
+        ticket=ticket,
+        owner=ticket.requester,
+        kind=Obligation.Kind.DELETION_CERTIFICATE,
+        text=text,
+        due_on=due_on,
+        from_recipient_notices=True,
+    )
+    obligation.full_clean()
+    obligation.state = State.OVERDUE
+    obligation.save()
+    record(
+        actor=None,
+        action="obligation.deletions_unconfirmed",
+        obj=obligation,
+        consortium=ticket.consortium,
+        payload={"ticket_id": ticket.pk, "count": count, "due_on": iso(due_on)},
+    )
+    return obligation

@@ -265,3 +265,49 @@ def test_a_withdrawal_notice_is_due_within_the_period_of_its_ticket(
     notice = RecipientNotice.objects.get()
     assert notice.due_at == notice.created_at + datetime.timedelta(days=7)
     assert notice.is_overdue()
+
+
+def test_an_overdue_confirmation_opens_an_overdue_obligation_of_the_ticket_once(
+    client,
+    service_a,
+    week_ticket,
+    purpose,
+    consortium_a,
+    django_capture_on_commit_callbacks,
+    mailoutbox,
+):
+    from review import services as review_services
+    from review.models import Obligation
+
+    grant = issue(service_a, week_ticket, expires_at=timezone.now() + datetime.timedelta(days=90))
+    from .oidc_helpers import register
+
+    register(service_a.service, sector=SECTOR)
+    for i in range(2):
+        release(client, service_a, grant, purpose, consortium_a, f"w{i}@example.jp")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_revoke(actor=None, grant=grant, reason="secretariat_decision")
+    first = RecipientNotice.objects.order_by("pk").first()
+    confirmed = post_json(
+        client, f"/api/v1/events/{first.jti}/confirm", service_a, {"outcome": "deleted"}
+    )
+    assert confirmed.status_code == 200
+    due = first.due_at
+    before = Obligation.objects.filter(ticket=week_ticket).count()
+    assert services.overdue_confirmations_follow(now=due - datetime.timedelta(hours=1)) == 0
+    assert services.overdue_confirmations_follow(now=due + datetime.timedelta(days=1)) == 1
+    obligation = Obligation.objects.get(ticket=week_ticket, from_recipient_notices=True)
+    assert obligation.kind == "deletion_certificate" and obligation.state == "overdue"
+    assert obligation.owner == week_ticket.requester
+    assert obligation.due_on == timezone.localdate(due)
+    assert "1" in obligation.text
+    assert Obligation.objects.filter(ticket=week_ticket).count() == before + 1
+    # Once, however often the daily task runs while it is owed.
+    assert services.overdue_confirmations_follow(now=due + datetime.timedelta(days=2)) == 0
+    # The daily follow-up escalates it like any other overdue obligation.
+    counts = review_services.obligations_follow_up(
+        today=timezone.localdate(due) + datetime.timedelta(days=2)
+    )
+    assert counts["overdue"] >= 1
+    obligation.refresh_from_db()
+    assert obligation.escalated_for == obligation.due_on
