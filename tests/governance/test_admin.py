@@ -763,11 +763,12 @@ def test_each_change_form_saves_through_its_service(client, world, clerk_a):
             "security_veto": "on",
             "review_days": 21,
             "approval_term_days": 365,
+            "deletion_confirmation_days": 45,
             "overdue_critical": "suspend",
         },
     )
     assert (board.quorum, board.security_veto, board.legal_veto) == (4, True, False)
-    assert board.overdue_critical == "suspend"
+    assert board.overdue_critical == "suspend" and board.deletion_confirmation_days == 45
     assert [entry.action for entry in PendingEntry.objects.order_by("-id")[:4]] == [
         "ethics_board.updated",
         "role.updated",

@@ -240,3 +240,26 @@ def test_the_board_admin_shows_the_review_rules(client, clerk_a, board_a):
     assert response.status_code == 200
     body = response.content.decode()
     assert 'name="legal_veto"' in body and 'name="approval_term_days"' in body
+
+
+def test_the_board_admin_refuses_a_confirmation_period_out_of_range(client, clerk_a, board_a):
+    client.force_login(clerk_a)
+    url = f"/admin/review/ethicsboard/{board_a.pk}/change/"
+    response = client.post(
+        url,
+        {
+            "name_ja": board_a.name_ja,
+            "name_en": board_a.name_en,
+            "quorum": 3,
+            "review_days": 14,
+            "approval_term_days": 365,
+            "deletion_confirmation_days": 400,
+            "overdue_critical": "escalate",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="deletion_confirmation_days"' in body and 'value="400"' in body
+    assert "365" in body and "errorlist" in body
+    board_a.refresh_from_db()
+    assert board_a.deletion_confirmation_days == 30
