@@ -290,10 +290,11 @@ def collect(facts: list[dict], fixture: dict, since: float, env: dict) -> dict:
                 "record": before[-1][0] if before else None,
             }
         )
+    # The notices of withdrawals (an ended grant's notices tell of no withdrawal).
     notified = Counter(
-        RecipientNotice.objects.filter(created_at__gte=started).values_list(
-            "resident_id", "purpose_id"
-        )
+        RecipientNotice.objects.filter(created_at__gte=started)
+        .exclude(reason=RecipientNotice.Reason.GRANT_ENDED)
+        .values_list("resident_id", "purpose_id")
     )
     limit = int(env.get("AUDIT_PENDING_MAX_SECONDS", "300"))
     pending_over = PendingEntry.objects.filter(
