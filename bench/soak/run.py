@@ -4,7 +4,7 @@ injected, each followed by the invariant checker; prints both runs' figures side
 exits non-zero when an invariant is broken.
 
     .venv/bin/python -m bench.soak.run --duration 600 --baseline 180          # make soak
-    .venv/bin/python -m bench.soak.run --duration 60 --baseline 20 --faults ci  # .ci/run
+    .venv/bin/python -m bench.soak.run --duration 60 --baseline 10 --faults ci  # .ci/run
 
 Everything runs on loopback in ``--workdir``: its own PostgreSQL instance (port 5440), Redis
 (6390), gunicorn (8390) and the security-event receiver (8391); all is stopped at the end.

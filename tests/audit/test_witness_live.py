@@ -131,6 +131,7 @@ def platforms(live_server, settings, tmp_path):
         b.stop()
 
 
+@pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_two_live_platforms_witness_each_other_and_catch_a_rewritten_log(platforms, client):
     b, b_cosigner = platforms
