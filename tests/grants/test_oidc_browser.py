@@ -106,3 +106,73 @@ def test_a_resident_signs_in_to_a_service_and_chooses_per_purpose(
     assert "Aizu mobility planner" in page.content()
     shot(page, "withdrawal-notice")
     assert_page_ok(page)
+
+
+def test_the_example_service_signs_a_resident_in_and_confirms_the_deletion_they_see(
+    server, page, service_a, grant, purpose, consortium_a
+):
+    """
+    The example relying party (examples/oidc_relying_party.py, on Authlib) with the resident in
+    Chromium: sign in with the city account at the service, agree to one purpose, the service
+    checks consent by its pairwise id; the resident withdraws in the portal, the service
+    receives the event, deletes and confirms, and the resident sees the confirmation.
+    """
+    import importlib.util
+
+    from .test_oidc_example import EXAMPLE
+
+    spec = importlib.util.spec_from_file_location("oidc_relying_party", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    make_resident("rp-browser@example.jp", consortium_a)
+    client, secret = services.openid_client_register(
+        actor=None,
+        service=service_a.service,
+        redirect_uris=[CALLBACK],
+        sector_identifier="mobility.example.jp",
+    )
+    rp = example.RelyingParty(
+        server.url,
+        client.application.client_id,
+        secret,
+        CALLBACK,
+        service_a.credential.client_id,
+        service_a.secret,
+    )
+    url, kept = rp.login_url(f"openid purpose:{purpose.code}")
+    arrived = []
+    page.on(
+        "request",
+        lambda request: arrived.append(request.url) if request.url.startswith(CALLBACK) else None,
+    )
+    page.goto(url)
+    page.get_by_label("メールアドレス").fill("rp-browser@example.jp")
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/oidc/authorize**")
+    assert_page_ok(page)
+    page.get_by_label("同意する", exact=True).check()
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    assert len(arrived) == 1
+
+    claims = rp.finish(arrived[0], kept)
+    subject = claims["sub"]
+    assert claims["purposes"] == [purpose.code]
+    assert rp.allowed(grant.jti, [subject]) == {subject}
+
+    # In a new tab (the failed return to the absent service ends on Chromium's error page).
+    page = page.context.new_page()
+    page.goto(server.url + f"/portal/purposes/{purpose.pk}/")
+    page.get_by_role("button", name="同意をやめる").click()
+    page.wait_for_load_state()
+    assert rp.allowed(grant.jti, [subject]) == set()
+    assert rp.handle_withdrawals() == [subject]
+    assert subject not in rp.held
+    notice = RecipientNotice.objects.get()
+    assert notice.outcome == "deleted" and notice.confirmed_at is not None
+
+    page.goto(server.url + "/portal/accesses/")
+    assert "あなたのデータを消去しました" in page.inner_text("main")
+    shot(page, "example-deletion-confirmed")
+    assert_page_ok(page)
