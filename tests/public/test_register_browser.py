@@ -88,5 +88,6 @@ def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page,
     # The language link leads to the same page in the other language.
     page.goto(f"{live_server.url}/register/{slug}/members/")
     page.click("a.language-link")
+    page.wait_for_load_state()
     assert page.url.endswith(f"/en/register/{slug}/members/")
     assert page.locator("html").get_attribute("lang") == "en"

@@ -75,6 +75,7 @@ def test_a_board_member_declares_sees_the_purpose_and_a_refused_vote_keeps_the_r
     shot(page, "fix-2-refused-vote")
     page.fill("textarea[name=obligation-0-text]", "年1回、利用状況を報告すること")
     page.click("text=投票する")
+    page.wait_for_load_state()
     assert "投票を記録しました。" in page.content()
     page.goto(f"{base}/review/")
     assert "投票済み" in row_of(page, ticket)

@@ -107,6 +107,7 @@ def test_a_board_member_requests_follows_and_downloads_the_letter_then_verifies_
     assert report.state == Report.State.DONE
 
     page.click("text=報告書一覧 >> nth=0")
+    page.wait_for_load_state()
     assert page.url.endswith("/review/reports/")
     row = page.locator(f"#report-{report.pk}")
     assert "完了" in row.inner_text()

@@ -42,6 +42,7 @@ def test_the_requester_files_evidence_and_the_board_rejects_then_accepts(
     assert "セキュリティ監査" in table and "未履行" in table
     assert_page_ok(page)
     page.click("table.obligations >> text=外部のセキュリティ監査を受けること")
+    page.wait_for_load_state()
     assert page.url.endswith(f"/review/{ticket.pk}/obligations/{obligation.pk}/")
     assert_page_ok(page)
     shot(page, "obligation-1-owed")
@@ -53,6 +54,7 @@ def test_the_requester_files_evidence_and_the_board_rejects_then_accepts(
     page.fill("textarea[name=text]", "第三者監査の報告書を添付します")
     page.set_input_files("input[name=files]", str(evidence_file))
     page.click("text=審査会に提出する")
+    page.wait_for_load_state()
     assert "履行報告を審査会に提出しました。" in page.content()
     assert "audit.pdf" in page.content()
     assert_page_ok(page)
@@ -65,6 +67,7 @@ def test_the_requester_files_evidence_and_the_board_rejects_then_accepts(
     assert_page_ok(board)
     board.fill("textarea[name=reason]", "監査の範囲にアクセスログが含まれていません")
     board.click("text=履行報告を差し戻す")
+    board.wait_for_load_state()
     assert "差し戻し" in board.locator("dl.request").inner_text()
     obligation.refresh_from_db()
     assert obligation.state == Obligation.State.REJECTED
@@ -77,6 +80,7 @@ def test_the_requester_files_evidence_and_the_board_rejects_then_accepts(
     page.click("text=審査会に提出する")
     board.reload()
     board.click("text=履行報告を承認する")
+    board.wait_for_load_state()
     assert "承認済み" in board.locator("dl.request").inner_text()
     assert_page_ok(board)
     shot(board, "obligation-4-accepted")

@@ -117,8 +117,10 @@ def test_file_request_changes_resubmit_approve(
     page.fill("textarea[name=pia-0-mitigation]", "仮名化と集計")
     shot(page, "1-file")
     page.click("text=下書きを保存")
+    page.wait_for_load_state()
     assert "申請を下書きとして保存しました。" in page.content()
     page.click("text=審査会に提出する")
+    page.wait_for_load_state()
     assert "申請を審査会に提出しました。" in page.content()
     ticket = ReviewTicket.objects.get(title="オンデマンド交通の配車最適化")
     assert ticket.state == ReviewTicket.State.SUBMITTED
@@ -131,9 +133,11 @@ def test_file_request_changes_resubmit_approve(
     # The lawyer declares no conflict, reads the request and asks for changes.
     reviewer = sign_in(browser, base, "reviewer_a")
     reviewer.click("text=オンデマンド交通の配車最適化")
+    reviewer.wait_for_load_state()
     assert "暗号化とアクセス制御" not in reviewer.content()  # not before the declaration
     reviewer.check("input[name=has_conflict][value=no]")
     reviewer.click("text=申告する")
+    reviewer.wait_for_load_state()
     assert "暗号化とアクセス制御" in reviewer.content()
     for other in (board_a.security, board_a.data):
         services.conflict_declare(actor=other, ticket=ticket, has_conflict=False)
@@ -142,6 +146,7 @@ def test_file_request_changes_resubmit_approve(
     reviewer.fill("textarea[name=reason]", "保存期間が長すぎます")
     shot(reviewer, "2-vote")
     reviewer.click("text=投票する")
+    reviewer.wait_for_load_state()
     assert "投票を記録しました。" in reviewer.content()
     assert state_of(ticket.pk) == ReviewTicket.State.CHANGES_REQUESTED
 
@@ -152,6 +157,7 @@ def test_file_request_changes_resubmit_approve(
     page.fill("input[name=retention_days]", "90")
     page.click("text=下書きを保存")
     page.click("text=審査会に再提出する")
+    page.wait_for_load_state()
     assert "修正した申請を審査会に再提出しました。" in page.content()
     assert state_of(ticket.pk) == ReviewTicket.State.IN_REVIEW
 
@@ -165,6 +171,7 @@ def test_file_request_changes_resubmit_approve(
     reviewer.click("text=投票する")
     assert state_of(ticket.pk) == ReviewTicket.State.APPROVED
     reviewer.click("text=決定記録")
+    reviewer.wait_for_load_state()
     assert "年1回、利用状況を報告すること" in reviewer.content()
     assert "審査会が申請を承認しました。" in reviewer.content()
     shot(reviewer, "3-decision")
