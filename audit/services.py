@@ -33,7 +33,7 @@ from pathlib import Path
 import jwt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -411,9 +411,17 @@ def tree_build(*, progress: Callable[[int], None] | None = None) -> tuple[int, i
 # --- Signing keys ----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def signing_key_create(*, actor, algorithm: str = keys.EDDSA) -> SigningKey:
     """Create a new active key for ``algorithm``; the previous active one is retired."""
+    return _signing_key_create(actor=actor, algorithm=algorithm, rotate=True)
+
+
+@transaction.atomic
+def _signing_key_create(*, actor, algorithm: str, rotate: bool) -> SigningKey:
+    """
+    Create an active key for ``algorithm``. With ``rotate`` the active one found under lock is
+    retired; without it, that key is returned and nothing is created.
+    """
     if algorithm not in keys.ALGORITHMS:
         raise ValueError(f"unsupported algorithm {algorithm!r}")
     private_key = keys.generate(algorithm)
@@ -425,6 +433,8 @@ def signing_key_create(*, actor, algorithm: str = keys.EDDSA) -> SigningKey:
         .filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE)
         .first()
     )
+    if previous and not rotate:
+        return previous
     if previous:
         previous.status = SigningKey.Status.RETIRED
         previous.retired_at = now
@@ -452,9 +462,23 @@ def signing_key_create(*, actor, algorithm: str = keys.EDDSA) -> SigningKey:
 
 
 def signing_key_ensure(*, algorithm: str = keys.EDDSA) -> SigningKey:
-    """Return the active key for ``algorithm``, creating the first one if there is none."""
+    """
+    Return the active key for ``algorithm``, creating the first one if there is none. Callers
+    that race to create it (two first sign-ins at once) all get the one that was committed.
+    """
     key = selectors.signing_key_active(algorithm)
-    return key or signing_key_create(actor=SYSTEM, algorithm=algorithm)
+    if key:
+        return key
+    try:
+        with transaction.atomic():
+            return _signing_key_create(actor=SYSTEM, algorithm=algorithm, rotate=False)
+    except (IntegrityError, ValidationError):
+        # Another transaction committed its first key between the read above and the insert
+        # (the constraint of one active key per algorithm refused the second).
+        key = selectors.signing_key_active(algorithm)
+        if key is None:
+            raise
+        return key
 
 
 @transaction.atomic

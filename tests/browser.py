@@ -111,11 +111,21 @@ def page_width_overflow(page) -> int:
     return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
 
 
+def follow(locator) -> None:
+    """
+    Click a link or button that brings a new page and wait until that page has loaded, so that
+    what is read next is the new page, not the old one or a document half replaced.
+    """
+    with locator.page.expect_navigation():
+        locator.click()
+
+
 def assert_page_ok(page, *, width: int = PHONE_WIDTH) -> None:
     """
     Assert that the page as it is now fits a phone ``width`` CSS pixels wide without sideways
     scroll and has no critical or serious axe-core violation; the viewport is put back after.
     """
+    page.wait_for_load_state()
     viewport = page.viewport_size
     page.set_viewport_size({"width": width, "height": viewport["height"] if viewport else 640})
     try:

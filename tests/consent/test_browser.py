@@ -17,7 +17,7 @@ from django.db import connections
 from pypdf import PdfReader
 
 from governance.models import Organization
-from tests.browser import assert_page_ok, launch, requires_chromium
+from tests.browser import assert_page_ok, follow, launch, requires_chromium
 
 from .conftest import PASSWORD, make_purpose
 
@@ -89,7 +89,7 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.goto(portal_server.url + "/portal/")
     assert "/portal/signin/" in page.url  # anonymous: sent to sign in
     assert_page_ok(page)
-    page.get_by_role("link", name="アカウントを作成").click()
+    follow(page.get_by_role("link", name="アカウントを作成"))
     assert_page_ok(page)
 
     page.get_by_label("メールアドレス").fill("kiku@example.jp")
@@ -211,7 +211,7 @@ def test_every_portal_page_fits_a_phone_and_has_a_way_back(
     sign_in(page, base, "hanako@example.jp")
     assert_page_ok(page)
     # Every page of the portal, each with a way back to where the resident came from.
-    page.get_by_role("link", name="詳しい説明、通知の全文、これまでの回答").first.click()
+    follow(page.get_by_role("link", name="詳しい説明、通知の全文、これまでの回答").first)
     assert_page_ok(page)
     page.get_by_role("link", name="通知 第1版").click()
     page.wait_for_url("**/notices/1/")
@@ -223,7 +223,7 @@ def test_every_portal_page_fits_a_phone_and_has_a_way_back(
         ("データの利用状況", "同意の状況"),
         ("アカウント", "同意の状況"),
     ):
-        page.get_by_role("link", name=name, exact=True).click()
+        follow(page.get_by_role("link", name=name, exact=True))
         assert_page_ok(page)
         page.get_by_role("link", name=back, exact=True).click()
         page.wait_for_url("**/portal/")

@@ -6,7 +6,7 @@ JavaScript, axe-core clean on every page, furigana shown above the kanji they re
 
 import pytest
 
-from tests.browser import assert_page_ok, requires_chromium
+from tests.browser import assert_page_ok, follow, requires_chromium
 
 from .test_browser import page, portal_server, shot, sign_in  # noqa: F401 (fixtures)
 
@@ -46,7 +46,7 @@ def test_the_portal_in_easy_japanese(portal_server, page, purpose, resident, cle
     assert_page_ok(page)
     shot(page, "easy-japanese-dashboard")
 
-    page.get_by_role("link", name="くわしい 説明と、これまでの 答え").first.click()
+    follow(page.get_by_role("link", name="くわしい 説明と、これまでの 答え").first)
     assert_page_ok(page)
     page.get_by_role("link", name="お知らせ 第1版").click()
     page.wait_for_url("**/notices/1/")
@@ -63,7 +63,7 @@ def test_the_portal_in_easy_japanese(portal_server, page, purpose, resident, cle
         "わたしの アカウント",
     ):
         page.goto(base + "/portal/")
-        page.get_by_role("link", name=name, exact=True).click()
+        follow(page.get_by_role("link", name=name, exact=True))
         assert_page_ok(page)
     # Back to ordinary Japanese with the same switch.
     page.get_by_role("button", name="日本語").click()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from consent import services
 from consent.models import ConsentRecord
-from tests.browser import assert_page_ok, requires_chromium
+from tests.browser import assert_page_ok, follow, requires_chromium
 from tests.consent.test_browser import page, portal_server, shot, sign_in  # noqa: F401
 
 from .conftest import PASSWORD, make_purpose
@@ -127,9 +127,11 @@ def test_a_guardian_decides_for_an_adult_but_not_where_the_board_asked_the_perso
 
     # A request for another person, online: the form keeps what was typed.
     page.get_by_role("link", name="同意の状況", exact=True).click()
-    page.get_by_role(
-        "link", name="お子さんや、あなたが後見人・委任を受けた家族の代わりに決めるための申請"
-    ).click()
+    follow(
+        page.get_by_role(
+            "link", name="お子さんや、あなたが後見人・委任を受けた家族の代わりに決めるための申請"
+        )
+    )
     assert_page_ok(page)
     page.get_by_label("代わりに決める相手（本人）のお名前").fill("会津 さくら")
     page.get_by_role("button", name="申請を送る").click()
@@ -162,7 +164,7 @@ def test_a_clerk_records_a_counter_decision_and_registers_a_representative(
     desktop.get_by_role("button", name="ログイン").click()
     desktop.wait_for_url("**/admin/")
     desktop.goto(base + f"/admin/consent/resident/{resident.pk}/change/")
-    desktop.get_by_role("link", name="窓口での意思表示を記録").click()
+    follow(desktop.get_by_role("link", name="窓口での意思表示を記録"))
     assert_page_ok(desktop, width=DESKTOP)
     desktop.get_by_label("利用目的").select_option(str(purpose.pk))
     desktop.get_by_role("button", name="保存").or_(

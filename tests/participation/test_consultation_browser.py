@@ -15,7 +15,7 @@ from django.utils import timezone
 from consent.models import Purpose
 from participation import services
 from participation.models import Comment, Consultation
-from tests.browser import assert_page_ok, launch, requires_chromium
+from tests.browser import assert_page_ok, follow, launch, requires_chromium
 from tests.consent.test_browser import portal_server, sign_in
 
 from .conftest import make_consultation
@@ -65,7 +65,7 @@ def open_purpose(page, base: str, purpose) -> str:
 
 def comment_in_portal(page, base: str, email: str, consultation, text: str, age: str) -> None:
     sign_in(page, base, email)
-    page.get_by_role("link", name="意見募集", exact=True).click()
+    follow(page.get_by_role("link", name="意見募集", exact=True))
     assert_page_ok(page)
     page.get_by_role("link", name=consultation.title_ja).click()
     page.wait_for_load_state()

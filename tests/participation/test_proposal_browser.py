@@ -8,7 +8,7 @@ tests/browser.py's checks (axe-core; no sideways scroll at 320 px for residents'
 import pytest
 
 from participation.models import Proposal
-from tests.browser import assert_page_ok, requires_chromium
+from tests.browser import assert_page_ok, follow, requires_chromium
 from tests.consent.test_browser import portal_server, sign_in
 
 from .test_consultation_browser import DESKTOP, browser, desk, phone
@@ -26,7 +26,7 @@ def test_a_proposal_supported_answered_and_published(
     # Hanako proposes on her phone; an empty proposal is refused first, keeping what she typed.
     hanako = phone(browser)
     sign_in(hanako, base, "hanako@example.jp")
-    hanako.get_by_role("link", name="提案", exact=True).click()
+    follow(hanako.get_by_role("link", name="提案", exact=True))
     assert_page_ok(hanako)
     hanako.get_by_role("link", name="アイデアを提案する").click()
     hanako.wait_for_load_state()
