@@ -649,86 +649,70 @@ class ResidentAdmin(SecretariatAdmin):
     def counter_view(self, request, resident_id: str):
         """A decision the resident made at the counter with a clerk's help (channel counter)."""
         resident = self._resident(request, resident_id)
-        form = CounterConsentForm(request.POST or None, purposes=self._purposes(request, resident))
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.consent_record_counter(
-                    actor=request.user,
-                    resident=resident,
-                    purpose=data["purpose"],
-                    decision=data["decision"],
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                self.message_user(
-                    request,
-                    gettext("The decision made at the counter is recorded."),
-                    messages.SUCCESS,
-                )
-                return redirect("admin:consent_resident_change", resident.pk)
-        return self._form_page(
+        return self._run_form(
             request,
-            form,
-            gettext("Record a decision made at the counter for %(id)s")
-            % {"id": resident.pseudonymous_id},
-            resident=resident,
+            resident,
+            CounterConsentForm(request.POST or None, purposes=self._purposes(request, resident)),
+            act=lambda data: services.consent_record_counter(
+                actor=request.user,
+                resident=resident,
+                purpose=data["purpose"],
+                decision=data["decision"],
+            ),
+            done=gettext("The decision made at the counter is recorded."),
+            title=gettext("Record a decision made at the counter for %(id)s"),
         )
 
     def account_view(self, request, resident_id: str):
         """Open a portal account for a resident without one (e.g. a child come of age)."""
         resident = self._resident(request, resident_id)
-        form = AccountOpenForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.resident_account_open(
-                    actor=request.user, resident=resident, email=form.cleaned_data["email"]
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                self.message_user(
-                    request,
-                    gettext(
-                        "The account is open. The person sets their password with “Forgot your "
-                        "password?” on the portal's sign-in page."
-                    ),
-                    messages.SUCCESS,
-                )
-                return redirect("admin:consent_resident_change", resident.pk)
-        return self._form_page(
+        return self._run_form(
             request,
-            form,
-            gettext("Open a portal account for %(id)s") % {"id": resident.pseudonymous_id},
-            resident=resident,
+            resident,
+            AccountOpenForm(request.POST or None),
+            act=lambda data: services.resident_account_open(
+                actor=request.user, resident=resident, email=data["email"]
+            ),
+            done=gettext(
+                "The account is open. The person sets their password with “Forgot your "
+                "password?” on the portal's sign-in page."
+            ),
+            title=gettext("Open a portal account for %(id)s"),
         )
 
     def paper_view(self, request, resident_id: str):
         resident = self._resident(request, resident_id)
-        form = PaperConsentForm(request.POST or None, purposes=self._purposes(request, resident))
+        return self._run_form(
+            request,
+            resident,
+            PaperConsentForm(request.POST or None, purposes=self._purposes(request, resident)),
+            act=lambda data: services.consent_record_paper(
+                actor=request.user,
+                resident=resident,
+                purpose=data["purpose"],
+                decision=data["decision"],
+                paper_reference=data["paper_reference"],
+            ),
+            done=gettext("The paper decision is recorded."),
+            title=gettext("Record a paper decision for %(id)s"),
+        )
+
+    def _run_form(self, request, resident, form, *, act, done: str, title: str):
+        """
+        A resident's form page: on a valid POST run ``act`` with the cleaned data; a refusal
+        shows on the form with what was typed kept, success goes back to the resident's page.
+        ``title`` takes the resident's pseudonymous id as ``%(id)s``.
+        """
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
             try:
-                services.consent_record_paper(
-                    actor=request.user,
-                    resident=resident,
-                    purpose=data["purpose"],
-                    decision=data["decision"],
-                    paper_reference=data["paper_reference"],
-                )
+                act(form.cleaned_data)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                self.message_user(
-                    request, gettext("The paper decision is recorded."), messages.SUCCESS
-                )
+                self.message_user(request, done, messages.SUCCESS)
                 return redirect("admin:consent_resident_change", resident.pk)
         return self._form_page(
-            request,
-            form,
-            gettext("Record a paper decision for %(id)s") % {"id": resident.pseudonymous_id},
-            resident=resident,
+            request, form, title % {"id": resident.pseudonymous_id}, resident=resident
         )
 
     def _form_page(self, request, form, title, **context):

@@ -377,3 +377,30 @@ def test_the_residents_admin_page_lists_their_representations(clerk_a, child, re
     assert reverse("admin:consent_representation_change", args=[representation.pk]) in (
         page.content.decode()
     )
+
+
+def test_an_account_the_service_refuses_shows_on_the_form_and_changes_nothing(
+    clerk_a, resident, child
+):
+    client = Client()
+    client.force_login(clerk_a)
+    taken = client.post(
+        reverse("admin:consent_resident_account", args=[child.pk]),
+        {"email": resident.user.email},
+    )
+    assert taken.status_code == 200
+    assert taken.context["form"].errors["email"] == [
+        "このメールアドレスのアカウントはすでにあります。"
+    ]
+    assert f'value="{resident.user.email}"' in taken.content.decode()
+    child.refresh_from_db()
+    assert child.user is None
+
+    already = client.post(
+        reverse("admin:consent_resident_account", args=[resident.pk]),
+        {"email": "another@example.jp"},
+    )
+    assert already.status_code == 200
+    assert already.context["form"].non_field_errors()
+    resident.refresh_from_db()
+    assert resident.user.email != "another@example.jp"
