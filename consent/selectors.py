@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
@@ -630,25 +630,26 @@ def withdrawals_without_notices(since, until) -> list[tuple[str, int, int]]:
     checks for the notices of a task that was lost.
     """
     told = RecipientNotice.objects.filter(withdrawal_id=OuterRef("pk"))
-    found = []
+    previous = (
+        ConsentRecord.objects.filter(
+            resident_id=OuterRef("resident_id"),
+            purpose_id=OuterRef("purpose_id"),
+            pk__lt=OuterRef("pk"),
+        )
+        .order_by("-pk")
+        .values("decision")[:1]
+    )
     rows = (
         ConsentRecord.objects.filter(
             decision=ConsentRecord.Decision.WITHDRAWN, decided_at__gte=since, decided_at__lt=until
         )
         .exclude(Exists(told))
+        .annotate(previous=Subquery(previous))
+        .filter(previous=ConsentRecord.Decision.GIVEN)  # only ending a consent tells anyone
         .order_by("decided_at", "pk")
-        .values_list("pk", "resident_id", "purpose_id")
+        .values_list("resident_id", "purpose_id", "pk")
     )
-    for pk, resident_id, purpose_id in rows:
-        before = (
-            ConsentRecord.objects.filter(resident_id=resident_id, purpose_id=purpose_id, pk__lt=pk)
-            .order_by("-pk")
-            .values_list("decision", flat=True)
-            .first()
-        )
-        if before == ConsentRecord.Decision.GIVEN:  # only ending a consent tells anyone
-            found.append((resident_id, purpose_id, pk))
-    return found
+    return list(rows)
 
 
 def latest_withdrawal_id(resident_id: str, purpose_id: int) -> int | None:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -167,3 +169,24 @@ def test_the_migration_rewrites_json_batches_as_lines(purpose, city_a):
     migration.ids_as_lines(apps, None)
     batch.refresh_from_db()
     assert batch.ids() == ["aaa", "bbb"]
+
+
+def test_withdrawals_without_notices_are_only_those_that_ended_a_consent_in_one_query(
+    consortium_a, purpose, django_assert_num_queries
+):
+    start = timezone.now() - timedelta(seconds=1)
+    ended = []
+    *people, never = _residents(consortium_a, 5)
+    for person in people:
+        services.consent_give(actor=as_resident(person), resident=person, purpose=purpose)
+        ended.append(
+            services.consent_withdraw(actor=as_resident(person), resident=person, purpose=purpose)
+        )
+    # Declining without ever agreeing, and withdrawing twice, tell nobody.
+    services.consent_withdraw(actor=as_resident(never), resident=never, purpose=purpose)
+    twice = ended[0].resident
+    services.consent_withdraw(actor=as_resident(twice), resident=twice, purpose=purpose)
+
+    with django_assert_num_queries(1):
+        found = selectors.withdrawals_without_notices(start, timezone.now() + timedelta(seconds=1))
+    assert found == [(record.resident_id, purpose.pk, record.pk) for record in ended]
