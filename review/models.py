@@ -266,6 +266,15 @@ class ReviewTicket(models.Model):
         indexes = [
             # The board's queue: a consortium's tickets by state.
             models.Index(fields=["consortium", "state"], name="gov_ticket_queue"),
+            # The public register's uses list: a consortium's decided tickets, newest decision
+            # first, a page at a time (read in index order, no sort of every decision).
+            models.Index(
+                F("consortium"),
+                F("decided_at").desc(),
+                F("id").desc(),
+                condition=Q(decided_at__isnull=False),
+                name="review_ticket_decided",
+            ),
         ]
 
     def __str__(self) -> str:
