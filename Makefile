@@ -71,9 +71,9 @@ format: install
 # Extract and compile the Japanese and English catalogues (commit the results). Without source
 # locations, so that a change adds only its own messages to a catalogue.
 APPS := audit governance consent review grants participation public
-# Where the pages in やさしい日本語 (ja-easy) take their texts from: the shared templates and the
-# resident portal; every other string falls back to ordinary Japanese.
-EASY_JAPANESE_APPS := . consent
+# Where the pages in やさしい日本語 (ja-easy) take their texts from: the shared templates, the
+# resident portal, the public register; every other string falls back to ordinary Japanese.
+EASY_JAPANESE_APPS := . consent public
 messages: install
 	for dir in . $(APPS); do \
 	  (cd $$dir && DEBUG=1 $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l ja -l en --add-location=never --ignore=.venv --ignore=var --ignore=tests \

@@ -1,7 +1,8 @@
 """
-The register in Japanese at /register/ and in English at /en/register/: the language is in the
-address, so that a page is the same for everyone who asks for it and caches can keep it.
-Each name has both patterns; reverse it with ``lang``.
+The register in Japanese at /register/, in やさしい日本語 (Easy Japanese) at /ja-easy/register/
+and in English at /en/register/: the language is in the address, so that a page is the same for
+everyone who asks for it and caches can keep it. Each name has a pattern per language; reverse
+it with ``lang``.
 """
 
 from django.urls import path
@@ -56,6 +57,7 @@ def _patterns(prefix: str, lang: str) -> list:
 
 urlpatterns = [
     *_patterns("", "ja"),
+    *_patterns("ja-easy/", "ja-easy"),
     *_patterns("en/", "en"),
     # Open data: the same in every language.
     path("register/catalog.jsonld", views.catalogue, name="dcat"),

@@ -1,7 +1,8 @@
 """
-The public register's pages: no sign-in, Japanese at /register/ and English at /en/register/,
-no cookies, no scripts. Each page answers with an ETag over the audit log's head (every change
-the register could show appends an entry) and may be cached by anyone for a few minutes.
+The public register's pages: no sign-in, Japanese at /register/, やさしい日本語 at
+/ja-easy/register/ and English at /en/register/, no cookies, no scripts. Each page answers with
+an ETag over the audit log's head (every change the register could show appends an entry) and
+may be cached by anyone for a few minutes.
 """
 
 import datetime
@@ -24,8 +25,14 @@ CACHE_CONTROL = "public, max-age=300"
 USES_PER_PAGE = 50
 
 
-def other_language_path(path: str, lang: str) -> str:
-    return path[len("/en") :] if lang == "en" else f"/en{path}"
+# Where each language's pages live (public/urls.py), in the order the header offers them.
+PREFIXES = {"ja": "", "ja-easy": "/ja-easy", "en": "/en"}
+
+
+def language_paths(path: str, lang: str) -> dict[str, str]:
+    """Return the address of the page at ``path`` (in ``lang``) in each other language."""
+    bare = path[len(PREFIXES[lang]) :]
+    return {code: f"{prefix}{bare}" for code, prefix in PREFIXES.items() if code != lang}
 
 
 def register_page(view):
@@ -49,7 +56,7 @@ def register_page(view):
                 request.register = {
                     "lang": lang,
                     "today": today,
-                    "other_language_path": other_language_path(request.get_full_path(), lang),
+                    "language_paths": language_paths(request.get_full_path(), lang),
                 }
                 response = view(request, *args, today=today, **kwargs)
         if response.status_code in (200, 304):
@@ -89,8 +96,10 @@ def consortium(request, slug: str, today: datetime.date):
 @register_page
 def uses(request, slug: str, today: datetime.date):
     consortium = selectors.consortium_by_slug(slug)
+    # One query for the count and one for the page: the list shows each use's summary only
+    # (its page has the rest).
     paginator = Paginator(
-        selectors.decided_tickets(consortium).select_related(None).only("pk"), USES_PER_PAGE
+        selectors.use_summaries(selectors.decided_tickets(consortium)), USES_PER_PAGE
     )
     page_obj = paginator.get_page(request.GET.get("page"))
     return page(
@@ -98,7 +107,7 @@ def uses(request, slug: str, today: datetime.date):
         "public/uses.html",
         {
             "consortium": consortium,
-            "rows": selectors.use_rows(page_obj.object_list, today),
+            "rows": [selectors.use_summary(ticket, today) for ticket in page_obj.object_list],
             "page_obj": page_obj,
         },
     )

@@ -132,7 +132,7 @@ def test_easy_catalogues_add_no_markup_but_furigana():
     """Catalogue strings render as HTML in templates: allow ruby and what the original has."""
     allowed = {"ruby", "rt", "rp"}
     tag = re.compile(r"</?([a-zA-Z]+)[^>]*>")
-    for path in (ROOT / "consent/locale", ROOT / "locale"):
+    for path in (ROOT / "consent/locale", ROOT / "public/locale", ROOT / "locale"):
         catalogue = polib.pofile(str(path / "ja_Easy/LC_MESSAGES/django.po"))
         translated = catalogue.translated_entries()
         assert translated

@@ -1,7 +1,7 @@
 """
 The public register in headless Chromium, signed out and without scripts: every page read at a
 phone's width passes tests/browser.py's checks (axe-core, no sideways scroll at 320 px), in
-Japanese and in English.
+Japanese, in やさしい日本語 and in English.
 """
 
 import datetime
@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.browser import assert_page_ok, launch, requires_chromium
+from tests.browser import assert_page_ok, follow, launch, requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
 
@@ -87,7 +87,37 @@ def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page,
             assert_page_ok(page)
     # The language link leads to the same page in the other language.
     page.goto(f"{live_server.url}/register/{slug}/members/")
-    page.click("a.language-link")
-    page.wait_for_load_state()
+    follow(page.get_by_role("link", name="English"))
     assert page.url.endswith(f"/en/register/{slug}/members/")
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_a_resident_reads_the_register_in_easy_japanese(live_server, page, register, clerk_a):
+    """
+    From the Japanese main page, the switch leads to the same page in やさしい日本語; each page
+    a resident reads fits 320 px, is axe-core clean, and explains its hard words.
+    """
+    slug = register["consortium"].slug
+    indicator_with_values(clerk_a, register["consortium"])
+    page.goto(f"{live_server.url}/register/{slug}/")
+    follow(page.get_by_role("link", name="やさしい にほんご"))
+    assert page.url.endswith(f"/ja-easy/register/{slug}/")
+    assert page.locator("html").get_attribute("lang") == "ja-easy"
+    assert_page_ok(page)
+    follow(page.get_by_role("link", name="住民の データの つかいかた"))
+    assert page.get_by_role("heading", name="住民の データの つかいかた").count() == 1
+    assert_page_ok(page)
+    follow(page.get_by_role("link", name=register["approved"].title))
+    terms = page.get_by_role("complementary", name="この ページの ことば")
+    assert "ようはいりょ こじん じょうほう（要配慮個人情報）" in terms.inner_text()
+    assert_page_ok(page)
+    for path in ("members/", "bylaws/", "scorecard/", "statistics/"):
+        response = page.goto(f"{live_server.url}/ja-easy/register/{slug}/{path}")
+        assert response.status == 200, path
+        assert_page_ok(page)
+    page.goto(f"{live_server.url}/ja-easy/register/checkpoint/")
+    assert page.get_by_role("heading", name="かんさ ログと その たしかめかた").count() == 1
+    assert_page_ok(page)
+    # And back to ordinary Japanese from the same page.
+    follow(page.get_by_role("link", name="日本語"))
+    assert page.url.endswith("/register/checkpoint/") and "/ja-easy/" not in page.url

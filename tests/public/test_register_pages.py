@@ -90,10 +90,33 @@ def test_decided_uses_listed_with_what_the_issue_asks(client, register):
     assert re.search(r"reject: 2", page) and re.search(r"approve: 1", page)
 
 
+def test_uses_list_loads_a_page_in_a_fixed_number_of_queries(
+    client, register, django_assert_max_num_queries
+):
+    """
+    The list shows each use's summary (decision, date, requester, service, purpose) and loads
+    nothing else: the log's head, the consortium, the count and the page, however many uses.
+    """
+    approved = register["approved"]
+    with django_assert_max_num_queries(5):
+        listing = client.get(url("uses", "en", slug="aizu")).content.decode()
+    summary = listing[listing.index(approved.title) :]
+    summary = summary[: summary.index("</li>")]
+    for expected in (
+        "approved",
+        approved.decided_at.date().isoformat(),
+        "Aizu Mobility",
+        "Aizu mobility planner",
+        approved.purpose.title_en,
+    ):
+        assert expected in summary, expected
+    assert "fewer than" not in summary  # no count, tally or grant on the list
+
+
 def test_nothing_confidential_reaches_the_register(client, register, board_a):
     slug = register["consortium"].slug
     for path in pages(register["consortium"], register):
-        for lang_path in (path, f"/en{path}"):
+        for lang_path in (path, f"/ja-easy{path}", f"/en{path}"):
             body = client.get(lang_path).content.decode()
             for word in SECRETS.values():
                 assert word not in body, (lang_path, word)
@@ -104,7 +127,8 @@ def test_nothing_confidential_reaches_the_register(client, register, board_a):
     # Guessing the address of a draft or a ticket in review finds nothing.
     draft = ReviewTicket.objects.get(title=SECRETS["draft_title"])
     for ticket in (draft, register["in_review"]):
-        assert client.get(url("use", slug=slug, ticket_id=ticket.pk)).status_code == 404
+        for lang in ("ja", "ja-easy", "en"):
+            assert client.get(url("use", lang, slug=slug, ticket_id=ticket.pk)).status_code == 404
     assert client.get(url("bylaw-version", slug=slug, number=2)).status_code == 404
     assert client.get(url("bylaw-compare", slug=slug, old=1, new=2)).status_code == 404
     assert client.get(url("uses", slug="no-such-consortium")).status_code == 404
@@ -300,6 +324,78 @@ def test_pages_are_cacheable_and_answer_304_until_something_changes(client, regi
     )
     changed = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
     assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+
+
+def test_every_page_reads_in_easy_japanese(client, register):
+    """
+    やさしい日本語 at /ja-easy/register/: every page, in short plain sentences, with the hard
+    words of the page explained under it; the other languages have no such list.
+    """
+    slug = register["consortium"].slug
+    for path in [*pages(register["consortium"], register), url("scorecard", slug=slug)]:
+        easy = client.get(f"/ja-easy{path}")
+        assert easy.status_code == 200, path
+        assert easy["Content-Language"] == "ja-easy"
+        assert '<html lang="ja-easy">' in easy.content.decode()
+    listing = client.get(url("uses", "ja-easy", slug=slug)).content.decode()
+    assert "住民の データの つかいかた" in listing
+    assert "しんさかいが まだ きめて いない ものは のせません。" in listing
+    use = client.get(
+        url("use", "ja-easy", slug=slug, ticket_id=register["approved"].pk)
+    ).content.decode()
+    assert "この ページの ことば" in use
+    assert "ようはいりょ こじん じょうほう（要配慮個人情報）" in use
+    assert "ほうりつで とくに 大切に あつかいます。" in use
+    assert "<dt>やくそく（ぎむ）</dt>" in use  # the register's label, not another app's
+    for lang in ("ja", "en"):
+        other = client.get(url("use", lang, slug=slug, ticket_id=register["approved"].pk))
+        assert "ようはいりょ" not in other.content.decode()
+        assert 'class="terms"' not in other.content.decode()
+    checkpoint = client.get(url("checkpoint", "ja-easy")).content.decode()
+    assert "かんさ ログ（監査ログ）" in checkpoint and "チェックポイント" in checkpoint
+    scorecard = client.get(url("scorecard", "ja-easy", slug=slug)).content.decode()
+    assert "KPI（ケーピーアイ）" in scorecard
+
+
+def test_each_page_links_to_itself_in_the_other_two_languages(client, register):
+    slug = register["consortium"].slug
+    links = re.compile(r'<a class="language-link" href="([^"]+)" lang="([^"]+)"')
+    japanese = client.get(url("members", slug=slug)).content.decode()
+    assert links.findall(japanese) == [
+        (f"/ja-easy/register/{slug}/members/", "ja-easy"),
+        (f"/en/register/{slug}/members/", "en"),
+    ]
+    easy = client.get(url("uses", "ja-easy", slug=slug) + "?page=1").content.decode()
+    assert links.findall(easy) == [
+        (f"/register/{slug}/uses/?page=1", "ja"),
+        (f"/en/register/{slug}/uses/?page=1", "en"),
+    ]
+    assert f'<link rel="alternate" hreflang="en" href="/en/register/{slug}/uses/?page=1">' in easy
+
+
+def test_the_address_alone_sets_the_language_and_each_language_has_its_etag(client, register):
+    slug = register["consortium"].slug
+    answers = {
+        lang: client.get(url("members", lang, slug=slug)) for lang in ("ja", "ja-easy", "en")
+    }
+    assert len({answer["ETag"] for answer in answers.values()}) == 3
+    for lang, answer in answers.items():
+        assert answer["Content-Language"] == lang
+        assert "Cookie" not in answer.get("Vary", "") and not answer.cookies
+    # A copy of another language is not current: the page is sent again.
+    easy = client.get(
+        url("members", "ja-easy", slug=slug), HTTP_IF_NONE_MATCH=answers["ja"]["ETag"]
+    )
+    assert easy.status_code == 200 and easy["ETag"] == answers["ja-easy"]["ETag"]
+    again = client.get(
+        url("members", "ja-easy", slug=slug), HTTP_IF_NONE_MATCH=answers["ja-easy"]["ETag"]
+    )
+    assert again.status_code == 304
+    # Neither the browser's languages nor a language cookie change what an address shows.
+    client.cookies["django_language"] = "en"
+    easy = client.get(url("members", "ja-easy", slug=slug), HTTP_ACCEPT_LANGUAGE="en")
+    assert easy["Content-Language"] == "ja-easy" and easy["ETag"] == answers["ja-easy"]["ETag"]
+    assert "会員と やくいん" in easy.content.decode()
 
 
 def test_register_refuses_other_methods(client, register):
