@@ -12,7 +12,6 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -33,8 +32,10 @@ from .models import (
     Comment,
     Consultation,
     ConsultationPolicy,
+    Meeting,
     Proposal,
     Question,
+    Registration,
 )
 
 
@@ -281,7 +282,15 @@ class OfflineCommentForm(forms.ModelForm):
 
     class Meta:
         model = Comment
-        fields = ["consultation", "question", "channel", "text", "age_band", "language"]
+        fields = [
+            "consultation",
+            "question",
+            "channel",
+            "meeting",
+            "text",
+            "age_band",
+            "language",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -332,6 +341,7 @@ class CommentAdmin(ScopedAdmin):
                 "consultation",
                 "question",
                 "channel",
+                "meeting",
                 "received_at",
                 "text",
                 "age_band",
@@ -341,6 +351,7 @@ class CommentAdmin(ScopedAdmin):
             "consultation",
             "question",
             "channel",
+            "meeting",
             "submitted_at",
             "text",
             "answer",
@@ -351,7 +362,15 @@ class CommentAdmin(ScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["consultation", "question", "channel", "submitted_at", "text", "answer"]
+        return [
+            "consultation",
+            "question",
+            "channel",
+            "meeting",
+            "submitted_at",
+            "text",
+            "answer",
+        ]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -369,6 +388,13 @@ class CommentAdmin(ScopedAdmin):
             kwargs["queryset"] = Question.objects.filter(
                 consultation__consortium__in=administered(request)
             )
+        if db_field.name == "meeting":
+            meetings = Meeting.objects.filter(
+                status__in=[Meeting.Status.HELD, Meeting.Status.MINUTES]
+            )
+            if not request.user.is_superuser:
+                meetings = meetings.filter(consortium__in=administered(request))
+            kwargs["queryset"] = meetings
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -391,7 +417,9 @@ class CommentAdmin(ScopedAdmin):
                 question=data.get("question"),
                 age_band=data["age_band"],
                 language=data["language"],
-                received_at=data.get("received_at") or timezone.now(),
+                # A meeting's comment was given when the meeting started, unless told otherwise.
+                received_at=data.get("received_at"),
+                meeting=data.get("meeting"),
             )
         adopt(obj, saved)
 
@@ -616,3 +644,282 @@ class ProposalAdmin(ScopedAdmin):
         else:
             return
         adopt(obj, saved)
+
+
+# --- Meetings --------------------------------------------------------------------------------
+
+
+class RegistrationChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, registration: Registration) -> str:
+        resident = registration.resident
+        name = getattr(getattr(resident, "profile", None), "full_name", "")
+        return f"{name} ({resident.pseudonymous_id})" if name else resident.pseudonymous_id
+
+
+class AttendanceForm(forms.Form):
+    present = RegistrationChoiceField(
+        label=_("registered residents present"),
+        queryset=Registration.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    walk_ins = forms.IntegerField(
+        label=_("attended without registering"),
+        min_value=0,
+        initial=0,
+        help_text=_("A head count of the people who came without registering."),
+    )
+
+
+class MinutesForm(forms.Form):
+    minutes_ja = forms.CharField(
+        label=_("minutes (Japanese)"),
+        widget=forms.Textarea,
+        # Checked by the service, so that empty minutes get the service's own message.
+        required=False,
+    )
+    minutes_en = forms.CharField(
+        label=_("minutes (English)"), widget=forms.Textarea, required=False
+    )
+    consultations = forms.ModelMultipleChoiceField(
+        label=_("consultations discussed"),
+        queryset=Consultation.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    proposals = forms.ModelMultipleChoiceField(
+        label=_("proposals discussed"),
+        queryset=Proposal.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ScopedAdmin):
+    """説明会: drafted and announced here; attendance and minutes on its own pages."""
+
+    list_display = ["title_ja", "consortium", "starts_at", "format", "capacity", "status"]
+    list_select_related = ["consortium"]
+    list_filter = [consortium_filter("consortium"), "status", "format"]
+    search_fields = ["title_ja", "title_en"]
+    actions = ["announce"]
+    filter_horizontal = []
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": ["consortium", "title_ja", "title_en", "agenda_ja", "agenda_en"]}),
+            (
+                _("When and where"),
+                {"fields": ["format", "place", "online_url", "starts_at", "ends_at", "capacity"]},
+            ),
+            (_("Discussed"), {"fields": ["consultations", "proposals"]}),
+        ] + ([(_("State"), {"fields": ["status", "attendance", "next_steps"]})] if obj else [])
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = ["status", "attendance", "next_steps"]
+        if obj is None:
+            return fields
+        fields.append("consortium")
+        if obj.status != Meeting.Status.DRAFT:
+            fields += ["starts_at", "ends_at", "capacity"]
+        if obj.status in (Meeting.Status.HELD, Meeting.Status.MINUTES):
+            fields += [
+                "title_ja",
+                "title_en",
+                "agenda_ja",
+                "agenda_en",
+                "format",
+                "place",
+                "online_url",
+                "consultations",
+                "proposals",
+            ]
+        return fields
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        from governance.admin import administered
+
+        if db_field.name == "consultations":
+            queryset = Consultation.objects.exclude(status=Consultation.Status.DRAFT)
+        else:
+            queryset = Proposal.objects.exclude(status=Proposal.Status.HIDDEN)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(consortium__in=administered(request))
+        kwargs["queryset"] = queryset
+        kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @admin.display(description=_("attendance"))
+    def attendance(self, obj):
+        registrations = obj.registrations.all()
+        rows = [
+            (gettext("capacity"), obj.capacity),
+            (gettext("registered"), registrations.count()),
+        ]
+        if obj.status in (Meeting.Status.HELD, Meeting.Status.MINUTES):
+            rows += [
+                (
+                    gettext("registered residents present"),
+                    registrations.filter(attended=True).count(),
+                ),
+                (gettext("attended without registering"), obj.walk_ins),
+            ]
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description=_("next steps"))
+    def next_steps(self, obj):
+        links = [
+            (
+                reverse("admin:participation_meeting_attendance", args=[obj.pk]),
+                gettext("Record attendance"),
+            ),
+        ]
+        if obj.status in (Meeting.Status.HELD, Meeting.Status.MINUTES):
+            for consultation in obj.consultations.filter(status=Consultation.Status.ANNOUNCED):
+                links.append(
+                    (
+                        reverse("admin:participation_comment_add")
+                        + f"?consultation={consultation.pk}&meeting={obj.pk}&channel=meeting",
+                        gettext("Enter a comment collected at the meeting: %(title)s")
+                        % {"title": consultation.title_ja},
+                    )
+                )
+            links.append(
+                (
+                    reverse("admin:participation_meeting_minutes", args=[obj.pk]),
+                    gettext("Publish the minutes"),
+                )
+            )
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a></li>', links)
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            services.meeting_save(
+                actor=request.user,
+                meeting=obj,
+                consultations=data.get("consultations"),
+                proposals=data.get("proposals"),
+            ),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service linked the consultations and proposals
+
+    @admin.action(description=_("Announce (residents see it and may register)"))
+    def announce(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda m: services.meeting_announce(actor=request.user, meeting=m),
+            gettext("%(count)d meeting(s) announced."),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:meeting_id>/attendance/",
+                self.admin_site.admin_view(self.attendance_view),
+                name="participation_meeting_attendance",
+            ),
+            path(
+                "<int:meeting_id>/minutes/",
+                self.admin_site.admin_view(self.minutes_view),
+                name="participation_meeting_minutes",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _step(self, request, meeting_id: int, form, call, done: str, title: str, template: str):
+        meeting = self.get_object(request, str(meeting_id))
+        if not self.has_change_permission(request, meeting):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = form(meeting)
+        if request.method == "POST" and form.is_valid():
+            try:
+                call(meeting, form.cleaned_data)
+            except ValidationError as error:
+                refused(form, error)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:participation_meeting_change", args=[meeting.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title % {"title": meeting.title_ja},
+            "meeting": meeting,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, template, context)
+
+    def attendance_view(self, request, meeting_id: int):
+        def form(meeting):
+            registrations = meeting.registrations.select_related("resident__profile")
+            bound = AttendanceForm(
+                request.POST or None,
+                initial={
+                    "present": [r.pk for r in registrations if r.attended],
+                    "walk_ins": meeting.walk_ins,
+                },
+            )
+            bound.fields["present"].queryset = registrations
+            return bound
+
+        return self._step(
+            request,
+            meeting_id,
+            form,
+            lambda meeting, data: services.meeting_attendance_record(
+                actor=request.user,
+                meeting=meeting,
+                present=data["present"],
+                walk_ins=data["walk_ins"],
+            ),
+            gettext("The attendance is recorded."),
+            gettext("Record attendance: %(title)s"),
+            "admin/participation/meeting_attendance.html",
+        )
+
+    def minutes_view(self, request, meeting_id: int):
+        def form(meeting):
+            bound = MinutesForm(
+                request.POST or None,
+                initial={
+                    "minutes_ja": meeting.minutes_ja,
+                    "minutes_en": meeting.minutes_en,
+                    "consultations": list(meeting.consultations.values_list("pk", flat=True)),
+                    "proposals": list(meeting.proposals.values_list("pk", flat=True)),
+                },
+            )
+            bound.fields["consultations"].queryset = Consultation.objects.filter(
+                consortium=meeting.consortium_id
+            ).exclude(status=Consultation.Status.DRAFT)
+            bound.fields["proposals"].queryset = Proposal.objects.filter(
+                consortium=meeting.consortium_id
+            ).exclude(status=Proposal.Status.HIDDEN)
+            return bound
+
+        return self._step(
+            request,
+            meeting_id,
+            form,
+            lambda meeting, data: services.meeting_minutes_publish(
+                actor=request.user,
+                meeting=meeting,
+                minutes_ja=data["minutes_ja"],
+                minutes_en=data["minutes_en"],
+                consultations=data["consultations"],
+                proposals=data["proposals"],
+            ),
+            gettext("The minutes are published."),
+            gettext("Publish the minutes: %(title)s"),
+            "admin/participation/meeting_minutes.html",
+        )

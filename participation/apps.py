@@ -27,3 +27,4 @@ class ParticipationConfig(AppConfig):
         portal_links.register("participation:my_comments", _("My comments"))
         portal_links.register("participation:proposals", _("Proposals"))
         portal_links.register("participation:my_proposals", _("My proposals"))
+        portal_links.register("participation:meetings", _("Meetings"))

@@ -1,8 +1,8 @@
 """Participation's audit actions and the payload fields each may carry (``audit.actions``).
 
-Ids and states only: never a comment's or a proposal's text, nor a participant's name; a
-comment's declared age band is not logged either (the log is public and names residents by
-their pseudonymous id)."""
+Ids and states only: never a comment's or a proposal's text, a meeting's agenda or minutes,
+nor a participant's name; a comment's declared age band is not logged either (the log is
+public and names residents by their pseudonymous id)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +17,13 @@ ACTIONS: dict[str, list[str]] = {
     "consultation.question_saved": ["consultation", "number"],
     "consultation.announced": ["closes_at", "opens_at", "questions"],
     "consultation.result_published": ["answers", "opinions"],
-    "consultation.comment_submitted": ["channel", "consultation", "question", "resident"],
+    "consultation.comment_submitted": [
+        "channel",
+        "consultation",
+        "meeting",
+        "question",
+        "resident",
+    ],
     "consultation.comment_edited": ["consultation", "resident"],
     "consultation.comment_hidden": ["consultation"],
     "consultation.comment_restored": ["consultation"],
@@ -27,6 +33,13 @@ ACTIONS: dict[str, list[str]] = {
     "proposal.answered": ["indicator_linked", "outcome", "purpose", "ticket"],
     "proposal.supported": ["resident"],
     "proposal.support_withdrawn": ["resident"],
+    "meeting.created": ["capacity", "consultations", "format", "proposals"],
+    "meeting.changed": ["capacity", "consultations", "format", "proposals"],
+    "meeting.announced": ["capacity", "format", "starts_at"],
+    "meeting.registered": ["resident"],
+    "meeting.registration_cancelled": ["resident"],
+    "meeting.attendance_recorded": ["present", "registered", "walk_ins"],
+    "meeting.minutes_published": ["consultations", "proposals"],
 }
 
 # What each action means, in words (``audit.actions.label``).
@@ -47,4 +60,11 @@ LABELS = {
     "proposal.answered": _("Proposal answered"),
     "proposal.supported": _("Proposal supported"),
     "proposal.support_withdrawn": _("Support of a proposal withdrawn"),
+    "meeting.created": _("Meeting drafted"),
+    "meeting.changed": _("Meeting changed"),
+    "meeting.announced": _("Meeting announced"),
+    "meeting.registered": _("Registered for a meeting"),
+    "meeting.registration_cancelled": _("Registration for a meeting cancelled"),
+    "meeting.attendance_recorded": _("Meeting attendance recorded"),
+    "meeting.minutes_published": _("Meeting minutes published"),
 }

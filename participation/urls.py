@@ -19,4 +19,6 @@ urlpatterns: list = [
     path("portal/proposals/new/", views.proposal_new, name="proposal_new"),
     path("portal/proposals/<int:proposal_id>/", views.proposal, name="proposal"),
     path("portal/my-proposals/", views.my_proposals, name="my_proposals"),
+    path("portal/meetings/", views.meetings, name="meetings"),
+    path("portal/meetings/<int:meeting_id>/", views.meeting, name="meeting"),
 ]

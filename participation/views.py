@@ -215,3 +215,59 @@ def my_proposals(request):
         "participation/portal/my_proposals.html",
         {"proposals": selectors.proposals_of_resident(request.resident)},
     )
+
+
+# --- Meetings ----------------------------------------------------------------------------------
+
+
+@require_GET
+@resident_required
+def meetings(request):
+    """The meetings of the resident's consortia: coming ones first, then past ones."""
+    now = timezone.now()
+    found = list(selectors.meetings_for_resident(request.resident))
+    return render(
+        request,
+        "participation/portal/meetings.html",
+        {
+            "coming": sorted(
+                (m for m in found if not m.has_started(now)), key=lambda m: m.starts_at
+            ),
+            "past": [m for m in found if m.has_started(now)],
+            "registered": selectors.registered_meeting_ids(request.resident),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def meeting(request, meeting_id: int):
+    """One meeting: agenda, time, place or link, places left; register or cancel; the minutes."""
+    found = selectors.access_meeting_for_resident(request.resident, meeting_id)
+    if request.method == "POST":
+        cancel = request.POST.get("action") == "cancel"
+        call = services.meeting_cancel_registration if cancel else services.meeting_register
+        try:
+            call(actor=_actor(request), meeting=found, resident=request.resident)
+        except PermissionDenied as error:
+            raise Http404("may not register") from error
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("Your registration is cancelled.")
+                if cancel
+                else _("You are registered. Come at the time shown below."),
+            )
+        return redirect(reverse("participation:meeting", args=[found.pk]) + "#messages")
+    return render(
+        request,
+        "participation/portal/meeting.html",
+        {
+            "meeting": found,
+            "registered": found.pk in selectors.registered_meeting_ids(request.resident),
+            "started": found.has_started(),
+            "places_left": max(found.capacity - found.registered_count, 0),
+        },
+    )

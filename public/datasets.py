@@ -300,6 +300,37 @@ DATASETS = [
         ),
         rows=selectors.proposal_rows,
     ),
+    Dataset(
+        key="meetings",
+        title=_("Meetings"),
+        description=_(
+            "Open meetings announced (説明会・意見交換会): agenda, time, place, capacity, how many "
+            "registered and attended, the minutes once published, and the consultations and "
+            "proposals discussed (by id)."
+        ),
+        columns=(
+            "id",
+            "title_ja",
+            "title_en",
+            "agenda_ja",
+            "agenda_en",
+            "format",
+            "place",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "status",
+            "registered",
+            "attended",
+            "walk_ins",
+            "minutes_published_at",
+            "minutes_ja",
+            "minutes_en",
+            "consultations",
+            "proposals",
+        ),
+        rows=selectors.meeting_rows,
+    ),
 ]
 BY_KEY = {dataset.key: dataset for dataset in DATASETS}
 

@@ -638,3 +638,52 @@ def proposal_rows(consortium: Consortium, today: datetime.date | None = None) ->
             "purpose"
         )
     ]
+
+
+# --- Meetings ------------------------------------------------------------------------------------
+
+
+def meeting_rows(consortium: Consortium, today: datetime.date | None = None) -> list[dict]:
+    """
+    Return the consortium's announced, held and minuted meetings, latest first, one row each.
+    Attendance is a head count of a public meeting, tied to no attribute of anyone, so it is
+    published as counted (no small-count rule); the online link is for registered residents.
+    """
+    rows = []
+    for meeting in participation_selectors.meetings_public(consortium):
+        held = meeting.status != "announced"
+        rows.append(
+            {
+                "id": meeting.pk,
+                "title_ja": meeting.title_ja,
+                "title_en": meeting.title_en or meeting.title_ja,
+                "agenda_ja": meeting.agenda_ja,
+                "agenda_en": meeting.agenda_en or meeting.agenda_ja,
+                "format": meeting.format,
+                "place": meeting.place,
+                "starts_at": meeting.starts_at,
+                "ends_at": meeting.ends_at,
+                "capacity": meeting.capacity,
+                "status": meeting.status,
+                "registered": meeting.registered_count,
+                "attended": meeting.attended_count + meeting.walk_ins if held else None,
+                "walk_ins": meeting.walk_ins if held else None,
+                "minutes_published_at": meeting.minutes_published_at,
+                "minutes_ja": meeting.minutes_ja,
+                "minutes_en": meeting.minutes_en or meeting.minutes_ja,
+                "consultations": [c.pk for c in meeting.consultations.all()],
+                "proposals": [p.pk for p in meeting.proposals.all() if p.status == "answered"],
+            }
+        )
+    return rows
+
+
+def meeting_detail(consortium: Consortium, meeting_id: int) -> dict:
+    """Return one meeting of the register with the consultations and proposals it discussed."""
+    meeting = participation_selectors.public_meeting(consortium, meeting_id)
+    return {
+        "meeting": meeting,
+        "consultations": [c for c in meeting.consultations.all() if c.status != "draft"],
+        "proposals": [p for p in meeting.proposals.all() if p.status == "answered"],
+        "attended": meeting.attended_count + meeting.walk_ins,
+    }

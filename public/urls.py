@@ -49,6 +49,13 @@ def _patterns(prefix: str, lang: str) -> list:
             name="consultation",
         ),
         path(f"{base}<slug:slug>/proposals/", views.proposals, options, name="proposals"),
+        path(f"{base}<slug:slug>/meetings/", views.meetings, options, name="meetings"),
+        path(
+            f"{base}<slug:slug>/meetings/<int:meeting_id>/",
+            views.meeting,
+            options,
+            name="meeting",
+        ),
         path(f"{base}<slug:slug>/statistics/", views.statistics, options, name="statistics"),
         path(f"{base}<slug:slug>/data/", views.data, options, name="data"),
         path(f"{base}<slug:slug>/scorecard/", views.scorecard, options, name="scorecard"),

@@ -246,6 +246,30 @@ def proposals(request, slug: str, today: datetime.date):
 
 
 @register_page
+def meetings(request, slug: str, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    return page(
+        request,
+        "public/meetings.html",
+        {"consortium": consortium, "rows": selectors.meeting_rows(consortium, today)},
+    )
+
+
+@register_page
+def meeting(request, slug: str, meeting_id: int, today: datetime.date):
+    consortium = selectors.consortium_by_slug(slug)
+    return page(
+        request,
+        "public/meeting.html",
+        {
+            "consortium": consortium,
+            "section_name": "meetings",
+            **selectors.meeting_detail(consortium, meeting_id),
+        },
+    )
+
+
+@register_page
 def statistics(request, slug: str, today: datetime.date):
     consortium = selectors.consortium_by_slug(slug)
     rows = selectors.consent_rows(consortium, today)

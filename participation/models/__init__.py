@@ -10,6 +10,7 @@ from .consultations import (
     ConsultationPolicy,
     Question,
 )
+from .meetings import Meeting, Registration
 from .proposals import Proposal, Support
 
 __all__ = [
@@ -20,7 +21,9 @@ __all__ = [
     "Comment",
     "Consultation",
     "ConsultationPolicy",
+    "Meeting",
     "Proposal",
     "Question",
+    "Registration",
     "Support",
 ]

@@ -333,6 +333,15 @@ class Comment(models.Model):
         related_name="+",
         verbose_name=_("entered by"),
     )
+    # The meeting an offline comment was collected at (channel "meeting").
+    meeting = models.ForeignKey(
+        "participation.Meeting",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("meeting"),
+    )
     age_band = models.CharField(
         _("age"), max_length=10, choices=AgeBand.choices, default=AgeBand.UNDECLARED
     )
@@ -367,6 +376,10 @@ class Comment(models.Model):
                 condition=(Q(channel="portal") & Q(resident__isnull=False, entered_by__isnull=True))
                 | (~Q(channel="portal") & Q(resident__isnull=True, entered_by__isnull=False)),
                 name="participation_comment_author",
+            ),
+            models.CheckConstraint(
+                condition=Q(meeting__isnull=True) | Q(channel="meeting"),
+                name="participation_comment_meeting_channel",
             ),
         ]
         indexes = [

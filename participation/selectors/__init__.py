@@ -15,6 +15,14 @@ from .consultations import (  # noqa: F401
     purpose_consultation_required,
     result_rows,
 )
+from .meetings import (  # noqa: F401
+    access_meeting_for_resident,
+    may_attend,
+    meetings_for_resident,
+    meetings_public,
+    public_meeting,
+    registered_meeting_ids,
+)
 from .proposals import (  # noqa: F401
     access_proposal_for_resident,
     may_propose,

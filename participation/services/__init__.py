@@ -15,6 +15,14 @@ from .consultations import (  # noqa: F401
     consultation_save,
     question_save,
 )
+from .meetings import (  # noqa: F401
+    meeting_announce,
+    meeting_attendance_record,
+    meeting_cancel_registration,
+    meeting_minutes_publish,
+    meeting_register,
+    meeting_save,
+)
 from .proposals import (  # noqa: F401
     BODY_MAX_LENGTH,
     TITLE_MAX_LENGTH,

@@ -31,6 +31,7 @@ from ..models import (
     Comment,
     Consultation,
     ConsultationPolicy,
+    Meeting,
     Question,
 )
 
@@ -326,15 +327,32 @@ def comment_enter_offline(
     age_band: str = AgeBand.UNDECLARED,
     language: str = "ja",
     received_at=None,
+    meeting: Meeting | None = None,
 ) -> Comment:
     """
     Enter a comment collected at a meeting, on paper or at a counter, on the participant's
     behalf (no author is recorded: the staff member who entered it is). ``received_at`` is when
     it was given (a meeting's date, a form's postmark) and must fall within the period; it may
-    be entered later, until the result is published.
+    be entered later, until the result is published. A comment from a held ``meeting`` that
+    discussed the consultation names it, and was given when the meeting started.
     """
     consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
     require_secretariat(actor, consultation.consortium)
+    if meeting is not None:
+        meeting = Meeting.objects.get(pk=meeting.pk)  # as stored: held since the caller read it
+        if channel != Channel.MEETING:
+            raise ValidationError(
+                {"channel": _("A comment from a meeting has the channel “meeting”.")}
+            )
+        if not meeting.consultations.filter(pk=consultation.pk).exists():
+            raise ValidationError(
+                {"meeting": _("Choose a meeting that discussed this consultation.")}
+            )
+        if meeting.status not in (Meeting.Status.HELD, Meeting.Status.MINUTES):
+            raise ValidationError(
+                {"meeting": _("Record the meeting's attendance before entering its comments.")}
+            )
+        received_at = received_at or meeting.starts_at
     received_at = received_at or timezone.now()
     if channel not in OFFLINE_CHANNELS:
         raise ValidationError({"channel": _("Choose a meeting, paper or a counter.")})
@@ -353,6 +371,7 @@ def comment_enter_offline(
         consultation=consultation,
         question=question,
         channel=channel,
+        meeting=meeting,
         entered_by=actor,
         age_band=age_band,
         text=text,
@@ -371,6 +390,7 @@ def comment_enter_offline(
             "question": question.number if question else None,
             "resident": None,
             "channel": channel,
+            **({"meeting": meeting.pk} if meeting is not None else {}),
         },
     )
     return comment

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from governance.models import Membership, Organization, Resolution, Role
 from grants.models import Grant
-from participation.models import Consultation, Proposal
+from participation.models import Consultation, Meeting, Proposal
 from review.models import Obligation, ReviewTicket
 
 from .. import selectors
@@ -71,6 +71,8 @@ CHOICES = {
     "consultation_subject": dict(Consultation.Subject.choices),
     "proposal_kind": dict(Proposal.Kind.choices),
     "proposal_outcome": dict(Proposal.Outcome.choices),
+    "meeting_format": dict(Meeting.Format.choices),
+    "meeting_status": dict(Meeting.Status.choices),
     "consultation_phase": {
         "upcoming": pgettext_lazy("consultation", "announced"),
         "open": pgettext_lazy("consultation", "open for comments"),

@@ -79,3 +79,28 @@ def consultation(consortium_a, clerk_a, draft_purpose):
 
 def after_period(consultation) -> datetime.datetime:
     return consultation.closes_at + datetime.timedelta(minutes=1)
+
+
+def make_meeting(consortium, actor, *, announce=True, now=None, consultations=(), **extra):
+    """A meeting of ``consortium`` at the city hall, tomorrow at ten, for ``capacity`` people."""
+    from participation.models import Meeting
+
+    now = now or timezone.now()
+    starts_at = extra.pop("starts_at", now + datetime.timedelta(days=1))
+    meeting = Meeting(
+        consortium=consortium,
+        title_ja=extra.pop("title_ja", "センサーの設置場所についての意見交換会"),
+        title_en="Meeting on where sensors go",
+        agenda_ja="1. 計画の説明\n2. 質疑応答",
+        agenda_en="1. The plan\n2. Questions",
+        format=extra.pop("format", Meeting.Format.IN_PERSON),
+        place=extra.pop("place", "市役所 第1会議室"),
+        starts_at=starts_at,
+        ends_at=extra.pop("ends_at", starts_at + datetime.timedelta(hours=2)),
+        capacity=extra.pop("capacity", 30),
+        **extra,
+    )
+    meeting = services.meeting_save(actor=actor, meeting=meeting, consultations=consultations)
+    if announce:
+        meeting = services.meeting_announce(actor=actor, meeting=meeting, now=now)
+    return meeting
