@@ -28,14 +28,17 @@ logger = logging.getLogger(__name__)
 
 
 def _check_links(meeting: Meeting, consultations, proposals) -> None:
+    # As stored: a consultation announced since the caller read it is no longer a draft.
+    consultations = Consultation.objects.filter(pk__in=[c.pk for c in consultations])
+    proposals = Proposal.objects.filter(pk__in=[p.pk for p in proposals])
     errors = {}
-    if any(c.consortium_id != meeting.consortium_id for c in consultations):
+    if consultations.exclude(consortium=meeting.consortium_id).exists():
         errors["consultations"] = _("Choose consultations of the same consortium.")
-    if any(c.status == Consultation.Status.DRAFT for c in consultations):
+    elif consultations.filter(status=Consultation.Status.DRAFT).exists():
         errors["consultations"] = _("Choose announced consultations: a draft is not public.")
-    if any(p.consortium_id != meeting.consortium_id for p in proposals):
+    if proposals.exclude(consortium=meeting.consortium_id).exists():
         errors["proposals"] = _("Choose proposals of the same consortium.")
-    if any(p.status == Proposal.Status.HIDDEN for p in proposals):
+    elif proposals.filter(status=Proposal.Status.HIDDEN).exists():
         errors["proposals"] = _("A hidden proposal is not discussed in public.")
     if errors:
         raise ValidationError(errors)
