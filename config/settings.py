@@ -472,6 +472,11 @@ GRANTS_EXPIRE_MINUTES = int(os.environ.get("GRANTS_EXPIRE_MINUTES", "5"))
 GRANTS_SWEEP_MINUTES = int(os.environ.get("GRANTS_SWEEP_MINUTES", "1"))
 GRANTS_SWEEP_GRACE_SECONDS = int(os.environ.get("GRANTS_SWEEP_GRACE_SECONDS", "120"))
 GRANTS_SWEEP_DAYS = int(os.environ.get("GRANTS_SWEEP_DAYS", "2"))
+# A fan-out of withdrawal notices (a purpose closed, a grant ended): residents per chunk (one
+# transaction, one audit entry, one push task per service), and the pushes in flight at once
+# to one service's events URL, over connections kept open.
+GRANTS_FAN_OUT_CHUNK = int(os.environ.get("GRANTS_FAN_OUT_CHUNK", "1000"))
+GRANTS_PUSH_CONCURRENCY = int(os.environ.get("GRANTS_PUSH_CONCURRENCY", "8"))
 
 # --- Mail and logging -----------------------------------------------------------------------
 

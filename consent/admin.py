@@ -229,11 +229,16 @@ class PurposeAdmin(SecretariatAdmin):
     list_filter = ["status", ("consortium", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "title_ja", "title_en"]
     filter_horizontal = ["categories", "recipients"]
-    readonly_fields = ["status", "notice_version", "approval", "counts"]
+    readonly_fields = ["status", "notice_version", "approval", "counts", "recipients_told"]
     inlines = [NoticeInline]
     actions = ["publish", "close"]
 
     def get_fieldsets(self, request, obj=None):
+        told = (
+            [(_("Withdrawal notices to recipients"), {"fields": ["recipients_told"]})]
+            if obj is not None and obj.status == Purpose.Status.CLOSED
+            else []
+        )
         return [
             (None, {"fields": ["consortium", "code", "status", "notice_version"]}),
             (
@@ -276,6 +281,7 @@ class PurposeAdmin(SecretariatAdmin):
             [
                 (_("The board's approval"), {"fields": ["approval"]}),
                 (_("Residents' decisions"), {"fields": ["counts"]}),
+                *told,
             ]
             if obj
             else []
@@ -337,6 +343,15 @@ class PurposeAdmin(SecretariatAdmin):
             (gettext("to be asked again (new notice or expired)"), bucket(counts.ask_again)),
         ]
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description=_("closing told to the services"))
+    def recipients_told(self, obj):
+        """How far the closing's notices to every service that received data have come."""
+        progress = selectors.recipient_notices_progress(
+            purpose_id=obj.pk, reason=RecipientNotice.Reason.PURPOSE_CLOSED
+        )
+        total = max(selectors.purpose_recipients_count(obj.pk), progress["produced"])
+        return selectors.recipient_notices_progress_text(progress, total)
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its many-to-many fields by the service, in save_related

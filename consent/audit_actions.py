@@ -56,6 +56,17 @@ ACTIONS = {
     # Never the subject beside the resident: the public log must not link the two.
     "resident.pairwise_subject_issued": ["sector"],
     "consent.recipient_notice_created": ["jti", "purpose", "reason", "resident", "service"],
+    # One entry per chunk of a fan-out: the notices whose ``batch`` is this id (ids and counts).
+    "consent.recipient_notices_created": [
+        "batch",
+        "count",
+        "grant",
+        "jtis_sha256",
+        "purpose",
+        "reason",
+        "residents",
+        "services",
+    ],
     "consent.recipient_notice_acknowledged": ["count", "jtis", "service"],
     "consent.recipient_notice_confirmed": ["jti", "outcome", "resident", "retained_until"],
 }
@@ -86,6 +97,7 @@ LABELS = {
     "data.accessed": _("Personal data provided to a service"),
     "resident.pairwise_subject_issued": _("Service-specific resident id issued"),
     "consent.recipient_notice_created": _("Recipient told of a withdrawal"),
+    "consent.recipient_notices_created": _("Recipients told of a withdrawal, in a batch"),
     "consent.recipient_notice_acknowledged": _("Recipient acknowledged withdrawals"),
     "consent.recipient_notice_confirmed": _("Recipient confirmed the data's deletion or retention"),
 }

@@ -739,6 +739,10 @@ class RecipientNotice(models.Model):
     # resident.
     grant_jti = models.CharField(_("grant"), max_length=64, blank=True, editable=False)
     token = models.TextField(_("security event token"), editable=False)
+    # The chunk of a fan-out that made the notice (a purpose closed, a grant ended): its audit
+    # entry ``consent.recipient_notices_created`` names this id, with the count and the SHA-256
+    # of the chunk's event ids. Empty for a notice made alone (with an entry of its own).
+    batch = models.UUIDField(_("batch"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"))
     delivered_at = models.DateTimeField(_("notified at"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
@@ -769,6 +773,13 @@ class RecipientNotice(models.Model):
                 fields=["grant_jti", "resident"],
                 condition=Q(reason="grant_ended"),
                 name="consent_notice_one_per_grant_resident",
+            ),
+            # A purpose closes once: one notice of it per resident and service, however many
+            # times a chunk of its fan-out runs (retried, or two workers at once).
+            models.UniqueConstraint(
+                fields=["purpose", "service_id", "resident"],
+                condition=Q(reason="purpose_closed"),
+                name="consent_notice_one_per_purpose_closed",
             ),
         ]
 

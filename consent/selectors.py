@@ -605,6 +605,87 @@ def data_recipient_grants(resident_id: str, purpose_id: int) -> list[str]:
     return sorted(jtis)
 
 
+def data_recipient_grants_many(purpose_id: int, resident_ids=None) -> dict[str, set[str]]:
+    """
+    Return ``{pseudonymous id: ids (jti) of the grants under which the resident's data was
+    released for the purpose}`` for ``resident_ids`` (every such resident when None), from the
+    access table and from the batches not yet copied into it: ``data_recipient_grants`` for
+    many residents in one query.
+    """
+    wanted = None if resident_ids is None else set(resident_ids)
+    accesses = DataAccess.objects.filter(purpose_id=purpose_id)
+    if wanted is not None:
+        accesses = accesses.filter(resident_id__in=wanted)
+    found: dict[str, set[str]] = {}
+    for resident_id, jti in accesses.values_list("resident_id", "grant_jti").distinct():
+        found.setdefault(resident_id, set()).add(jti)
+    pending = DataAccessBatch.objects.filter(purpose_id=purpose_id, expanded_at__isnull=True)
+    for jti, lines in pending.values_list("grant_jti", "resident_ids"):
+        for resident_id in lines.split("\n"):
+            if resident_id and (wanted is None or resident_id in wanted):
+                found.setdefault(resident_id, set()).add(jti)
+    return found
+
+
+def recipient_notices_told(
+    purpose_id: int, reason: str, resident_ids: list[str]
+) -> set[tuple[str, int]]:
+    """Return the (resident, service id) pairs already sent a notice of ``reason`` for the
+    purpose, among ``resident_ids``."""
+    return set(
+        RecipientNotice.objects.filter(
+            purpose_id=purpose_id, reason=reason, resident_id__in=resident_ids
+        ).values_list("resident_id", "service_id")
+    )
+
+
+def recipient_notices_progress(*, purpose_id: int, reason: str, grant_jti: str = "") -> dict:
+    """
+    Return how far a fan-out has come: the notices made (``produced``), received by their
+    services (``delivered``), acknowledged and confirmed, of the purpose's closing
+    (``reason`` ``purpose_closed``) or of a grant's end (``grant_jti``).
+    """
+    from django.db.models import Count
+
+    notices = RecipientNotice.objects.filter(purpose_id=purpose_id, reason=reason)
+    if grant_jti:
+        notices = notices.filter(grant_jti=grant_jti)
+    return notices.aggregate(
+        produced=Count("pk"),
+        delivered=Count("delivered_at"),
+        acknowledged=Count("acknowledged_at"),
+        confirmed=Count("confirmed_at"),
+    )
+
+
+def purpose_recipients_count(purpose_id: int) -> int:
+    """
+    Return how many (resident, service) pairs received data under the purpose: the notices its
+    closing makes in all (a service named by its organisation and name, as the accesses are).
+    """
+    accesses = DataAccess.objects.filter(purpose_id=purpose_id)
+    pending = DataAccessBatch.objects.filter(purpose_id=purpose_id, expanded_at__isnull=True)
+    fields = ("resident_id", "organization_id", "service_name")
+    if not pending.exists():
+        return accesses.values(*fields).distinct().count()
+    pairs = set(accesses.values_list(*fields).distinct())
+    for organization_id, service_name, lines in pending.values_list(
+        "organization_id", "service_name", "resident_ids"
+    ):
+        pairs.update((line, organization_id, service_name) for line in lines.split("\n") if line)
+    return len(pairs)
+
+
+def recipient_notices_progress_text(progress: dict, total: int) -> str:
+    """The secretariat's one line on a fan-out's progress (the admin's purpose and grant)."""
+    from django.utils.translation import gettext
+
+    return gettext(
+        "%(produced)s of %(total)s notices made; %(delivered)s delivered, %(acknowledged)s "
+        "acknowledged, %(confirmed)s confirmed by the services."
+    ) % {key: f"{value:,}" for key, value in {**progress, "total": total}.items()}
+
+
 def recipient_notices_for(resident: Resident) -> list[RecipientNotice]:
     """Return the notices of the resident's withdrawals to the services that had their data."""
     return list(

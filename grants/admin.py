@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.ids import parse_id
+from consent import selectors as consent_selectors
 from consent.selectors import secretariat_consortium_ids
 from governance.models import Consortium, Organization
 from review.models import ReviewTicket
@@ -251,9 +252,23 @@ class GrantAdmin(ScopedAdmin):
     readonly_fields = [
         "jti", "consortium", "service", "purpose", "ticket_id", "audience", "categories",
         "conditions", "issued_at", "not_before", "expires_at", "kid", "algorithm", "status",
-        "status_reason", "status_changed_at", "token",
+        "status_reason", "status_changed_at", "residents_told", "token",
     ]  # fmt: skip
     actions = ["suspend", "reinstate", "revoke"]
+
+    @admin.display(description=_("end told to the service"))
+    def residents_told(self, obj):
+        """How far the notices of the grant's end, one per resident it released, have come."""
+        if not services.events.grant_end_tells_residents(obj):
+            return "—"
+        progress = consent_selectors.recipient_notices_progress(
+            purpose_id=obj.purpose_id, reason="grant_ended", grant_jti=obj.jti
+        )
+        total = max(
+            len(consent_selectors.residents_with_data_released_under(obj.jti)),
+            progress["produced"],
+        )
+        return consent_selectors.recipient_notices_progress_text(progress, total)
 
     def has_add_permission(self, request) -> bool:
         return self.is_secretariat(request)

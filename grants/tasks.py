@@ -113,23 +113,34 @@ def notify_withdrawal(resident_id: str, purpose_id: int, record_id: int | None =
 def notify_purpose_closed(purpose_id: int) -> int:
     """
     Tell every service that received residents' data under a closed purpose, one notice per
-    resident and service (reason ``purpose_closed``); return how many notices were sent.
+    resident and service (reason ``purpose_closed``): queue one task per chunk of
+    ``GRANTS_FAN_OUT_CHUNK`` residents, so that the task cluster's workers share them; return
+    how many chunks were queued.
     """
-    from consent import selectors as consent_selectors
-    from consent.models import RecipientNotice
+    from django.conf import settings
 
     from . import services
 
-    sent = 0
-    for resident_id in consent_selectors.residents_with_data_released(purpose_id):
-        sent += len(
-            services.withdrawal_notify(
-                resident_id=resident_id,
-                purpose_id=purpose_id,
-                reason=RecipientNotice.Reason.PURPOSE_CLOSED,
-            )
-        )
-    return sent
+    residents, total = services.purpose_closed_plan(purpose_id)
+    size = settings.GRANTS_FAN_OUT_CHUNK
+    chunks = [residents[start : start + size] for start in range(0, len(residents), size)]
+    logger.info(
+        "purpose %s closed: %d notices to make for %d residents in %d chunks",
+        purpose_id,
+        total,
+        len(residents),
+        len(chunks),
+    )
+    for chunk in chunks:
+        queue("grants.tasks.notify_purpose_closed_chunk", purpose_id, chunk)
+    return len(chunks)
+
+
+def notify_purpose_closed_chunk(purpose_id: int, resident_ids: list[str]) -> int:
+    """Make one chunk of a closed purpose's notices; return how many (none if already made)."""
+    from . import services
+
+    return services.purpose_closed_notify_chunk(purpose_id=purpose_id, resident_ids=resident_ids)
 
 
 def notify_grant_ended(grant_id: int) -> int:
@@ -168,23 +179,77 @@ def sweep_undelivered() -> dict[str, int]:
     return services.undelivered_sweep()
 
 
+_pushes = None
+
+
+def _push_pool():
+    """
+    The process's connections to the services' events URLs, kept open between pushes
+    (urllib3's pool: one per receiver, ``GRANTS_PUSH_CONCURRENCY`` connections at most each).
+    Made on first use, so that each task-cluster worker, a forked process, has its own.
+    """
+    global _pushes
+    if _pushes is None:
+        import urllib3
+        from django.conf import settings
+
+        _pushes = urllib3.PoolManager(
+            num_pools=64,
+            maxsize=settings.GRANTS_PUSH_CONCURRENCY,
+            block=True,
+            retries=False,
+            timeout=urllib3.Timeout(total=TIMEOUT),
+        )
+    return _pushes
+
+
 def post_security_event(url: str, body: bytes) -> int:
-    """POST a SET as RFC 8935 asks (``application/secevent+jwt``); return the HTTP status."""
-    request = urllib.request.Request(
+    """
+    POST a SET as RFC 8935 asks (``application/secevent+jwt``) over a kept connection; return
+    the HTTP status (raise on network errors). Redirects are not followed.
+    """
+    response = _push_pool().request(
+        "POST",
         url,
-        data=body,
-        method="POST",
+        body=body,
         headers={
             "Content-Type": "application/secevent+jwt",
             "Accept": "application/json",
             "User-Agent": "smartcity-security-events",
         },
+        redirect=False,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return response.status
+
+
+def enqueue_events_push(service_id: int, notice_ids: list[int], attempt: int = 1) -> None:
+    """Queue the push of a chunk's notices to one service; run from ``transaction.on_commit``."""
+    queue("grants.tasks.push_events", service_id, notice_ids, attempt)
+
+
+def push_events(service_id: int, notice_ids: list[int], attempt: int = 1) -> int:
+    """
+    Push a chunk's notices to one service (``services.withdrawal_push_many``); those not
+    delivered are tried again later, together, with backoff as the webhooks. Return how many
+    were delivered.
+    """
+    from django_q.models import Schedule
+
+    from . import services
+
+    failed = services.withdrawal_push_many(
+        service_id=service_id, notice_ids=notice_ids, post=post_security_event
+    )
+    if failed and attempt < MAX_ATTEMPTS:
+        Schedule.objects.create(
+            func="grants.tasks.push_events",
+            args=f"{service_id},{failed!r},{attempt + 1}",
+            schedule_type=Schedule.ONCE,
+            next_run=timezone.now() + BACKOFF_BASE * (2 ** (attempt - 1)),
+            repeats=1,
+            name=f"security events to service {service_id} attempt {attempt + 1}",
+        )
+    return len(notice_ids) - len(failed)
 
 
 def push_event(notice_id: int, attempt: int = 1) -> bool:

@@ -9,6 +9,7 @@ secretariat (paper consents, purposes), None for the system.
 import hashlib
 import logging
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.chain import format_time
-from audit.services import Actor, record
+from audit.services import Actor, EntrySpec, record, record_many
 from governance import passkeys
 
 from .. import approvals, notices, pairwise, publication_checks
@@ -862,7 +863,105 @@ def pairwise_subject_issue(*, actor, resident: Resident, sector: str) -> Pairwis
     return subject
 
 
+@transaction.atomic
+def pairwise_subjects_issue_many(*, resident_ids: list[str], sector: str) -> dict[str, str]:
+    """
+    Return ``{pseudonymous id: pairwise subject at sector}`` for many residents at once, as
+    ``pairwise_subject_issue`` does for one: the subjects not yet stored are stored, each with
+    its own audit entry naming the sector only.
+    """
+    found = dict(
+        PairwiseSubject.objects.filter(sector=sector, resident_id__in=resident_ids).values_list(
+            "resident_id", "subject"
+        )
+    )
+    missing = [
+        PairwiseSubject(
+            resident_id=resident_id,
+            sector=sector,
+            subject=pairwise.subject_for(sector, resident_id),
+        )
+        for resident_id in dict.fromkeys(resident_ids)
+        if resident_id not in found
+    ]
+    if missing:
+        PairwiseSubject.objects.bulk_create(missing)
+        stored = PairwiseSubject.objects.filter(
+            sector=sector, resident_id__in=[subject.resident_id for subject in missing]
+        ).values_list("pk", "resident_id", "subject")
+        specs = []
+        for pk, resident_id, subject in stored:
+            found[resident_id] = subject
+            specs.append(
+                EntrySpec(
+                    action="resident.pairwise_subject_issued",
+                    object_type=PairwiseSubject._meta.label_lower,
+                    object_id=str(pk),
+                    payload={"sector": sector},
+                )
+            )
+        record_many(specs)
+    return found
+
+
 # --- Notices of withdrawal to recipients (written by the grants app) ---------------------------
+
+
+@transaction.atomic
+def recipient_notices_create_many(
+    *, purpose: Purpose, reason: str, notices: list[dict], at, grant_jti: str = ""
+) -> list[RecipientNotice]:
+    """
+    Store a chunk of a fan-out's notices (signed Security Event Tokens) at once, with one audit
+    entry for the chunk: its ``batch`` id (stored on every notice of the chunk), how many, and
+    the SHA-256 of their event ids (sorted, one a line), so that an auditor finds exactly the
+    notices it covers and can check them. ``notices`` are dicts of ``resident_id``,
+    ``organization_id``, ``service_id``, ``service_name``, ``subject``, ``jti``, ``token`` and
+    ``due_at``. A notice that already exists (the purpose's closing,
+    or the grant's end, told to that resident and service) makes the whole chunk fail with an
+    IntegrityError: callers leave out what was told.
+    """
+    if not notices:
+        return []
+    batch = uuid.uuid4()
+    rows = [
+        RecipientNotice(
+            batch=batch,
+            purpose=purpose,
+            reason=reason,
+            grant_jti=grant_jti,
+            created_at=at,
+            due_at=notice["due_at"],
+            resident_id=notice["resident_id"],
+            organization_id=notice["organization_id"],
+            service_id=notice["service_id"],
+            service_name=notice["service_name"],
+            subject=notice["subject"],
+            jti=notice["jti"],
+            token=notice["token"],
+        )
+        for notice in notices
+    ]
+    created = RecipientNotice.objects.bulk_create(rows)
+    jtis = sorted(row.jti for row in rows)
+    record(
+        actor=None,
+        action="consent.recipient_notices_created",
+        object_type=RecipientNotice._meta.label_lower,
+        object_id=str(batch),
+        consortium=purpose.consortium_id,
+        payload={
+            "batch": str(batch),
+            "purpose": purpose.pk,
+            "reason": reason,
+            "grant": grant_jti or None,
+            "count": len(rows),
+            "residents": len({row.resident_id for row in rows}),
+            "services": sorted({row.service_id for row in rows}),
+            "jtis_sha256": hashlib.sha256("\n".join(jtis).encode()).hexdigest(),
+        },
+    )
+    return created
 
 
 @transaction.atomic
@@ -989,6 +1088,25 @@ def recipient_notice_confirm(
         },
     )
     return notice
+
+
+@transaction.atomic
+def recipient_notices_push_attempted(*, delivered: list[int], failed: list[int], at) -> None:
+    """
+    Count one push attempt on each of many notices at once (a chunk pushed over one
+    connection); a delivered push (202) is received and acknowledged.
+    """
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    if failed:
+        RecipientNotice.objects.filter(pk__in=failed).update(push_attempts=F("push_attempts") + 1)
+    if delivered:
+        RecipientNotice.objects.filter(pk__in=delivered).update(
+            push_attempts=F("push_attempts") + 1,
+            delivered_at=Coalesce("delivered_at", at),
+            acknowledged_at=Coalesce("acknowledged_at", at),
+        )
 
 
 @transaction.atomic

@@ -954,10 +954,14 @@ def _expire(grant: Grant) -> bool:
 
 from .events import grant_ended_notify as grant_ended_notify  # noqa: E402
 from .events import overdue_confirmations_follow as overdue_confirmations_follow  # noqa: E402
+from .events import purpose_closed_notify as purpose_closed_notify  # noqa: E402
+from .events import purpose_closed_notify_chunk as purpose_closed_notify_chunk  # noqa: E402
+from .events import purpose_closed_plan as purpose_closed_plan  # noqa: E402
 from .events import undelivered_sweep as undelivered_sweep  # noqa: E402
 from .events import withdrawal_notify as withdrawal_notify  # noqa: E402
 from .events import withdrawal_poll as withdrawal_poll  # noqa: E402
 from .events import withdrawal_push as withdrawal_push  # noqa: E402
+from .events import withdrawal_push_many as withdrawal_push_many  # noqa: E402
 from .openid import (  # noqa: E402 - the package's second room, re-exported
     openid_client_register as openid_client_register,
 )

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, sign_jwt
+from audit.services import Actor, sign_jwt, sign_jwt_many
 from consent import selectors as consent_selectors
 from consent import services as consent_services
 from consent.models import Purpose, RecipientNotice, Resident
@@ -47,7 +47,11 @@ def _subject(service: Service, resident_id: str) -> str:
     ).subject
 
 
-def _security_event_token(
+def _security_event_token(**kwargs) -> str:
+    return sign_jwt(_security_event_claims(**kwargs), typ=SET_TYP)
+
+
+def _security_event_claims(
     *,
     service: Service,
     purpose: Purpose,
@@ -57,7 +61,7 @@ def _security_event_token(
     at,
     due_at,
     grant: Grant | None = None,
-) -> str:
+) -> dict:
     claims = {
         "iss": settings.PLATFORM_URL,
         "iat": int(at.timestamp()),
@@ -79,7 +83,7 @@ def _security_event_token(
         event = claims["events"][consent_withdrawn_event_uri()]
         event["grant"] = grant.jti
         event["withdrawn_at"] = int(grant.status_changed_at.timestamp())
-    return sign_jwt(claims, typ=SET_TYP)
+    return claims
 
 
 @transaction.atomic
@@ -213,10 +217,7 @@ def grant_ended_notify(
 
 @transaction.atomic
 def _grant_ended_batch(*, grant: Grant, resident_ids: list[str], at=None) -> int:
-    from .. import tasks
-
     at = (at or timezone.now()).replace(microsecond=0)
-    service = grant.service
     # Serialise with a concurrent run of the same grant: whoever comes second sees the notices.
     Grant.objects.select_for_update().filter(pk=grant.pk).exists()
     told = set(
@@ -226,42 +227,171 @@ def _grant_ended_batch(*, grant: Grant, resident_ids: list[str], at=None) -> int
             resident_id__in=resident_ids,
         ).values_list("resident_id", flat=True)
     )
-    due_at = at + datetime.timedelta(days=confirmation_days(grant))
-    reason = RecipientNotice.Reason.GRANT_ENDED
-    sent = 0
-    for resident_id in resident_ids:
-        if resident_id in told:
-            continue
+    notices = _fan_out_chunk(
+        purpose=grant.purpose,
+        reason=RecipientNotice.Reason.GRANT_ENDED,
+        pairs=[(resident_id, grant) for resident_id in resident_ids if resident_id not in told],
+        at=at,
+        ended_grant=grant,
+    )
+    return len(notices)
+
+
+# --- Fan-out in chunks: a purpose closed, a grant ended ------------------------------------------
+
+
+def _fan_out_chunk(
+    *, purpose: Purpose, reason: str, pairs: list[tuple[str, Grant]], at, ended_grant=None
+) -> list[RecipientNotice]:
+    """
+    Make the notices of one chunk of a fan-out, one per (resident, grant) in ``pairs`` (the
+    grant names the service told and, by its ticket, the period to confirm in): the services'
+    pairwise ids looked up (or issued) for the chunk at once, every token signed with the key
+    decrypted once, the notices stored in one statement with one audit entry, and once the
+    chunk commits one push task per service that has an events URL. The caller's transaction.
+    """
+    from .. import tasks
+
+    if not pairs:
+        return []
+    residents_of: dict[int, list[str]] = {}
+    for resident_id, grant in pairs:
+        residents_of.setdefault(grant.service_id, []).append(resident_id)
+    subjects: dict[int, dict[str, str]] = {}
+    for service_id, resident_ids in residents_of.items():
+        sectors = selectors.service_sectors(service_id)
+        subjects[service_id] = (
+            consent_services.pairwise_subjects_issue_many(
+                resident_ids=resident_ids, sector=sectors[0]
+            )
+            if sectors
+            else {resident_id: resident_id for resident_id in resident_ids}
+        )
+    days: dict[int, int] = {}
+    notices, claims = [], []
+    for resident_id, grant in pairs:
+        service = grant.service
+        if grant.pk not in days:
+            days[grant.pk] = confirmation_days(grant)
+        due_at = at + datetime.timedelta(days=days[grant.pk])
         jti = str(uuid.uuid4())
-        subject = _subject(service, resident_id)
-        notice = consent_services.recipient_notice_create(
-            resident_id=resident_id,
-            purpose=grant.purpose,
-            organization_id=service.organization_id,
-            service_id=service.pk,
-            service_name=service.name,
-            subject=subject,
-            reason=reason,
-            jti=jti,
-            token=_security_event_token(
+        subject = subjects[service.pk][resident_id]
+        claims.append(
+            _security_event_claims(
                 service=service,
-                purpose=grant.purpose,
+                purpose=purpose,
                 subject=subject,
                 reason=reason,
                 jti=jti,
                 at=at,
                 due_at=due_at,
-                grant=grant,
-            ),
-            at=at,
-            due_at=due_at,
-            grant_jti=grant.jti,
+                grant=ended_grant,
+            )
         )
-        sent += 1
-        if service.events_url:
-            notice_id = notice.pk
-            transaction.on_commit(lambda notice_id=notice_id: tasks.enqueue_event_push(notice_id))
-    return sent
+        notices.append(
+            {
+                "resident_id": resident_id,
+                "organization_id": service.organization_id,
+                "service_id": service.pk,
+                "service_name": service.name,
+                "subject": subject,
+                "jti": jti,
+                "due_at": due_at,
+            }
+        )
+    for notice, token in zip(notices, sign_jwt_many(claims, typ=SET_TYP), strict=True):
+        notice["token"] = token
+    created = consent_services.recipient_notices_create_many(
+        purpose=purpose,
+        reason=reason,
+        notices=notices,
+        at=at,
+        grant_jti=ended_grant.jti if ended_grant is not None else "",
+    )
+    pushed = {grant.service_id for _, grant in pairs if grant.service.events_url}
+    for service_id in sorted(pushed):
+        ids = [notice.pk for notice in created if notice.service_id == service_id]
+        transaction.on_commit(
+            lambda service_id=service_id, ids=ids: tasks.enqueue_events_push(service_id, ids)
+        )
+    return created
+
+
+def purpose_closed_plan(purpose_id: int) -> tuple[list[str], int]:
+    """
+    Return the residents whose data was released for the closed purpose (sorted) and how many
+    notices its closing makes in all: one per resident and service that received their data.
+    """
+    released = consent_selectors.data_recipient_grants_many(purpose_id)
+    service_of = dict(
+        Grant.objects.filter(
+            jti__in={jti for jtis in released.values() for jti in jtis}
+        ).values_list("jti", "service_id")
+    )
+    total = sum(
+        len({service_of[jti] for jti in jtis if jti in service_of}) for jtis in released.values()
+    )
+    return sorted(released), total
+
+
+@transaction.atomic
+def purpose_closed_notify_chunk(*, purpose_id: int, resident_ids: list[str], at=None) -> int:
+    """
+    Tell every service that received the data of ``resident_ids`` under the closed purpose,
+    one notice per resident and service (reason ``purpose_closed``; the service's latest grant
+    that released the data gives the period to confirm in), in one transaction; return how
+    many notices were made. What was told already is left out, so a chunk run again (retried,
+    or after a run that stopped) makes nothing twice; two runs at once of the same chunk make
+    the second fail whole on the unique notice per resident, service and closed purpose.
+    """
+    at = (at or timezone.now()).replace(microsecond=0)
+    purpose = Purpose.objects.get(pk=purpose_id)
+    reason = RecipientNotice.Reason.PURPOSE_CLOSED
+    released = consent_selectors.data_recipient_grants_many(purpose_id, resident_ids)
+    grants = {
+        grant.jti: grant
+        for grant in Grant.objects.filter(
+            jti__in={jti for jtis in released.values() for jti in jtis}
+        ).select_related("service")
+    }
+    told = consent_selectors.recipient_notices_told(purpose_id, reason, resident_ids)
+    pairs = []
+    for resident_id in sorted(released):
+        latest: dict[int, Grant] = {}
+        for grant in sorted(
+            (grants[jti] for jti in released[resident_id] if jti in grants),
+            key=lambda grant: grant.pk,
+        ):
+            latest[grant.service_id] = grant
+        pairs += [
+            (resident_id, grant)
+            for service_id, grant in sorted(latest.items())
+            if (resident_id, service_id) not in told
+        ]
+    return len(_fan_out_chunk(purpose=purpose, reason=reason, pairs=pairs, at=at))
+
+
+def purpose_closed_notify(
+    *, purpose_id: int, chunk_size: int | None = None, at=None, progress=None
+) -> int:
+    """
+    Tell every recipient of the closed purpose, chunk after chunk in this process (the task
+    cluster runs the chunks as tasks of their own: ``tasks.notify_purpose_closed``); return how
+    many notices were made. ``progress(n)`` hears the notices each chunk made.
+    """
+    chunk_size = chunk_size or settings.GRANTS_FAN_OUT_CHUNK
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    residents, _ = purpose_closed_plan(purpose_id)
+    made = 0
+    for start in range(0, len(residents), chunk_size):
+        count = purpose_closed_notify_chunk(
+            purpose_id=purpose_id, resident_ids=residents[start : start + chunk_size], at=at
+        )
+        made += count
+        if progress is not None:
+            progress(count)
+    return made
 
 
 def confirmation_days(grant: Grant | None) -> int:
@@ -345,10 +475,16 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
         delivered_at__isnull=True,
         acknowledged_at__isnull=True,
         service_id__in=Service.objects.exclude(events_url="").values("pk"),
-    ).values_list("pk", flat=True)
-    for notice_id in owed:
-        tasks.enqueue_event_push(notice_id)
-        done["pushes"] += 1
+    ).values_list("service_id", "pk")
+    owed_by_service: dict[int, list[int]] = {}
+    for service_id, notice_id in owed.order_by("service_id", "pk"):
+        owed_by_service.setdefault(service_id, []).append(notice_id)
+    for service_id, notice_ids in owed_by_service.items():
+        for start in range(0, len(notice_ids), settings.GRANTS_FAN_OUT_CHUNK):
+            tasks.enqueue_events_push(
+                service_id, notice_ids[start : start + settings.GRANTS_FAN_OUT_CHUNK]
+            )
+        done["pushes"] += len(notice_ids)
     # Grant status changes for services with a webhook, never attempted.
     events = GrantEvent.objects.filter(
         at__gte=since, at__lt=until, deliveries__isnull=True, grant__service__webhook_url__gt=""
@@ -377,6 +513,46 @@ def withdrawal_push(*, notice_id: int, attempt: int, post) -> bool:
         notice_id=notice.pk, delivered=delivered, at=timezone.now()
     )
     return delivered
+
+
+def withdrawal_push_many(
+    *, service_id: int, notice_ids: list[int], post, concurrency: int | None = None
+) -> list[int]:
+    """
+    Push many notices to one service's events URL (RFC 8935: one SET per POST), at most
+    ``concurrency`` at once (``GRANTS_PUSH_CONCURRENCY``) over connections kept open (``post``
+    reuses them), and store every attempt at once; return the ids of the notices not delivered.
+    Notices already acknowledged (by a poll, or an earlier push) are not pushed again.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    service = Service.objects.get(pk=service_id)
+    if not service.events_url:
+        return []
+    pending = list(
+        RecipientNotice.objects.filter(
+            pk__in=notice_ids, service_id=service_id, acknowledged_at__isnull=True
+        ).values_list("pk", "token")
+    )
+    if not pending:
+        return []
+
+    def send(item: tuple[int, str]) -> tuple[int, bool]:
+        try:
+            status = post(service.events_url, item[1].encode())
+        except Exception:  # noqa: BLE001 - a network failure is a failed attempt, retried
+            status = None
+        return item[0], status in (200, 202)
+
+    workers = max(1, min(concurrency or settings.GRANTS_PUSH_CONCURRENCY, len(pending)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(send, pending))
+    delivered = [pk for pk, ok in results if ok]
+    failed = [pk for pk, ok in results if not ok]
+    consent_services.recipient_notices_push_attempted(
+        delivered=delivered, failed=failed, at=timezone.now()
+    )
+    return failed
 
 
 MAX_POLL = 1000
