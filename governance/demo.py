@@ -267,6 +267,22 @@ AMENDED_ARTICLES = [
 ]
 
 
+# The demo parts of apps that seed_demo's own app may not import (participation), registered in
+# their ``AppConfig.ready()``: seed_demo runs them last, in the order registered.
+_later_parts: list = []
+
+
+def register_part(seed) -> None:
+    """Have ``seed_demo`` call ``seed(stdout=...)`` after the apps it seeds itself."""
+    if seed not in _later_parts:
+        _later_parts.append(seed)
+
+
+def later_parts() -> list:
+    """Return the demo parts registered with ``register_part``."""
+    return list(_later_parts)
+
+
 def _write(stdout, text: str) -> None:
     if stdout is not None:
         stdout.write(text)

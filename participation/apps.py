@@ -28,3 +28,9 @@ class ParticipationConfig(AppConfig):
         portal_links.register("participation:proposals", _("Proposals"))
         portal_links.register("participation:my_proposals", _("My proposals"))
         portal_links.register("participation:meetings", _("Meetings"))
+
+        from governance import demo
+
+        from .demo import seed
+
+        demo.register_part(seed)

@@ -10,7 +10,8 @@ from review import demo as review_demo
 class Command(BaseCommand):
     help = (
         "Create a realistic demo consortium (members, bylaws, ethics board, purposes, residents, "
-        "an approved request with its grant); running it again changes nothing."
+        "an approved request with its grant, a consultation, meetings and proposals); running it "
+        "again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -33,6 +34,9 @@ class Command(BaseCommand):
         consent_demo.seed(residents=residents, stdout=self.stdout)
         review_demo.seed(stdout=self.stdout)
         grants_demo.seed(stdout=self.stdout)
+        # Apps this one may not import (participation) registered their parts.
+        for seed in governance_demo.later_parts():
+            seed(stdout=self.stdout)
         # A public key in the JWKS and a signed checkpoint, so that a newcomer can verify at once.
         audit_services.signing_key_ensure()
         audit_services.checkpoint_create()
