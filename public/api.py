@@ -16,12 +16,18 @@ from audit.services import Actor
 from config.api import APIError
 from grants import selectors as grants_selectors
 from grants.api import ERRORS, ServiceAPIView, TextField
+from review.models import Obligation
 
 from . import services
 from .models import Indicator, Measurement
 
 # Codes of the refusals a service can act on.
-REFUSALS = {"not_approved": 409, "computed": 409, "already_measured": 409}
+REFUSALS = {
+    "not_approved": 409,
+    "computed": 409,
+    "already_measured": 409,
+    "not_outcome_report": 409,
+}
 
 
 class MeasurementOutput(serializers.Serializer):
@@ -30,6 +36,9 @@ class MeasurementOutput(serializers.Serializer):
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
     computed = serializers.BooleanField(help_text="computed by the platform from its records")
     reported_by_requester = serializers.BooleanField(help_text="reported by this use's requester")
+    obligation = serializers.IntegerField(
+        allow_null=True, help_text="the outcome-report obligation it was filed with"
+    )
 
 
 class IndicatorOutput(serializers.Serializer):
@@ -53,6 +62,7 @@ def measurement_data(measurement: Measurement) -> dict:
         "value": measurement.value,
         "computed": measurement.computed,
         "reported_by_requester": measurement.reported_by_id is not None,
+        "obligation": measurement.obligation_id,
     }
 
 
@@ -126,6 +136,12 @@ class MeasurementInput(serializers.Serializer):
         max_length=20000,
         help_text="how it was measured",
     )
+    obligation = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="the id of the use's outcome-report obligation this value is filed with",
+    )
 
 
 class MeasurementReportView(ServiceAPIView):
@@ -143,7 +159,8 @@ class MeasurementReportView(ServiceAPIView):
             201: MeasurementOutput,
             404: OpenApiResponse(ErrorSerializer, description="not_found"),
             409: OpenApiResponse(
-                ErrorSerializer, description="not_approved, computed, already_measured"
+                ErrorSerializer,
+                description="not_approved, computed, already_measured, not_outcome_report",
             ),
             **ERRORS,
         },
@@ -164,6 +181,10 @@ class MeasurementReportView(ServiceAPIView):
             )
         except Indicator.DoesNotExist:
             raise APIError("not_found", "No such indicator of this use.", status_code=404) from None
+        except Obligation.DoesNotExist:
+            raise APIError(
+                "not_found", "No such obligation of this use.", status_code=404
+            ) from None
         except ValidationError as error:
             code_found = next((c for c in error_codes(error) if c in REFUSALS), None)
             if code_found:

@@ -8,7 +8,7 @@ ACTIONS = {
     "publication.resolution_withdrawn": ["resolution"],
     "indicator.defined": ["changed", "code", "is_public", "purpose", "source"],
     "indicator.updated": ["changed", "code", "is_public", "purpose", "source"],
-    "indicator.measured": ["indicator", "measured_on", "reported_by", "value"],
+    "indicator.measured": ["indicator", "measured_on", "obligation", "reported_by", "value"],
     "indicator.computed": ["indicator", "measured_on", "replaced", "value"],
     "pdca.reviewed": ["decision", "indicator", "period_end", "period_start"],
     "pdca.put_to_assembly": ["assembly", "resolution"],

@@ -260,6 +260,16 @@ class Measurement(models.Model):
         related_name="+",
         help_text=_("The member whose approved use the indicator follows, when it sent the value."),
     )
+    # The outcome report (an obligation of the indicator's use) the requester filed it with.
+    obligation = models.ForeignKey(
+        "review.Obligation",
+        verbose_name=_("outcome report"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The use's outcome-report obligation this value was reported for."),
+    )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

@@ -144,6 +144,9 @@ def use_rows(tickets, today: datetime.date) -> list[dict]:
     grants = grants_selectors.grants_for_tickets(ids)
     entries = review_selectors.decision_entries(ids)
     obligations = review_selectors.obligations_for_tickets(ids)
+    reported = outcome_values(
+        [obligation.pk for found in obligations.values() for obligation in found]
+    )
     rows = []
     for ticket in tickets:
         entry = entries.get(ticket.pk)
@@ -181,6 +184,7 @@ def use_rows(tickets, today: datetime.date) -> list[dict]:
                         "text": obligation.text,
                         "due_on": obligation.due_on,
                         "state": obligation.state,
+                        "values": reported.get(obligation.pk, []),
                     }
                     for obligation in obligations.get(ticket.pk, [])
                 ],
@@ -189,6 +193,32 @@ def use_rows(tickets, today: datetime.date) -> list[dict]:
             }
         )
     return rows
+
+
+def outcome_values(obligation_ids: list[int]) -> dict[int, list[dict]]:
+    """
+    Return {obligation id: the values of public indicators its requester filed with it}, oldest
+    first: what an outcome report carries on the register (a non-public indicator's never).
+    """
+    found: dict[int, list[dict]] = {}
+    if not obligation_ids:
+        return found
+    measurements = (
+        Measurement.objects.filter(obligation_id__in=obligation_ids, indicator__is_public=True)
+        .select_related("indicator")
+        .order_by("measured_on", "indicator__code")
+    )
+    for measurement in measurements:
+        found.setdefault(measurement.obligation_id, []).append(
+            {
+                "code": measurement.indicator.code,
+                **names(measurement.indicator),
+                "unit": measurement.indicator.unit,
+                "measured_on": measurement.measured_on,
+                "value": measurement.value,
+            }
+        )
+    return found
 
 
 def use_by_id(consortium: Consortium, ticket_id: int) -> ReviewTicket:

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from governance import selectors as governance_selectors
 from governance.models import Consortium, Resolution
+from review import selectors as review_selectors
+from review.models import Obligation
 
 from .models import Indicator, Measurement, PdcaReview, PublicationSettings, ResolutionPublication
 
@@ -260,11 +262,15 @@ def measurement_report(
     value,
     source: str,
     evidence: str = "",
+    obligation: int | None = None,
 ) -> Measurement:
     """
     Record a value that the requester of an approved use reports for one of the indicators
-    that follow that use (an outcome report), with its source and evidence. ``ticket`` is the
-    requester's own, already checked by the caller (grants' ``access_service_ticket``).
+    that follow that use (an outcome report), with its source and evidence, and optionally the
+    use's outcome-report obligation (id) it is filed for. ``ticket`` is the requester's own,
+    already checked by the caller (grants' ``access_service_ticket``). Raise
+    Indicator.DoesNotExist for an indicator, and Obligation.DoesNotExist for an obligation,
+    that is not this use's.
     """
     indicator = (
         Indicator.objects.select_for_update()
@@ -284,6 +290,17 @@ def measurement_report(
         )
     if not source.strip():
         raise ValidationError({"source": _("Say where the value comes from.")})
+    report = None
+    if obligation is not None:
+        owed = review_selectors.obligations_for_tickets([ticket.pk]).get(ticket.pk, [])
+        report = next((found for found in owed if found.pk == obligation), None)
+        if report is None:
+            raise Obligation.DoesNotExist("no such obligation of this use")
+        if report.kind != Obligation.Kind.OUTCOME_REPORT:
+            raise ValidationError(
+                _("Values are filed with an outcome report, not with this kind of obligation."),
+                code="not_outcome_report",
+            )
     measurement = Measurement(
         indicator=indicator,
         measured_on=measured_on,
@@ -291,6 +308,7 @@ def measurement_report(
         source=source,
         evidence=evidence,
         reported_by_id=ticket.requester_id,
+        obligation=report,
     )
     measurement.full_clean()
     measurement.save()
@@ -304,6 +322,7 @@ def measurement_report(
             "measured_on": measurement.measured_on.isoformat(),
             "value": str(measurement.value),
             "reported_by": ticket.requester_id,
+            "obligation": report.pk if report else None,
         },
     )
     return measurement

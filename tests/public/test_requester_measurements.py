@@ -1,7 +1,9 @@
 """
 Outcome reports: the requester of an approved use reads the indicators that follow it and
-reports their values over the API; others' uses, computed indicators and bad input are refused
-with JSON errors and change nothing; the value shows on the scorecard as the requester's.
+reports their values over the API, on their own or filed with the use's outcome-report
+obligation; others' uses and obligations, computed indicators and bad input are refused with
+JSON errors and change nothing; the value shows on the scorecard as the requester's, and on the
+use's register page under its outcome report.
 """
 
 import datetime
@@ -14,7 +16,7 @@ from django.urls import reverse
 
 from audit.models import PendingEntry
 from public.models import Indicator, Measurement
-from review.models import ReviewTicket
+from review.models import Obligation, ReviewTicket
 from tests.grants import conftest as grants_fixtures
 
 from .test_kpi import define
@@ -89,6 +91,7 @@ def test_the_requester_reports_a_value_that_the_scorecard_shows_as_its_own(
             "value": "1234.50",
             "computed": False,
             "reported_by_requester": True,
+            "obligation": None,
         }
     ]
     page = client.get(reverse("public:scorecard", kwargs={"slug": "aizu", "lang": "en"}))
@@ -143,3 +146,62 @@ def test_a_use_not_approved_takes_no_values(client, service_a, ticket, followed)
     assert response.status_code == 409 and response.json()["error"] == "not_approved"
     assert not Measurement.objects.exists()
     assert datetime.date.fromisoformat(GOOD["measured_on"])
+
+
+@pytest.fixture
+def outcome_report(ticket):
+    """The board's condition on the approved use: a yearly outcome report by the requester."""
+    return Obligation.objects.create(
+        ticket=ticket,
+        owner=ticket.requester,
+        kind=Obligation.Kind.OUTCOME_REPORT,
+        text="毎年度の利用実績と効果を報告すること",
+        due_on=datetime.date(2027, 4, 30),
+    )
+
+
+def test_an_outcome_report_carries_its_uses_indicators(
+    client, clerk_a, consortium_a, service_a, ticket, followed, outcome_report
+):
+    hidden = define(clerk_a, consortium_a, code="cost", ticket=ticket, is_public=False)
+    response = report(
+        client, service_a, ticket.pk, "rides", {**GOOD, "obligation": outcome_report.pk}
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["obligation"] == outcome_report.pk
+    assert Measurement.objects.get().obligation == outcome_report
+    entry = PendingEntry.objects.get(action="indicator.measured")
+    assert entry.data["obligation"] == outcome_report.pk
+    secret = {**GOOD, "value": "777777", "obligation": outcome_report.pk}
+    assert report(client, service_a, ticket.pk, hidden.code, secret).status_code == 201
+    # The use's register page shows the public indicator's value under the outcome report.
+    path = reverse("public:use", kwargs={"slug": "aizu", "lang": "en", "ticket_id": ticket.pk})
+    page = client.get(path).content.decode()
+    assert "reported: Rides a month 1234.50 件 (2026-11-30)" in page
+    assert "777777" not in page
+
+
+def test_values_are_filed_only_with_the_uses_own_outcome_report(
+    client, service_a, ticket, followed, outcome_report, file_ticket
+):
+    other_kind = Obligation.objects.create(
+        ticket=ticket, owner=ticket.requester, kind=Obligation.Kind.SECURITY_AUDIT, text="監査"
+    )
+    elsewhere = Obligation.objects.create(
+        ticket=file_ticket(title="別の申請"),
+        owner=ticket.requester,
+        kind=Obligation.Kind.OUTCOME_REPORT,
+        text="別の報告",
+    )
+    wrong_kind = report(
+        client, service_a, ticket.pk, "rides", {**GOOD, "obligation": other_kind.pk}
+    )
+    assert wrong_kind.status_code == 409 and wrong_kind.json()["error"] == "not_outcome_report"
+    for obligation in (elsewhere.pk, 999999):
+        response = report(client, service_a, ticket.pk, "rides", {**GOOD, "obligation": obligation})
+        assert response.status_code == 404 and response.json()["error"] == "not_found"
+    for bad in ("one", 0, -3, 1.5):
+        response = report(client, service_a, ticket.pk, "rides", {**GOOD, "obligation": bad})
+        assert response.status_code == 400, bad
+    assert not Measurement.objects.exists()
+    assert not PendingEntry.objects.filter(action="indicator.measured").exists()
