@@ -1,8 +1,9 @@
 """
 The values the platform computes for its own indicators, from its own records: consent rate
 and residents reached per purpose, decisions of the board and the median days to a decision,
-residents' records released in the month, and the people who took part in the consortium's
-consultations in the last twelve months. A count of residents under 10 is never
+residents' records released in the month, the people who took part in the consortium's
+consultations and the share of the board's conditions (obligations) met on time, both in the
+last twelve months. A count of residents under 10 is never
 published, so an indicator that would rest on one has no value that day.
 """
 
@@ -58,4 +59,9 @@ def compute(indicator: Indicator, today: datetime.date) -> Decimal | None:
         since = until - datetime.timedelta(days=365)
         people = participation_selectors.participants_between(indicator.consortium, since, until)
         return _decimal(people) if people >= SMALL_COUNT else None
+    if source == Indicator.Source.OBLIGATIONS_ON_TIME:
+        due, on_time = review_selectors.obligations_met_on_time(
+            indicator.consortium, today - datetime.timedelta(days=364), today
+        )
+        return _decimal(Decimal(100) * on_time / due) if due else None
     return None

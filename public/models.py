@@ -116,6 +116,10 @@ class Indicator(models.Model):
             "participants",
             _("computed: people who commented on the consortium's consultations in 12 months"),
         )
+        OBLIGATIONS_ON_TIME = (
+            "obligations_on_time",
+            _("computed: conditions' obligations met on time in 12 months (%)"),
+        )
 
     # Computed sources that count residents of one purpose.
     PURPOSE_SOURCES = {Source.CONSENT_RATE, Source.RESIDENTS_REACHED}

@@ -571,3 +571,38 @@ def ticket_deletion_confirmation_days(ticket_id: int | None) -> int | None:
         .values_list("deletion_confirmation_days", flat=True)
         .first()
     )
+
+
+def obligations_met_on_time(consortium, since: datetime.date, until: datetime.date) -> tuple:
+    """
+    Return (due, met on time) over the due dates of ``consortium``'s obligations that fell in
+    ``since``..``until``: each due date answered by accepted evidence counts once, met on time
+    when that evidence was filed by the due date (in the platform's time zone); a due date still
+    owed counts as missed. Evidence awaiting a verdict and waived obligations are not counted.
+    """
+    from .models import Obligation, ObligationEvidence
+
+    accepted = ObligationEvidence.objects.filter(
+        obligation__ticket__consortium=consortium,
+        verdict=ObligationEvidence.Verdict.ACCEPTED,
+        due_on__gte=since,
+        due_on__lte=until,
+    ).values_list("obligation_id", "due_on", "submitted_at")
+    answered: dict[tuple, bool] = {}
+    for obligation_id, due_on, submitted_at in accepted:
+        on_time = timezone.localtime(submitted_at).date() <= due_on
+        key = (obligation_id, due_on)
+        answered[key] = answered.get(key, False) or on_time
+    missed = (
+        Obligation.objects.filter(
+            ticket__consortium=consortium,
+            state__in=Obligation.OWED,
+            due_on__gte=since,
+            due_on__lte=until,
+        )
+        .exclude(due_on__gte=until)  # still owed on its due day is not yet missed
+        .values_list("pk", "due_on")
+    )
+    for key in missed:
+        answered.setdefault(tuple(key), False)
+    return len(answered), sum(answered.values())

@@ -284,3 +284,54 @@ def test_participants_computed_match_the_comments_of_the_last_twelve_months(cler
     comment(make_resident("p9@example.jp", consortium_a))
     assert services.indicators_compute(today=today) == 1
     assert indicator.measurements.get().value == Decimal("10.00")
+
+
+def test_obligations_met_on_time_match_a_count_of_the_due_dates(
+    clerk_a, rep_a, consortium_a, ticket
+):
+    """
+    Three due dates of the board's conditions passed: one answered by evidence filed before it
+    and accepted, one answered late, one still owed; a waived one and one not yet due do not
+    count. The platform's share must be the count made here: 1 of 3.
+    """
+    from django.utils import timezone
+
+    from review import services as review_services
+    from review.models import Obligation
+
+    today = timezone.localdate()
+
+    def owed(due_on, text):
+        return Obligation.objects.create(
+            ticket=ticket, owner=ticket.requester, kind="periodic_report", text=text, due_on=due_on
+        )
+
+    in_time = owed(today + datetime.timedelta(days=5), "on time")
+    late = owed(today - datetime.timedelta(days=1), "late")
+    missed = owed(today + datetime.timedelta(days=10), "missed")
+    owed(today + datetime.timedelta(days=60), "not yet due")
+    waived = owed(today + datetime.timedelta(days=3), "waived")
+    for obligation in (in_time, late):
+        review_services.obligation_evidence_submit(actor=rep_a, obligation=obligation, text="済")
+        review_services.obligation_accept(actor=clerk_a, obligation=obligation)
+    review_services.obligation_waive(actor=clerk_a, obligation=waived, reason="事業中止")
+    indicator = define(
+        clerk_a,
+        consortium_a,
+        code="obligations-on-time",
+        source=Indicator.Source.OBLIGATIONS_ON_TIME,
+    )
+    day = today + datetime.timedelta(days=20)
+    due = [o for o in (in_time, late, missed) if o.due_on < day]
+    on_time = [
+        o
+        for o in due
+        if any(
+            timezone.localtime(e.submitted_at).date() <= o.due_on
+            for e in o.evidence.filter(verdict="accepted")
+        )
+    ]
+    assert (len(due), len(on_time)) == (3, 1)
+    services.indicators_compute(today=day)
+    assert indicator.measurements.get().value == Decimal("33.33")
+    assert missed.state == "open"
