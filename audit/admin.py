@@ -19,6 +19,7 @@ from .models import (
     PendingEntry,
     Report,
     SigningKey,
+    SigningKeyEvent,
     WitnessedCheckpoint,
     WitnessedLog,
 )
@@ -117,25 +118,81 @@ class CheckpointAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
 
+class SigningKeyStatusFilter(admin.SimpleListFilter):
+    """A key's status, as its events say."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return SigningKey.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in SigningKey.Status.values:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class SigningKeyEventInline(admin.TabularInline):
+    """What happened to the key after its creation, oldest first; append-only."""
+
+    model = SigningKeyEvent
+    fields = ["kind", "at", "until", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(SigningKey)
 class SigningKeyAdmin(ReadOnlyAdmin):
-    list_display = ["kid", "algorithm", "status", "created_at", "retired_at", "revoked_at"]
-    list_filter = ["algorithm", "status"]
+    list_display = [
+        "kid",
+        "algorithm",
+        "status_label",
+        "created_at",
+        "retired_at_display",
+        "revoked_at_display",
+    ]
+    list_filter = ["algorithm", SigningKeyStatusFilter]
     fields = [
         "kid",
         "algorithm",
-        "status",
+        "generation",
+        "status_label",
         "public_jwk",
         "created_at",
-        "retired_at",
-        "revoked_at",
-        "publish_until",
+        "retired_at_display",
+        "revoked_at_display",
+        "publish_until_display",
     ]
     readonly_fields = fields
+    inlines = [SigningKeyEventInline]
 
     @admin.display(description=_("public key (JWK)"))
     def public_jwk(self, obj):
         return obj.jwk
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, obj):
+        return SigningKey.Status(obj.status).label
+
+    @admin.display(description=_("retired at"), ordering="retired_at")
+    def retired_at_display(self, obj):
+        return obj.retired_at
+
+    @admin.display(description=_("revoked at"), ordering="revoked_at")
+    def revoked_at_display(self, obj):
+        return obj.revoked_at
+
+    @admin.display(description=_("published until"))
+    def publish_until_display(self, obj):
+        return obj.publish_until
 
 
 @admin.register(Cosignature)

@@ -2,14 +2,49 @@ import json
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from . import keys
 
 
+class SigningKeyQuerySet(models.QuerySet):
+    def with_lifecycle(self) -> "SigningKeyQuerySet":
+        """
+        Annotate each key with what its events say (``SigningKeyEvent``): ``status``,
+        ``retired_at``, ``revoked_at`` and ``publish_until``, so that they can be filtered on.
+        """
+        events = SigningKeyEvent.objects.filter(key=OuterRef("pk"))
+        retired = events.filter(kind=SigningKeyEvent.Kind.RETIRED)
+        revoked = events.filter(kind=SigningKeyEvent.Kind.REVOKED)
+        publication = events.filter(kind=SigningKeyEvent.Kind.PUBLICATION).order_by("-id")
+        return self.annotate(
+            status=Case(
+                When(Exists(revoked), then=Value(SigningKey.Status.REVOKED.value)),
+                When(Exists(retired), then=Value(SigningKey.Status.RETIRED.value)),
+                default=Value(SigningKey.Status.ACTIVE.value),
+                output_field=models.CharField(),
+            ),
+            retired_at=Subquery(retired.values("at")[:1]),
+            revoked_at=Subquery(revoked.values("at")[:1]),
+            publish_until=Subquery(publication.values("until")[:1]),
+        )
+
+
+class SigningKeyManager(models.Manager.from_queryset(SigningKeyQuerySet)):
+    def get_queryset(self) -> SigningKeyQuerySet:
+        return super().get_queryset().with_lifecycle()
+
+
 class SigningKey(models.Model):
-    """署名鍵: one of the platform's keys; signs checkpoints, consent receipts and grants."""
+    """
+    署名鍵: one of the platform's keys; signs checkpoints, consent receipts and grants.
+
+    The row is written once and never changed (on PostgreSQL a trigger refuses every UPDATE and
+    DELETE): what happens to the key later (retired, revoked, its publication end) is an
+    append-only ``SigningKeyEvent``, and ``status``, ``retired_at``, ``revoked_at`` and
+    ``publish_until`` are read from those events.
+    """
 
     class Algorithm(models.TextChoices):
         EDDSA = keys.EDDSA, "EdDSA (Ed25519)"
@@ -23,15 +58,14 @@ class SigningKey(models.Model):
 
     kid = models.CharField(_("key id"), max_length=64, unique=True, editable=False)
     algorithm = models.CharField(_("algorithm"), max_length=8, choices=Algorithm.choices)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    # The key's place among the keys of its algorithm (1, 2, ...): two keys made at once from
+    # the same predecessor cannot both be stored, so there is never more than one active key.
+    generation = models.PositiveIntegerField(_("generation"), editable=False)
     public_jwk = models.JSONField(_("public key (JWK)"), editable=False)
     encrypted_private_key = models.BinaryField(editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    # A retired key stays in the JWKS until the last thing it signed has expired; null while
-    # that is unknown (or for ever, for checkpoints and receipts, which do not expire).
-    publish_until = models.DateTimeField(_("published until"), null=True, blank=True)
+
+    objects = SigningKeyManager()
 
     class Meta:
         verbose_name = _("signing key")
@@ -39,14 +73,46 @@ class SigningKey(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["algorithm"],
-                condition=Q(status="active"),
-                name="audit_one_active_key_per_algorithm",
+                fields=["algorithm", "generation"], name="audit_signingkey_generation"
             ),
         ]
 
+    LIFECYCLE = ("status", "retired_at", "revoked_at", "publish_until")
+
     def __str__(self) -> str:
-        return f"{self.algorithm} {self.kid[:12]} ({self.get_status_display()})"
+        return f"{self.algorithm} {self.kid[:12]} ({self.Status(self.status).label})"
+
+    def _lifecycle(self) -> dict:
+        """Return the key's status and times from its events (annotated, or read once)."""
+        known = self.__dict__.setdefault("_lifecycle_cache", {})
+        if len(known) < len(self.LIFECYCLE):
+            if self.pk is None:
+                values = {"status": self.Status.ACTIVE, "retired_at": None, "revoked_at": None,
+                          "publish_until": None}  # fmt: skip
+            else:
+                values = SigningKey.objects.values(*self.LIFECYCLE).get(pk=self.pk)
+            for name, value in values.items():
+                known.setdefault(name, value)
+        return known
+
+    def _set_lifecycle(name: str):  # noqa: N805 - builds the properties below
+        def getter(self):
+            return self._lifecycle()[name]
+
+        def setter(self, value):  # the queryset's annotations arrive here
+            self.__dict__.setdefault("_lifecycle_cache", {})[name] = value
+
+        return property(getter, setter)
+
+    status = _set_lifecycle("status")
+    retired_at = _set_lifecycle("retired_at")
+    revoked_at = _set_lifecycle("revoked_at")
+    publish_until = _set_lifecycle("publish_until")
+    del _set_lifecycle
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        self.__dict__.pop("_lifecycle_cache", None)
+        super().refresh_from_db(*args, **kwargs)
 
     @property
     def jwk(self) -> dict:
@@ -60,6 +126,57 @@ class SigningKey(models.Model):
         if self.status == self.Status.REVOKED:
             raise ValueError("a revoked key signs nothing")
         return keys.decrypt_private_key(self.encrypted_private_key, self.kid)
+
+
+class SigningKeyEvent(models.Model):
+    """
+    署名鍵の状態変更: what happened to a signing key after its creation; append-only (on
+    PostgreSQL a trigger refuses every UPDATE, DELETE and TRUNCATE).
+
+    A key is retired once (a newer key signs instead) and revoked once (it signs nothing more
+    and leaves the JWKS); its publication end is set by a new event each time, the newest
+    counting. Codes only, never free text: each event is also an audit entry.
+    """
+
+    class Kind(models.TextChoices):
+        RETIRED = "retired", _("retired")
+        REVOKED = "revoked", _("revoked (compromised)")
+        PUBLICATION = "publication", _("publication end set")
+
+    class Reason(models.TextChoices):
+        ROTATED = "rotated", _("replaced by a new key")
+        COMPROMISED = "compromised", _("compromised")
+        SIGNATURES_EXPIRE = "signatures_expire", _("what it signed expires")
+        MIGRATED = "migrated", _("taken over from the key's earlier status")
+
+    key = models.ForeignKey(
+        SigningKey, on_delete=models.PROTECT, related_name="events", verbose_name=_("key")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    # Publication events only: the end of the key's publication in the JWKS (None: for ever).
+    until = models.DateTimeField(_("published until"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
+
+    class Meta:
+        verbose_name = _("signing key event")
+        verbose_name_plural = _("signing key events")
+        ordering = ["key_id", "id"]
+        constraints = [
+            # Also the index of the status read for every key (``with_lifecycle``).
+            models.UniqueConstraint(
+                fields=["key", "kind"],
+                condition=Q(kind__in=["retired", "revoked"]),
+                name="audit_signingkeyevent_once",
+            ),
+        ]
+        indexes = [
+            # The key's events, newest first: its publication end.
+            models.Index(fields=["key", "kind", "-id"], name="audit_signingkeyevent_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} {self.kind}"
 
 
 class EntryFields(models.Model):

@@ -23,9 +23,8 @@ RUNTIME_AUDIT_PRIVILEGES = {
     "audit_cosignature": {"SELECT", "INSERT"},
     "audit_witnessedcheckpoint": {"SELECT", "INSERT"},
     "audit_signingkey": {"SELECT", "INSERT"},
+    "audit_signingkeyevent": {"SELECT", "INSERT"},
 }
-# Column privileges: a key's status moves forward (the trigger says how), its material never.
-SIGNING_KEY_COLUMNS = ("status", "retired_at", "revoked_at", "publish_until")
 SEALER_PRIVILEGES = {
     "audit_entry": "SELECT, INSERT",
     "audit_pending": "SELECT, DELETE",
@@ -48,8 +47,18 @@ TRIGGERS = {
         "audit_witnessedcheckpoint_append_only_rows",
         "audit_witnessedcheckpoint_append_only_truncate",
     ],
-    "audit_signingkey": ["audit_signingkey_forward_rows", "audit_signingkey_append_only_truncate"],
+    "audit_signingkey": [
+        "audit_signingkey_append_only_rows",
+        "audit_signingkey_append_only_truncate",
+    ],
+    "audit_signingkeyevent": [
+        "audit_signingkeyevent_append_only_rows",
+        "audit_signingkeyevent_append_only_truncate",
+    ],
 }
+# What a column privilege can give (has_any_column_privilege): a grant on one column of a
+# table is a privilege on that table too.
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 SEAL_FUNCTION = "audit_seal(integer, bigint[])"
 
 
@@ -110,8 +119,6 @@ def grant_runtime(*, using: str = "default", **kwargs) -> None:  # a post_migrat
                 f"REVOKE ALL ON {table} FROM {runtime}; "
                 f"GRANT {', '.join(sorted(allowed))} ON {table} TO {runtime}"
             )
-        columns = ", ".join(SIGNING_KEY_COLUMNS)
-        cursor.execute(f"GRANT UPDATE ({columns}) ON audit_signingkey TO {runtime}")
         cursor.execute(f"GRANT EXECUTE ON FUNCTION {SEAL_FUNCTION} TO {runtime}")
         if sealer:
             quoted = _quote(connection, sealer)
@@ -174,9 +181,12 @@ def check() -> list[tuple[str, str]]:
             for privilege in FORBIDDEN:
                 if privilege in allowed:
                     continue
-                cursor.execute(
-                    "SELECT has_table_privilege(current_user, %s, %s)", [table, privilege]
+                check = (
+                    "has_any_column_privilege"
+                    if privilege in COLUMN_PRIVILEGES
+                    else "has_table_privilege"
                 )
+                cursor.execute(f"SELECT {check}(current_user, %s, %s)", [table, privilege])
                 if cursor.fetchone()[0]:
                     faults.append(
                         (EXCESS_PRIVILEGE, f"the platform's role {user} may {privilege} {table}")

@@ -1,6 +1,7 @@
 """Reads of the audit app: the chain's rows, public keys, checkpoints."""
 
 import contextlib
+import datetime
 import queue
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,15 @@ from django.utils import timezone
 from config.ids import parse_id
 
 from . import chain, keys, notes, reports
-from .models import Checkpoint, Entry, PendingEntry, Report, SigningKey, TreeTile
+from .models import (
+    Checkpoint,
+    Entry,
+    PendingEntry,
+    Report,
+    SigningKey,
+    SigningKeyEvent,
+    TreeTile,
+)
 
 READ_CHUNK = 20_000
 
@@ -250,8 +259,22 @@ def checkpoint_open(note: str) -> notes.TreeHead | None:
     return None
 
 
+def signing_key_revocations() -> dict[int, "datetime.datetime"]:
+    """Return when each revoked key was revoked (its event), by key id."""
+    return dict(
+        SigningKeyEvent.objects.filter(kind=SigningKeyEvent.Kind.REVOKED).values_list(
+            "key_id", "at"
+        )
+    )
+
+
 def signing_key_active(algorithm: str) -> SigningKey | None:
-    return SigningKey.objects.filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE).first()
+    """Return the active key for ``algorithm`` (no event retired or revoked it), or None."""
+    return (
+        SigningKey.objects.filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE)
+        .order_by("-generation")
+        .first()
+    )
 
 
 def signing_key_by_kid(kid: str) -> SigningKey | None:
@@ -271,12 +294,22 @@ def signing_key_verifier(kid: str) -> tuple[str, keys.PublicKey] | None:
     return key.algorithm, keys.public_key_from_jwk(key.public_jwk)
 
 
-def signing_keys_table() -> str:
+def signing_key_status_sql() -> str:
     """
-    Return the table of signing keys, for read-only joins by other apps' hot queries (their
-    columns ``kid`` and ``status``; a key whose status is ``revoked`` verifies nothing).
+    Return a scalar SQL subquery, of one parameter (a kid), giving that key's status
+    (``active``, ``retired`` or ``revoked``: a revoked key verifies nothing), NULL when no key
+    has that kid: for other apps' hot queries, which ask it in the same round trip as their own.
     """
-    return SigningKey._meta.db_table
+    events = SigningKeyEvent._meta.db_table
+    kinds = SigningKeyEvent.Kind
+    return (
+        f"(SELECT CASE WHEN EXISTS (SELECT 1 FROM {events} e WHERE e.key_id = k.id "
+        f"AND e.kind = '{kinds.REVOKED}') THEN '{SigningKey.Status.REVOKED}' "
+        f"WHEN EXISTS (SELECT 1 FROM {events} e WHERE e.key_id = k.id "
+        f"AND e.kind = '{kinds.RETIRED}') THEN '{SigningKey.Status.RETIRED}' "
+        f"ELSE '{SigningKey.Status.ACTIVE}' END "
+        f"FROM {SigningKey._meta.db_table} k WHERE k.kid = %s)"
+    )
 
 
 def signing_key_revoked_status() -> str:

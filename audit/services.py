@@ -46,6 +46,7 @@ from .models import (
     PendingEntry,
     Report,
     SigningKey,
+    SigningKeyEvent,
     WitnessedCheckpoint,
     WitnessedLog,
 )
@@ -56,6 +57,8 @@ logger = logging.getLogger(__name__)
 SEAL_LOCK_ID = 0x6175646974
 # The advisory lock that serialises checkpoint signing on PostgreSQL ("auditcp").
 CHECKPOINT_LOCK_ID = 0x61756469746370
+# The advisory locks that serialise changes to the signing keys of one algorithm ("auditk" + n).
+SIGNING_KEY_LOCK_ID = 0x6175646974_6B00
 SEAL_BATCH = 5000
 VACUUM_DEAD_ROWS = 5000
 
@@ -409,6 +412,33 @@ def tree_build(*, progress: Callable[[int], None] | None = None) -> tuple[int, i
 
 
 # --- Signing keys ----------------------------------------------------------------------------
+#
+# A key's row is written once; what happens to it later is an append-only SigningKeyEvent
+# (retired, revoked, publication end), from which its status is read.
+
+
+def _signing_key_lock(algorithm: str) -> None:
+    """
+    Hold, until the transaction ends, the lock that serialises changes to ``algorithm``'s keys:
+    an advisory lock on PostgreSQL (the runtime role may not lock key rows: FOR UPDATE needs
+    UPDATE, which it does not have), SQLite's write lock otherwise (IMMEDIATE transactions).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)",
+                [SIGNING_KEY_LOCK_ID + keys.ALGORITHMS.index(algorithm)],
+            )
+
+
+def _signing_key_event(
+    *, key: SigningKey, kind: str, reason: str, at, until=None
+) -> SigningKeyEvent:
+    event = SigningKeyEvent(key=key, kind=kind, at=at, until=until, reason=reason)
+    event.full_clean(validate_constraints=False)
+    event.save()
+    key.__dict__.pop("_lifecycle_cache", None)  # the caller's instance reads its events again
+    return event
 
 
 def signing_key_create(*, actor, algorithm: str = keys.EDDSA) -> SigningKey:
@@ -419,8 +449,8 @@ def signing_key_create(*, actor, algorithm: str = keys.EDDSA) -> SigningKey:
 @transaction.atomic
 def _signing_key_create(*, actor, algorithm: str, rotate: bool) -> SigningKey:
     """
-    Create an active key for ``algorithm``. With ``rotate`` the active one found under lock is
-    retired; without it, that key is returned and nothing is created.
+    Create an active key for ``algorithm``. With ``rotate`` the active one found under the lock
+    is retired; without it, that key is returned and nothing is created.
     """
     if algorithm not in keys.ALGORITHMS:
         raise ValueError(f"unsupported algorithm {algorithm!r}")
@@ -428,21 +458,27 @@ def _signing_key_create(*, actor, algorithm: str, rotate: bool) -> SigningKey:
     jwk = keys.public_jwk(private_key.public_key())
     kid = keys.thumbprint(jwk)
     now = timezone.now()
-    previous = (
-        SigningKey.objects.select_for_update()
-        .filter(algorithm=algorithm, status=SigningKey.Status.ACTIVE)
-        .first()
-    )
+    _signing_key_lock(algorithm)
+    previous = selectors.signing_key_active(algorithm)
     if previous and not rotate:
         return previous
+    newest = (
+        SigningKey.objects.filter(algorithm=algorithm)
+        .order_by("-generation")
+        .values_list("generation", flat=True)
+        .first()
+    )
     if previous:
-        previous.status = SigningKey.Status.RETIRED
-        previous.retired_at = now
-        previous.save(update_fields=["status", "retired_at"])
+        _signing_key_event(
+            key=previous,
+            kind=SigningKeyEvent.Kind.RETIRED,
+            reason=SigningKeyEvent.Reason.ROTATED,
+            at=now,
+        )
     key = SigningKey(
         kid=kid,
         algorithm=algorithm,
-        status=SigningKey.Status.ACTIVE,
+        generation=(newest or 0) + 1,
         public_jwk=jwk,
         encrypted_private_key=keys.encrypt_private_key(private_key, kid),
     )
@@ -473,37 +509,50 @@ def signing_key_ensure(*, algorithm: str = keys.EDDSA) -> SigningKey:
         with transaction.atomic():
             return _signing_key_create(actor=SYSTEM, algorithm=algorithm, rotate=False)
     except (IntegrityError, ValidationError):
-        # Another transaction committed its first key between the read above and the insert
-        # (the constraint of one active key per algorithm refused the second).
+        # Another transaction committed its key between the read above and the insert (the
+        # constraint of one key per generation refused the second), where no lock serialised
+        # them (a caller's own transaction that read before it).
         key = selectors.signing_key_active(algorithm)
         if key is None:
             raise
         return key
 
 
+REVOCATION_REASONS = (SigningKeyEvent.Reason.COMPROMISED,)
+
+
 @transaction.atomic
 def signing_key_revoke(*, actor, key: SigningKey, reason: str = "compromised") -> SigningKey:
     """Mark a key compromised: it signs nothing more and leaves the JWKS."""
-    key = SigningKey.objects.select_for_update().get(pk=key.pk)
-    if key.status == SigningKey.Status.REVOKED:
-        return key
-    key.status = SigningKey.Status.REVOKED
-    key.revoked_at = timezone.now()
-    key.save(update_fields=["status", "revoked_at"])
+    if reason not in REVOCATION_REASONS:
+        raise ValueError(f"unknown reason {reason!r}")
+    _signing_key_lock(key.algorithm)
+    current = SigningKey.objects.get(pk=key.pk)
+    if current.status == SigningKey.Status.REVOKED:
+        return current
+    _signing_key_event(key=key, kind=SigningKeyEvent.Kind.REVOKED, reason=reason, at=timezone.now())
     record(
         actor=actor,
         action="key.revoked",
         obj=key,
         payload={"kid": key.kid, "algorithm": key.algorithm, "reason": reason},
     )
-    return key
+    return SigningKey.objects.get(pk=key.pk)
 
 
 @transaction.atomic
 def signing_key_set_publish_until(*, actor, key: SigningKey, until) -> SigningKey:
-    """Keep a retired key in the JWKS until ``until`` (the expiry of the last thing it signed)."""
-    key.publish_until = until
-    key.save(update_fields=["publish_until"])
+    """
+    Keep a retired key in the JWKS until ``until`` (the expiry of the last thing it signed;
+    None: for ever). A new event each time; the newest counts.
+    """
+    _signing_key_event(
+        key=key,
+        kind=SigningKeyEvent.Kind.PUBLICATION,
+        reason=SigningKeyEvent.Reason.SIGNATURES_EXPIRE,
+        at=timezone.now(),
+        until=until,
+    )
     record(
         actor=actor,
         action="key.publication_set",

@@ -340,9 +340,10 @@ def _check_checkpoint_keys(checkpoints: list[Checkpoint], note) -> None:
     """
     Name a checkpoint signed by a key whose creation the log does not record (never published),
     or by a revoked key after its revocation (a checkpoint covering the ``key.revoked`` entry,
-    or stamped after ``revoked_at``).
+    or stamped after its revocation event).
     """
     created, revoked_at_seq = selectors.signing_key_events()
+    revoked_at = selectors.signing_key_revocations()
     for checkpoint in checkpoints:
         key = checkpoint.key
         if str(key.pk) not in created:
@@ -353,9 +354,10 @@ def _check_checkpoint_keys(checkpoints: list[Checkpoint], note) -> None:
                 "log does not record: a key the platform never published",
             )
         revocation = revoked_at_seq.get(str(key.pk))
-        if key.status == SigningKey.Status.REVOKED or revocation is not None:
+        revoked = revoked_at.get(key.pk)
+        if revoked is not None or revocation is not None:
             late = (revocation is not None and checkpoint.seq >= revocation) or (
-                key.revoked_at is not None and checkpoint.time > key.revoked_at
+                revoked is not None and checkpoint.time > revoked
             )
             if late:
                 note(

@@ -208,7 +208,7 @@ def _grant_columns() -> str:
     """
     return (
         "g.kid, g.status, g.expires_at > %s, "
-        f"(SELECT k.status FROM {audit_selectors.signing_keys_table()} k WHERE k.kid = %s), "
+        f"{audit_selectors.signing_key_status_sql()}, "
         # One string for one grant: another valid signature of the same claims (ECDSA's
         # (r, n - s)) is not the grant, so that a deny-list keyed on the string holds.
         "g.token = %s"

@@ -61,8 +61,6 @@ def as_insider():
             owner_sql(f"REVOKE ALL ON {', '.join(tables)} FROM {runtime}")
             for table, allowed in roles.RUNTIME_AUDIT_PRIVILEGES.items():
                 owner_sql(f"GRANT {', '.join(sorted(allowed))} ON {table} TO {runtime}")
-            columns = ", ".join(roles.SIGNING_KEY_COLUMNS)
-            owner_sql(f"GRANT UPDATE ({columns}) ON audit_signingkey TO {runtime}")
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in roles.TRIGGERS:

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit import chain, keys, notes, roles, selectors, services, tree
-from audit.models import Checkpoint, Entry, PendingEntry, SigningKey
+from audit.models import Checkpoint, Entry, PendingEntry, SigningKey, SigningKeyEvent
 
 from .helpers import build_chain, owner_sql, verify_json
 
@@ -144,8 +144,8 @@ def _insert_key_row(private_key) -> int:
     jwk = keys.public_jwk(private_key.public_key())
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_signingkey (kid, algorithm, status, public_jwk, "
-            "encrypted_private_key, created_at) VALUES (%s, 'EdDSA', 'retired', %s, %s, now()) "
+            "INSERT INTO audit_signingkey (kid, algorithm, generation, public_jwk, "
+            "encrypted_private_key, created_at) VALUES (%s, 'EdDSA', 1000, %s, %s, now()) "
             "RETURNING id",
             [keys.thumbprint(jwk), json.dumps(jwk), b"x"],
         )
@@ -192,10 +192,10 @@ def test_a_checkpoint_signed_by_a_revoked_key_after_its_revocation_is_caught():
     services.signing_key_revoke(actor=None, key=key)
     services.signing_key_create(actor=None)
     services.seal()
-    # The revoked key's row keeps its status: it moves forward only.
-    refused(
-        "UPDATE audit_signingkey SET status = 'active', revoked_at = NULL WHERE id = %s", [key.pk]
-    )
+    # The revocation stays: its event can be neither changed nor taken back.
+    refused("DELETE FROM audit_signingkeyevent WHERE key_id = %s", [key.pk])
+    refused("UPDATE audit_signingkeyevent SET at = now() + interval '1 day'")
+    assert SigningKey.objects.get(pk=key.pk).status == SigningKey.Status.REVOKED
 
     _insert_checkpoint(key.pk, private_key)
 
@@ -204,27 +204,86 @@ def test_a_checkpoint_signed_by_a_revoked_key_after_its_revocation_is_caught():
     assert "revoked_key" in {problem["kind"] for problem in verdict["problems"]}
 
 
-def test_a_trigger_disabled_by_the_owner_is_caught():
+def _rotated_and_revoked() -> SigningKey:
+    """Make a key, rotate it (a retired event) and revoke the new one; return the revoked."""
+    services.signing_key_create(actor=None)
+    revoked = services.signing_key_create(actor=None)
+    services.signing_key_revoke(actor=None, key=revoked)
+    services.seal()
+    return revoked
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_signingkey SET created_at = now()",
+        "UPDATE audit_signingkey SET generation = generation + 10",
+        "UPDATE audit_signingkey SET kid = 'forged' WHERE id = %(revoked)s",
+        "DELETE FROM audit_signingkey WHERE id = %(revoked)s",
+        "UPDATE audit_signingkeyevent SET kind = 'retired' WHERE key_id = %(revoked)s",
+        "UPDATE audit_signingkeyevent SET until = now() + interval '10 years'",
+        "DELETE FROM audit_signingkeyevent",
+        "TRUNCATE audit_signingkeyevent",
+        "TRUNCATE audit_signingkey CASCADE",
+    ],
+)
+def test_a_keys_row_and_its_events_are_never_changed(statement):
+    revoked = _rotated_and_revoked()
+    events = list(SigningKeyEvent.objects.values_list("key_id", "kind", "at", "until"))
+
+    refused(statement, {"revoked": revoked.pk} if "%(" in statement else None)
+
+    assert SigningKey.objects.get(pk=revoked.pk).status == SigningKey.Status.REVOKED
+    assert list(SigningKeyEvent.objects.values_list("key_id", "kind", "at", "until")) == events
+    assert [key.status for key in SigningKey.objects.order_by("generation")] == [
+        SigningKey.Status.RETIRED,
+        SigningKey.Status.REVOKED,
+    ]
+    assert verify_json()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "table, trigger",
+    [
+        ("audit_entry", "audit_entry_append_only_rows"),
+        ("audit_signingkey", "audit_signingkey_append_only_rows"),
+        ("audit_signingkeyevent", "audit_signingkeyevent_append_only_rows"),
+        ("audit_signingkeyevent", "audit_signingkeyevent_append_only_truncate"),
+    ],
+)
+def test_a_trigger_disabled_by_the_owner_is_caught(table, trigger):
     build_chain(3)
-    owner_sql("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only_rows")
+    owner_sql(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     code, verdict = verify_json()
-    owner_sql("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only_rows")
+    owner_sql(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
 
     assert code == 1
     assert verdict["first_fault"] == "trigger_missing"
-    assert "audit_entry_append_only_rows" in verdict["problems"][0]["detail"]
+    assert trigger in verdict["problems"][0]["detail"]
+    assert verify_json()[0] == 0
 
 
-def test_a_role_given_more_than_designed_is_caught():
+@pytest.mark.parametrize(
+    "grant, named",
+    [
+        ("UPDATE ON audit_entry", "UPDATE audit_entry"),
+        ("UPDATE ON audit_signingkeyevent", "UPDATE audit_signingkeyevent"),
+        ("DELETE ON audit_signingkeyevent", "DELETE audit_signingkeyevent"),
+        # A privilege on one column is one on the table: a key's row is never updated.
+        ("UPDATE (created_at) ON audit_signingkey", "UPDATE audit_signingkey"),
+    ],
+)
+def test_a_role_given_more_than_designed_is_caught(grant, named):
     build_chain(3)
     runtime = connection.ops.quote_name(settings.DATABASE_RUNTIME_ROLE)
-    owner_sql(f"GRANT UPDATE ON audit_entry TO {runtime}")
+    owner_sql(f"GRANT {grant} TO {runtime}")
     code, verdict = verify_json()
-    owner_sql(f"REVOKE UPDATE ON audit_entry FROM {runtime}")
+    owner_sql(f"REVOKE {grant} FROM {runtime}")
 
     assert code == 1
     assert verdict["first_fault"] == "excess_privilege"
-    assert "UPDATE audit_entry" in verdict["problems"][0]["detail"]
+    assert named in verdict["problems"][0]["detail"]
+    assert verify_json()[0] == 0
 
 
 def test_sealing_in_sql_gives_the_bytes_python_would():

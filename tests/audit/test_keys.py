@@ -1,9 +1,15 @@
+import datetime
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.utils import timezone
 
-from audit import keys, services
-from audit.models import Entry, SigningKey
+from audit import keys, notes, selectors, services, tree
+from audit.models import Checkpoint, Entry, SigningKey, SigningKeyEvent
+
+from .helpers import as_insider, build_chain, verify_json
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +87,68 @@ def test_the_key_id_is_the_rfc7638_thumbprint():
     # RFC 8037 appendix A.3: the thumbprint of the example Ed25519 key.
     jwk = {"crv": "Ed25519", "kty": "OKP", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
     assert keys.thumbprint(jwk) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_a_keys_status_and_times_come_from_its_events():
+    first = services.signing_key_create(actor=None)
+    second = services.signing_key_create(actor=None)
+    services.signing_key_set_publish_until(actor=None, key=first, until=None)
+    services.signing_key_revoke(actor=None, key=first)
+
+    first.refresh_from_db()
+    assert first.status == SigningKey.Status.REVOKED
+    assert first.retired_at is not None and first.revoked_at >= first.retired_at
+    assert selectors.signing_key_active("EdDSA") == second
+    assert [(e.kind, e.reason) for e in SigningKeyEvent.objects.filter(key=first)] == [
+        ("retired", "rotated"),
+        ("publication", "signatures_expire"),
+        ("revoked", "compromised"),
+    ]
+    assert not SigningKeyEvent.objects.filter(key=second).exists()
+    # Revoking twice changes nothing and records nothing more.
+    services.signing_key_revoke(actor=None, key=first)
+    assert SigningKeyEvent.objects.filter(key=first, kind="revoked").count() == 1
+    with pytest.raises(ValueError):
+        services.signing_key_revoke(actor=None, key=second, reason="I lost it at the station")
+
+
+def test_the_newest_publication_end_counts(client):
+    old = services.signing_key_create(actor=None)
+    services.signing_key_create(actor=None)
+    later = timezone.now() + datetime.timedelta(days=30)
+    services.signing_key_set_publish_until(actor=None, key=old, until=later)
+    assert old.kid in {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+
+    services.signing_key_set_publish_until(
+        actor=None, key=old, until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    assert SigningKey.objects.get(pk=old.pk).publish_until < timezone.now()
+    assert old.kid not in {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
+
+
+def test_a_checkpoint_signed_by_a_revoked_key_after_its_revocation_is_rejected():
+    build_chain(2)
+    services.checkpoint_create()
+    key = selectors.signing_key_active("EdDSA")
+    stolen = key.private_key()
+    services.signing_key_revoke(actor=None, key=key)
+    services.signing_key_create(actor=None)
+    build_chain(1)
+    assert verify_json()[0] == 0  # its checkpoint from before the revocation still holds
+
+    size = tree.size()
+    head = notes.TreeHead(origin=settings.AUDIT_LOG_ORIGIN, size=size, root=tree.root(size))
+    with as_insider():
+        Checkpoint.objects.create(
+            seq=size,
+            hash=Entry.objects.get(seq=size).hash,
+            root=head.root.hex(),
+            time=timezone.now(),
+            key=key,
+            note=notes.sign_checkpoint(head, stolen),
+        )
+
+    code, verdict = verify_json()
+    assert code == 1
+    assert "revoked_key" in {problem["kind"] for problem in verdict["problems"]}

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from audit import selectors as audit_selectors
+from audit import services as audit_services
 from audit.models import SigningKey
 from grants import services
 from grants.models import Grant
@@ -50,8 +51,9 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_until_its_last_grant(
     # Both grants verify; after the old grant's expiry its key leaves the JWKS.
     assert introspect(client, service_a, old.token).json()["active"] is True
     assert introspect(client, service_a, new.token).json()["active"] is True
-    retired.publish_until = timezone.now() - datetime.timedelta(seconds=1)
-    retired.save(update_fields=["publish_until"])  # only what may change of a key's row
+    audit_services.signing_key_set_publish_until(
+        actor=None, key=retired, until=timezone.now() - datetime.timedelta(seconds=1)
+    )
     assert old.kid not in kids_published()
 
 
