@@ -285,6 +285,7 @@ class OfflineCommentForm(forms.ModelForm):
         fields = [
             "consultation",
             "question",
+            "notice_section",
             "channel",
             "meeting",
             "text",
@@ -327,6 +328,7 @@ class CommentAdmin(ScopedAdmin):
         consortium_filter("consultation__consortium"),
         "status",
         "channel",
+        "notice_section",
         "consultation",
     ]
     search_fields = ["text"]
@@ -340,6 +342,7 @@ class CommentAdmin(ScopedAdmin):
             return [
                 "consultation",
                 "question",
+                "notice_section",
                 "channel",
                 "meeting",
                 "received_at",
@@ -350,6 +353,7 @@ class CommentAdmin(ScopedAdmin):
         return [
             "consultation",
             "question",
+            "notice_section",
             "channel",
             "meeting",
             "submitted_at",
@@ -365,6 +369,7 @@ class CommentAdmin(ScopedAdmin):
         return [
             "consultation",
             "question",
+            "notice_section",
             "channel",
             "meeting",
             "submitted_at",
@@ -415,6 +420,7 @@ class CommentAdmin(ScopedAdmin):
                 channel=data["channel"],
                 text=data["text"],
                 question=data.get("question"),
+                notice_section=data.get("notice_section", ""),
                 age_band=data["age_band"],
                 language=data["language"],
                 # A meeting's comment was given when the meeting started, unless told otherwise.

@@ -21,6 +21,7 @@ ACTIONS: dict[str, list[str]] = {
         "channel",
         "consultation",
         "meeting",
+        "notice_section",
         "question",
         "resident",
     ],

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.forms import PortalForm
 
-from .models import AgeBand, Proposal, Question
+from .models import AgeBand, Consultation, NoticeSection, Proposal, Question
 from .services import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
@@ -23,6 +23,11 @@ class CommentForm(PortalForm):
         queryset=Question.objects.none(),
         required=False,
         empty_label=_("The whole draft"),
+    )
+    notice_section = forms.ChoiceField(
+        label=_("On which part of the notice (optional)"),
+        choices=[("", _("The whole notice"))] + list(NoticeSection.choices),
+        required=False,
     )
     text = forms.CharField(
         label=_("Your comment"),
@@ -49,6 +54,8 @@ class CommentForm(PortalForm):
             self.fields["question"].queryset = questions
         else:
             del self.fields["question"]
+        if consultation.subject != Consultation.Subject.PURPOSE:
+            del self.fields["notice_section"]
 
 
 class CommentEditForm(PortalForm):

@@ -56,6 +56,7 @@ def consultation(request, consultation_id: int):
                 resident=request.resident,
                 text=form.cleaned_data["text"],
                 question=form.cleaned_data.get("question"),
+                notice_section=form.cleaned_data.get("notice_section", ""),
                 age_band=form.cleaned_data["age_band"],
                 language=(get_language() or "ja")[:2],  # Easy Japanese is Japanese
             )

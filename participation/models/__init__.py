@@ -8,6 +8,7 @@ from .consultations import (
     Comment,
     Consultation,
     ConsultationPolicy,
+    NoticeSection,
     Question,
 )
 from .meetings import Meeting, Registration
@@ -22,6 +23,7 @@ __all__ = [
     "Consultation",
     "ConsultationPolicy",
     "Meeting",
+    "NoticeSection",
     "Proposal",
     "Question",
     "Registration",

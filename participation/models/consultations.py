@@ -28,6 +28,21 @@ class Channel(models.TextChoices):
     COUNTER = "counter", _("counter")
 
 
+class NoticeSection(models.TextChoices):
+    """
+    A part of a draft purpose's notice a comment may be on: the headings residents read in the
+    portal before they consent (why, what data, who is responsible, who receives it, how long).
+    """
+
+    EXPLANATION = "explanation", _("why the data is used")
+    CATEGORIES = "categories", _("what data")
+    CONTROLLER = "controller", _("who is responsible")
+    RECIPIENTS = "recipients", _("who receives it")
+    RETENTION = "retention", _("how long it is kept")
+    CONSENT_VALIDITY = "consent_validity", _("how long consent lasts")
+    WORDING = "wording", _("the wording of the notice")
+
+
 # Channels whose comments staff enter on the participant's behalf.
 OFFLINE_CHANNELS = [Channel.MEETING, Channel.PAPER, Channel.COUNTER]
 
@@ -332,6 +347,10 @@ class Comment(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("entered by"),
+    )
+    # On a consultation on a purpose: the part of its notice the comment is on, if any.
+    notice_section = models.CharField(
+        _("part of the notice"), max_length=16, choices=NoticeSection.choices, blank=True
     )
     # The meeting an offline comment was collected at (channel "meeting").
     meeting = models.ForeignKey(

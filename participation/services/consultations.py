@@ -32,6 +32,7 @@ from ..models import (
     Consultation,
     ConsultationPolicy,
     Meeting,
+    NoticeSection,
     Question,
 )
 
@@ -58,6 +59,17 @@ def _clean_text(text: str, field: str = "text") -> str:
 def _check_question(consultation: Consultation, question: Question | None) -> None:
     if question is not None and question.consultation_id != consultation.pk:
         raise ValidationError({"question": _("Choose one of this consultation's questions.")})
+
+
+def _check_notice_section(consultation: Consultation, section: str) -> None:
+    if not section:
+        return
+    if consultation.subject != Consultation.Subject.PURPOSE:
+        raise ValidationError(
+            {"notice_section": _("This consultation is not on a notice: leave the part empty.")}
+        )
+    if section not in NoticeSection.values:
+        raise ValidationError({"notice_section": _("Choose a part of the notice.")})
 
 
 def _check_age_band(age_band: str) -> None:
@@ -254,20 +266,26 @@ def comment_submit(
     question: Question | None = None,
     age_band: str = AgeBand.UNDECLARED,
     language: str = "ja",
+    notice_section: str = "",
     now=None,
 ) -> Comment:
-    """Send a resident's comment from the portal, within the consultation's period."""
+    """
+    Send a resident's comment from the portal, within the consultation's period; on a
+    purpose's consultation, optionally on one part of its notice (``notice_section``).
+    """
     now = now or timezone.now()
     consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
     if not selectors.may_comment(resident, consultation):
         raise PermissionDenied(_("Only the consortium's residents may comment."))
     text = _clean_text(text)
     _check_question(consultation, question)
+    _check_notice_section(consultation, notice_section)
     _check_age_band(age_band)
     _check_period(consultation, now)
     comment = Comment(
         consultation=consultation,
         question=question,
+        notice_section=notice_section,
         resident=resident,
         channel=Channel.PORTAL,
         age_band=age_band,
@@ -287,6 +305,7 @@ def comment_submit(
             "question": question.number if question else None,
             "resident": resident.pseudonymous_id,
             "channel": Channel.PORTAL,
+            **({"notice_section": notice_section} if notice_section else {}),
         },
     )
     return comment
@@ -328,6 +347,7 @@ def comment_enter_offline(
     language: str = "ja",
     received_at=None,
     meeting: Meeting | None = None,
+    notice_section: str = "",
 ) -> Comment:
     """
     Enter a comment collected at a meeting, on paper or at a counter, on the participant's
@@ -358,6 +378,7 @@ def comment_enter_offline(
         raise ValidationError({"channel": _("Choose a meeting, paper or a counter.")})
     text = _clean_text(text)
     _check_question(consultation, question)
+    _check_notice_section(consultation, notice_section)
     _check_age_band(age_band)
     if consultation.status == Consultation.Status.DRAFT:
         raise ValidationError(_("Announce the consultation before entering comments."))
@@ -370,6 +391,7 @@ def comment_enter_offline(
     comment = Comment(
         consultation=consultation,
         question=question,
+        notice_section=notice_section,
         channel=channel,
         meeting=meeting,
         entered_by=actor,
@@ -391,6 +413,7 @@ def comment_enter_offline(
             "resident": None,
             "channel": channel,
             **({"meeting": meeting.pk} if meeting is not None else {}),
+            **({"notice_section": notice_section} if notice_section else {}),
         },
     )
     return comment

@@ -237,3 +237,46 @@ def test_a_resident_gets_no_admin(consultation, resident):
         reverse("admin:participation_consultation_change", args=[consultation.pk])
     )
     assert response.status_code == 302  # to the admin's sign-in
+
+
+# --- Comments on one part of a purpose's notice ------------------------------------------------
+
+
+def test_a_comment_on_one_part_of_the_notice(consultation, resident):
+    client = signed_in(resident.user)
+    url = reverse("participation:consultation", args=[consultation.pk])
+    page = client.get(url).content.decode()
+    assert "通知のどの部分についてですか（任意）" in page and "誰が受け取るか" in page
+    refused = client.post(url, {"text": "x", "notice_section": "nonsense", "age_band": "40s"})
+    assert refused.status_code == 400 and not Comment.objects.exists()
+    response = client.post(
+        url,
+        {
+            "text": "提供先の会社名を教えてください。",
+            "notice_section": "recipients",
+            "age_band": "40s",
+        },
+    )
+    assert response.status_code == 302
+    assert Comment.objects.get().notice_section == "recipients"
+    listing = client.get(reverse("participation:my_comments")).content.decode()
+    assert "通知について： 誰が受け取るか" in listing
+
+
+def test_a_plan_consultation_has_no_notice_parts(consortium_a, clerk_a, resident):
+    from .conftest import make_consultation
+
+    plan = make_consultation(consortium_a, clerk_a)
+    client = signed_in(resident.user)
+    url = reverse("participation:consultation", args=[plan.pk])
+    assert 'name="notice_section"' not in client.get(url).content.decode()
+    with pytest.raises(Exception) as refused:
+        services.comment_submit(
+            actor=as_resident(resident),
+            consultation=plan,
+            resident=resident,
+            text="計画について。",
+            notice_section="recipients",
+        )
+    assert "notice_section" in refused.value.message_dict
+    assert not Comment.objects.exists()

@@ -284,3 +284,25 @@ def test_counts_by_channel_and_age_band_hide_small_numbers(consultation, clerk_a
     assert channels == {"portal": None, "meeting": None, "paper": 10, "counter": None}
     ages = {value: count for value, _label, count in counts.by_age_band}
     assert ages["70_plus"] == 10 and ages["30s"] is None
+
+
+def test_a_comment_names_the_part_of_the_notice_it_is_on_and_the_log_its_name_only(
+    consultation, resident, clerk_a
+):
+    made = comment(consultation, resident, notice_section="retention")
+    offline = services.comment_enter_offline(
+        actor=clerk_a,
+        consultation=consultation,
+        channel="paper",
+        text="期間が長い。",
+        notice_section="retention",
+    )
+    assert (made.notice_section, offline.notice_section) == ("retention", "retention")
+    assert [p["notice_section"] for p in entries("consultation.comment_submitted")] == [
+        "retention",
+        "retention",
+    ]
+    with pytest.raises(ValidationError) as refused:
+        comment(consultation, resident, notice_section="elsewhere")
+    assert "notice_section" in refused.value.message_dict
+    assert Comment.objects.count() == 2
