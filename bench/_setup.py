@@ -12,20 +12,39 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/smartcity_bench"
 
 
+def runtime_role() -> str:
+    """
+    Run as the platform's runtime role, as ``make test`` and ``make run`` do: from a superuser's
+    PostgreSQL ``DATABASE_URL``, make the database's roles (and the database when missing) with
+    scripts/db_roles.py and point ``DATABASE_URL`` at the runtime role, ``DATABASE_OWNER_URL``
+    at the owner (migrations connect as the owner by themselves). Nothing when
+    ``DATABASE_OWNER_URL`` is set already (a parent process did it) or the URL is not
+    PostgreSQL. So ``audit_verify`` inside or after a benchmark finds the privileges designed.
+    Return the URL the platform runs with.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")) and not os.environ.get(
+        "DATABASE_OWNER_URL"
+    ):
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import db_roles
+
+        os.environ.update(db_roles.ensure(url))
+    return os.environ.get("DATABASE_URL", "")
+
+
 def setup(*, migrate: bool = True) -> str:
-    """Point Django at BENCH_DATABASE_URL (created if missing), migrate it, and set Django up."""
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    os.environ["DATABASE_URL"] = url
+    """
+    Point Django at BENCH_DATABASE_URL (a superuser's URL; the database is created if missing)
+    as its runtime role (``runtime_role``), migrate it, and set Django up; return the runtime
+    role's URL.
+    """
+    if not os.environ.get("DATABASE_OWNER_URL"):
+        os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    url = runtime_role()
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
     if migrate:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ

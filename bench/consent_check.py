@@ -27,7 +27,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
 
 import django  # noqa: E402
+from _setup import runtime_role  # noqa: E402
 
+runtime_role()  # as the platform's runtime role, as make test does
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
@@ -69,8 +71,11 @@ def approve(purpose: Purpose) -> None:
         decided_at=timezone.now(),
         valid_from=today,
         valid_until=today + datetime.timedelta(days=365),
+        # The first purpose is later widened to name the city as a recipient.
+        third_party_provision=True,
     )
     ticket.categories.set(purpose.categories.all())
+    ticket.recipients.set([purpose.controller])
 
 
 def purposes() -> list[Purpose]:
@@ -152,13 +157,13 @@ def build(residents: int, records: int, bench_purposes: list[Purpose]) -> None:
             count = cursor.fetchone()[0]
             cursor.execute(
                 f"INSERT INTO {record_table} (receipt_id, resident_id, purpose_id, notice_id, "
-                "decision, decided_at, method, paper_reference) "
+                "decision, decided_at, method, paper_reference, relationship) "
                 "SELECT gen_random_uuid(), b.id, "
                 "  (%(purposes)s::bigint[])[((j - 1) / %(count)s) %% 4 + 1], "
                 "  CASE WHEN (j - 1) / %(count)s = 0 THEN %(first_notice)s "
                 "       ELSE (%(notices)s::bigint[])[((j - 1) / %(count)s) %% 4 + 1] END, "
                 "  CASE WHEN random() < 0.7 THEN 'given' ELSE 'withdrawn' END, "
-                "  now(), 'portal', '' "
+                "  now(), 'portal', '', '' "
                 "FROM generate_series(%(start)s, %(end)s) AS j "
                 "JOIN bench_ids b ON b.n = (j - 1) %% %(count)s + 1 ORDER BY j",
                 {
@@ -180,7 +185,9 @@ def build(residents: int, records: int, bench_purposes: list[Purpose]) -> None:
                 "ORDER BY purpose_id, resident_id, id DESC"
             )
     print("vacuum analyze ...", flush=True)
-    with connection.cursor() as cursor:
+    from audit import roles
+
+    with roles.as_owner(), connection.cursor() as cursor:  # only a table's owner vacuums it
         cursor.execute(f"VACUUM ANALYZE {resident_table}")
         cursor.execute(f"VACUUM ANALYZE {record_table}")
         cursor.execute(f"VACUUM ANALYZE {state_table}")

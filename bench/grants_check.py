@@ -32,9 +32,10 @@ os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 import django  # noqa: E402
+from _setup import runtime_role  # noqa: E402
 
+runtime_role()  # as the platform's runtime role, as make test does
 django.setup()
-
 import consent_check  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -82,12 +83,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--records", type=int, default=5_000_000)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("set DATABASE_URL to a PostgreSQL database, e.g. .../grants_bench")
     call_command("migrate", verbosity=0)
     bench_purposes = consent_check.purposes()
-    consent_check.build(1_000_000, 5_000_000, bench_purposes)
+    consent_check.build(args.residents, args.records, bench_purposes)
     purpose = Purpose.objects.get(pk=bench_purposes[0].pk)
     _, auth, grant = service_and_grant(purpose)
     all_ids = list(Resident.objects.values_list("pk", flat=True))

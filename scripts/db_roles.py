@@ -49,11 +49,21 @@ def ensure_role(cursor, name: str, options: str, password: str | None) -> None:
 
 
 def main(url: str) -> int:
-    parts = urlsplit(url)
-    database = parts.path.lstrip("/")
-    if not database:
+    if not urlsplit(url).path.lstrip("/"):
         print("db_roles.py: the URL names no database", file=sys.stderr)
         return 2
+    for name, value in ensure(url).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def ensure(url: str) -> dict[str, str]:
+    """
+    Make the roles and the database of ``url`` (a superuser's) as above; return the
+    environment to run with: ``DATABASE_URL``, ``DATABASE_OWNER_URL`` and ``AUDIT_SEALER_ROLE``.
+    """
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/")
     roles = role_names(database)
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as admin, admin.cursor() as cursor:
@@ -113,10 +123,11 @@ def main(url: str) -> int:
         netloc = quote(role) + "@" + parts.hostname + (f":{parts.port}" if parts.port else "")
         return urlunsplit(parts._replace(netloc=netloc))
 
-    print(f"export DATABASE_URL={shlex.quote(role_url(roles['app']))}")
-    print(f"export DATABASE_OWNER_URL={shlex.quote(role_url(roles['owner']))}")
-    print(f"export AUDIT_SEALER_ROLE={shlex.quote(roles['sealer'])}")
-    return 0
+    return {
+        "DATABASE_URL": role_url(roles["app"]),
+        "DATABASE_OWNER_URL": role_url(roles["owner"]),
+        "AUDIT_SEALER_ROLE": roles["sealer"],
+    }
 
 
 if __name__ == "__main__":
