@@ -12,6 +12,7 @@ from functools import wraps
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.http import require_safe
@@ -102,14 +103,16 @@ def uses(request, slug: str, today: datetime.date):
         selectors.use_summaries(selectors.decided_tickets(consortium)), USES_PER_PAGE
     )
     page_obj = paginator.get_page(request.GET.get("page"))
+    # A use's address is the list's followed by its id (public/urls.py): one reverse() for the
+    # page, not one per row.
+    listing = reverse("public:uses", kwargs={"slug": slug, "lang": request.register["lang"]})
+    rows = [selectors.use_summary(ticket, today) for ticket in page_obj.object_list]
+    for row in rows:
+        row["path"] = f"{listing}{row['id']}/"
     return page(
         request,
         "public/uses.html",
-        {
-            "consortium": consortium,
-            "rows": [selectors.use_summary(ticket, today) for ticket in page_obj.object_list],
-            "page_obj": page_obj,
-        },
+        {"consortium": consortium, "rows": rows, "page_obj": page_obj},
     )
 
 
