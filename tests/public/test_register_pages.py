@@ -400,3 +400,20 @@ def test_the_address_alone_sets_the_language_and_each_language_has_its_etag(clie
 
 def test_register_refuses_other_methods(client, register):
     assert client.post(url("uses", slug="aizu")).status_code == 405
+
+
+def test_an_approval_whose_term_ended_reads_as_expired(client, register):
+    """The register's own state: an approval past its term is "expired", in every dataset too."""
+    approved = register["approved"]
+    ReviewTicket.objects.filter(pk=approved.pk).update(
+        valid_from=datetime.date(2024, 4, 1), valid_until=datetime.date(2025, 3, 31)
+    )
+    page = client.get(url("use", "en", slug="aizu", ticket_id=approved.pk)).content.decode()
+    assert 'class="state state-expired">expired<' in page
+    listing = client.get(url("uses", "en", slug="aizu")).content.decode()
+    assert 'class="state state-expired">expired<' in listing
+    rows = client.get(
+        reverse("public:download", kwargs={"slug": "aizu", "key": "uses", "fmt": "json"})
+    ).json()["rows"]
+    assert next(row for row in rows if row["id"] == approved.pk)["state"] == "expired"
+    assert next(row for row in rows if row["id"] == register["rejected"].pk)["state"] == "rejected"
