@@ -177,6 +177,15 @@ def entries_for_object(*, object_type: str, object_id: str) -> QuerySet[Entry]:
     return Entry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("seq")
 
 
+def object_ids_with_action(*, action: str, since, until) -> list[str]:
+    """Return the ids of the objects of the sealed entries ``action`` timed in [since, until)."""
+    return list(
+        Entry.objects.filter(action=action, time__gte=since, time__lt=until)
+        .order_by("seq")
+        .values_list("object_id", flat=True)
+    )
+
+
 def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.select_related("key").order_by("-seq", "-id").first()
 

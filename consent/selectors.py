@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.selectors import entries_for_object
+from audit.selectors import entries_for_object, object_ids_with_action
 from config.db import server_side_cursor
 from governance.selectors import consortia_administered_by
 
@@ -637,6 +637,13 @@ def recipient_notices_told(
             purpose_id=purpose_id, reason=reason, resident_id__in=resident_ids
         ).values_list("resident_id", "service_id")
     )
+
+
+def purposes_closed_between(since, until) -> list[int]:
+    """Return the purposes closed in [since, until) (by their audit entries), oldest first."""
+    return [
+        int(pk) for pk in object_ids_with_action(action="purpose.closed", since=since, until=until)
+    ]
 
 
 def recipient_notices_progress(*, purpose_id: int, reason: str, grant_jti: str = "") -> dict:

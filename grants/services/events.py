@@ -440,8 +440,9 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
     """
     Do again what a lost task left undone (a task is lost when the broker is down at the moment
     it is queued, after the change that needs it committed): the notices of recent withdrawals
-    that were never made, and the pushes of notices and grant events never attempted. Only what
-    is older than ``GRANTS_SWEEP_GRACE_SECONDS`` (the task may still be on its way) and younger
+    that were never made, the notices of recently closed purposes that are missing, and the
+    pushes of notices and grant events never attempted. Only what is older than
+    ``GRANTS_SWEEP_GRACE_SECONDS`` (the task may still be on its way) and younger
     than ``GRANTS_SWEEP_DAYS``. Return how many of each were done again.
     """
     from .. import tasks
@@ -450,7 +451,7 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     until = now - datetime.timedelta(seconds=settings.GRANTS_SWEEP_GRACE_SECONDS)
     since = now - datetime.timedelta(days=settings.GRANTS_SWEEP_DAYS)
-    done = {"withdrawals": 0, "pushes": 0, "webhooks": 0, "grants_ended": 0}
+    done = {"withdrawals": 0, "pushes": 0, "webhooks": 0, "grants_ended": 0, "purposes_closed": 0}
     for resident_id, purpose_id, record_id in consent_selectors.withdrawals_without_notices(
         since, until
     ):
@@ -467,6 +468,16 @@ def undelivered_sweep(*, now=None) -> dict[str, int]:
     for grant_id in ended:
         if grant_ended_notify(grant_id=grant_id):
             done["grants_ended"] += 1
+    # Purposes closed with recipients not yet told (the fan-out's task lost, or some chunk of it):
+    # the fan-out again, which makes only what is missing.
+    for purpose_id in consent_selectors.purposes_closed_between(since, until):
+        _, total = purpose_closed_plan(purpose_id)
+        made = consent_selectors.recipient_notices_progress(
+            purpose_id=purpose_id, reason=RecipientNotice.Reason.PURPOSE_CLOSED
+        )["produced"]
+        if made < total:
+            tasks.queue("grants.tasks.notify_purpose_closed", purpose_id)
+            done["purposes_closed"] += 1
     # Notices to services with an events URL, never pushed nor fetched.
     owed = RecipientNotice.objects.filter(
         created_at__gte=since,

@@ -9,6 +9,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from audit import services as audit_services
 from consent import services as consent_services
 from consent.models import RecipientNotice
 from grants import services, tasks
@@ -134,6 +135,7 @@ def test_a_notice_never_pushed_is_pushed_by_the_sweep(
         "pushes": 1,
         "webhooks": 0,
         "grants_ended": 0,
+        "purposes_closed": 0,
     }
     notice.refresh_from_db()
     assert sent == [EVENTS_URL] and notice.delivered_at is not None
@@ -189,4 +191,25 @@ def test_the_sweep_runs_on_a_schedule():
         "pushes": 0,
         "webhooks": 0,
         "grants_ended": 0,
+        "purposes_closed": 0,
     }
+
+
+def test_a_purpose_closed_while_the_broker_is_down_is_told_by_the_sweep_once(
+    released, purpose, broker_down, django_capture_on_commit_callbacks
+):
+    resident, subject = released
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.purpose_close(actor=None, purpose=purpose)
+    closed = RecipientNotice.objects.filter(reason=RecipientNotice.Reason.PURPOSE_CLOSED)
+    assert not closed.exists()  # the fan-out's task was lost with the broker
+
+    broker_down.up()
+    audit_services.seal()  # the closing's entry, as the sequencer seals it
+    assert services.undelivered_sweep()["purposes_closed"] == 0  # within the grace
+    assert services.undelivered_sweep(now=later())["purposes_closed"] == 1
+    notice = closed.get()
+    assert (notice.resident_id, notice.subject) == (resident.pk, subject)
+    # Every recipient told: the next sweeps leave the purpose alone.
+    assert services.undelivered_sweep(now=later())["purposes_closed"] == 0
+    assert closed.count() == 1
