@@ -3,11 +3,12 @@ The sequencer: seals the audit log apart from the writers (``manage.py audit_seq
 
 With ``AUDIT_SEQUENCER`` on, ``record`` only inserts pending entries, inside each writer's
 transaction, and leaves sealing to the sequencer (as Trillian's and Tessera's sequencers
-integrate committed entries in batches). On PostgreSQL each commit that inserted pending
-entries wakes the sequencer at once (``NOTIFY audit_pending``, a statement trigger from
-migration ``audit 0008``); on SQLite it polls. Nothing is lost when it dies: entries stay
-pending, committed, until the next sequencer, the minute's scheduled seal, or any reader that
-seals first (verification, export, checkpoints) takes them; ``audit_verify`` fails when one has
+integrate committed entries in batches). On PostgreSQL a commit that inserted pending entries
+wakes a sleeping sequencer at once (``NOTIFY audit_pending``, a statement trigger of migrations
+``audit 0008`` and ``0013``); one at work looks again by itself (``run``); on SQLite it
+polls. Nothing is lost when it dies: entries stay pending, committed, until the next sequencer,
+the minute's scheduled seal, or any reader that seals first (verification, export,
+checkpoints) takes them; ``audit_verify`` fails when one has
 waited longer than ``AUDIT_PENDING_MAX_SECONDS``. Several sequencers may run: the sealing lock
 lets one seal at a time.
 """
@@ -24,11 +25,13 @@ logger = logging.getLogger(__name__)
 CHANNEL = "audit_pending"
 
 
-# After a wake-up, how long the sequencer lets further commits arrive before it seals them all
-# at once: sealing once per commit took the writers' share of a small machine's CPU and disk
-# (one seal transaction per append, each a few round trips), for a few milliseconds less
-# between commit and seal.
+# After a wake-up, and between looks while entries keep coming, how long the sequencer lets
+# commits arrive before it seals them all at once: sealing once per commit took the writers'
+# share of a small machine's CPU and disk (a seal is a transaction of a few round trips).
 SETTLE_SECONDS = 0.02
+# Held by the sequencer at work (on its listening connection): writers' commits do not notify
+# while it is held (migration audit 0013), since the sequencer looks again by itself.
+AWAKE_LOCK_ID = 0x61756469747371
 
 
 def run(
@@ -42,12 +45,15 @@ def run(
     Seal what is pending, then wait to be woken (or ``poll_seconds``), until ``stop`` is set;
     return how many entries it sealed. ``sealed`` hears each non-empty round's count.
 
-    On PostgreSQL a round starts when a commit's notification arrives (at once when one came
-    while the last round was sealing), ``settle_seconds`` later, and takes every notification
-    received by then: one seal for all the commits of that moment.
+    On PostgreSQL, while entries keep coming the sequencer holds ``AWAKE_LOCK_ID`` and looks
+    again every ``settle_seconds``, and writers do not notify; when a look finds nothing it lets
+    go of the lock, looks once more (for entries of writers that saw it at work) and sleeps
+    until a commit's notification wakes it. An entry whose writer saw it at work and committed
+    after that last look waits for the next notification or ``poll_seconds``: never lost.
     """
     total = 0
     listener = _listen() if connection.vendor == "postgresql" else None
+    awake = False
     try:
         while not stop.is_set():
             try:
@@ -59,20 +65,43 @@ def run(
                 total += count
                 if sealed:
                     sealed(count)
-                if listener is None:
-                    continue  # more may have come meanwhile
-            if listener is not None:
-                woken = any(True for _ in listener.notifies(timeout=poll_seconds, stop_after=1))
-                if woken and settle_seconds > 0:
+            if listener is None:
+                if not count:
+                    stop.wait(poll_seconds)
+                continue
+            if count:
+                awake = awake or _take_awake(listener)
+                if awake:
                     stop.wait(settle_seconds)
-                for _ in listener.notifies(timeout=0):  # the commits of the settling time
-                    pass
-            else:
-                stop.wait(poll_seconds)
+                    continue
+            elif awake:
+                listener.execute("SELECT pg_advisory_unlock(%s)", [AWAKE_LOCK_ID])
+                awake = False
+                continue  # once more: a writer that saw it at work did not notify
+            woken = any(True for _ in listener.notifies(timeout=poll_seconds, stop_after=1))
+            if woken and settle_seconds > 0:
+                stop.wait(settle_seconds)
+            for _ in listener.notifies(timeout=0):  # the commits of the settling time
+                pass
     finally:
         if listener is not None:
             listener.close()
     return total
+
+
+def _take_awake(listener) -> bool:
+    """
+    Take the awake lock, waiting a moment for writers that are committing; False when another
+    sequencer holds it (writers then keep notifying, as they must for that one's sleep).
+    """
+    import psycopg
+
+    try:
+        listener.execute("SET lock_timeout = '200ms'")
+        listener.execute("SELECT pg_advisory_lock(%s)", [AWAKE_LOCK_ID])
+        return True
+    except psycopg.errors.LockNotAvailable:
+        return False
 
 
 def _listen():
