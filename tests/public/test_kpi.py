@@ -335,3 +335,99 @@ def test_obligations_met_on_time_match_a_count_of_the_due_dates(
     services.indicators_compute(today=day)
     assert indicator.measurements.get().value == Decimal("33.33")
     assert missed.state == "open"
+
+
+def test_residents_reached_and_data_released_match_independent_counts(
+    client, clerk_a, consortium_a, purpose, city_a, company_a
+):
+    reached = define(
+        clerk_a,
+        consortium_a,
+        code="reached",
+        source=Indicator.Source.RESIDENTS_REACHED,
+        purpose=purpose,
+    )
+    released = define(clerk_a, consortium_a, code="released", source=Indicator.Source.DATA_RELEASES)
+    residents = [make_resident(f"r{i}@example.jp", consortium_a) for i in range(13)]
+    for resident in residents:
+        consent_services.consent_give(actor=None, resident=resident, purpose=purpose)
+    for resident in residents[:3]:
+        consent_services.consent_withdraw(actor=None, resident=resident, purpose=purpose)
+    ids = [resident.pseudonymous_id for resident in residents]
+    japan = datetime.timezone(datetime.timedelta(hours=9))
+
+    def release(organization, service, pseudonymous_ids, at):
+        consent_services.data_access_record_batch(
+            actor=None,
+            purpose=purpose,
+            organization=organization,
+            service_name=service,
+            grant_jti=f"jti-{service}-{at:%m%d}",
+            pseudonymous_ids=pseudonymous_ids,
+            accessed_at=at,
+        )
+
+    # December in Japan time: 30 minutes past midnight on the 1st is still 30 November in UTC.
+    release(company_a, "Mobility", ids[:7], datetime.datetime(2026, 12, 1, 0, 30, tzinfo=japan))
+    release(city_a, "City hub", ids[7:12], datetime.datetime(2026, 12, 1, 9, 0, tzinfo=japan))
+    # November's releases are not December's.
+    release(company_a, "Mobility", ids, datetime.datetime(2026, 11, 30, 23, 0, tzinfo=japan))
+
+    assert services.indicators_compute(today=TODAY) == 2
+    # Independently: 13 agreed, 3 withdrew; 7 + 5 records released in December.
+    assert reached.measurements.get().value == Decimal("10.00")
+    assert released.measurements.get().value == Decimal("12.00")
+
+    # The register's releases per service and month: a count under 10 is never shown.
+    rows = client.get(
+        reverse("public:download", kwargs={"slug": "aizu", "key": "data-releases", "fmt": "json"})
+    ).json()["rows"]
+    by_month = {(row["month"], row["service"]): row["residents"] for row in rows}
+    assert by_month == {
+        ("2026-11", "Mobility"): 13,
+        ("2026-12", "City hub"): None,
+        ("2026-12", "Mobility"): None,
+    }
+
+
+def test_residents_reached_under_ten_and_no_release_this_month_have_no_value(
+    clerk_a, consortium_a, purpose
+):
+    define(
+        clerk_a,
+        consortium_a,
+        code="reached",
+        source=Indicator.Source.RESIDENTS_REACHED,
+        purpose=purpose,
+    )
+    define(clerk_a, consortium_a, code="released", source=Indicator.Source.DATA_RELEASES)
+    for i in range(9):
+        consent_services.consent_give(
+            actor=None, resident=make_resident(f"n{i}@example.jp", consortium_a), purpose=purpose
+        )
+    assert services.indicators_compute(today=TODAY) == 0
+    assert not Indicator.objects.filter(measurements__isnull=False).exists()
+
+
+def test_computed_indicators_are_computed_every_day_by_the_task_cluster(
+    clerk_a, consortium_a, purpose
+):
+    from django_q.models import Schedule
+
+    from public import tasks
+
+    schedule = Schedule.objects.get(func="public.tasks.indicators_compute")
+    assert schedule.schedule_type == Schedule.DAILY and schedule.repeats == -1
+    indicator = define(
+        clerk_a,
+        consortium_a,
+        code="reached",
+        source=Indicator.Source.RESIDENTS_REACHED,
+        purpose=purpose,
+    )
+    for i in range(10):
+        consent_services.consent_give(
+            actor=None, resident=make_resident(f"s{i}@example.jp", consortium_a), purpose=purpose
+        )
+    assert tasks.indicators_compute() == 1
+    assert indicator.measurements.get().value == Decimal("10.00")
