@@ -97,8 +97,7 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.get_by_label("パスワード（確認のためもう一度）").fill(PASSWORD)
     page.get_by_label("お住まいの地域").select_option(label="会津スマートシティ推進協議会")
     shot(page, "1-signup")
-    page.get_by_role("button", name="アカウントを作成する").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="アカウントを作成する"))
     assert "メールを確認してください" in page.content()
     assert_page_ok(page)
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
@@ -172,12 +171,10 @@ def test_a_resident_signs_up_decides_and_keeps_a_receipt(portal_server, page, pu
     page.get_by_role("link", name="← 履歴と受領書").click()
     page.wait_for_url("**/portal/history/")
 
-    page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="English"))
     assert page.get_by_role("heading", level=1).inner_text() == "History and receipts"
     assert_page_ok(page, width=390)
-    page.get_by_role("link", name="My consents").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("link", name="My consents"))
     assert "You do not agree" in page.locator(f"#purpose-{purpose.pk}").inner_text()
     shot(page, "5-english")
 
@@ -232,7 +229,7 @@ def test_every_portal_page_fits_a_phone_and_has_a_way_back(
     page.goto(base + "/portal/account/delete/")
     assert_page_ok(page)
 
-    page.get_by_role("button", name="English").click()
+    follow(page.get_by_role("button", name="English"))
     page.goto(base + "/portal/")
     card = page.locator("article").filter(has_text="Walking health points").last
     assert card.count() == 1

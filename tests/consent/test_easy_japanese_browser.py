@@ -36,8 +36,7 @@ def test_the_portal_in_easy_japanese(portal_server, page, purpose, resident, cle
     base = portal_server.url
     write_easy_notice(page.context.browser, base, purpose.current_notice)
     sign_in(page, base, "hanako@example.jp")
-    page.get_by_role("button", name="やさしい にほんご").click()
-    page.wait_for_url("**/portal/")
+    follow(page.get_by_role("button", name="やさしい にほんご"))
     assert page.locator("html").get_attribute("lang") == "ja-easy"
     assert page.get_by_role("heading", name="あなたの 答えを 待って います").count() == 1
     # Furigana: the reading sits in <rt> above its kanji.
@@ -66,6 +65,6 @@ def test_the_portal_in_easy_japanese(portal_server, page, purpose, resident, cle
         follow(page.get_by_role("link", name=name, exact=True))
         assert_page_ok(page)
     # Back to ordinary Japanese with the same switch.
-    page.get_by_role("button", name="日本語").click()
+    follow(page.get_by_role("button", name="日本語"))
     page.goto(base + "/portal/")
     assert page.locator("html").get_attribute("lang") == "ja"

@@ -60,7 +60,7 @@ def test_a_parent_decides_for_a_child_who_confirms_at_coming_of_age(
     )
     assert "本人の代わりに同意しています" in page.locator(f"#purpose-{purpose.pk}").inner_text()
     assert_page_ok(page)
-    page.get_by_role("link", name="受領書を見る・印刷する").first.click()
+    follow(page.get_by_role("link", name="受領書を見る・印刷する").first)
     body = page.locator("main").inner_text()
     assert f"代理人 {resident.pk} が本人 {child.pk} の代わりに決定" in body
     assert "親権者" in body
@@ -134,7 +134,7 @@ def test_a_guardian_decides_for_an_adult_but_not_where_the_board_asked_the_perso
     )
     assert_page_ok(page)
     page.get_by_label("代わりに決める相手（本人）のお名前").fill("会津 さくら")
-    page.get_by_role("button", name="申請を送る").click()
+    follow(page.get_by_role("button", name="申請を送る"))
     assert page.get_by_label("代わりに決める相手（本人）のお名前").input_value() == "会津 さくら"
     assert_page_ok(page)
     page.get_by_label("本人との関係").select_option("parent")
@@ -167,9 +167,9 @@ def test_a_clerk_records_a_counter_decision_and_registers_a_representative(
     follow(desktop.get_by_role("link", name="窓口での意思表示を記録"))
     assert_page_ok(desktop, width=DESKTOP)
     desktop.get_by_label("利用目的").select_option(str(purpose.pk))
-    desktop.get_by_role("button", name="保存").or_(
-        desktop.locator("input[type=submit]")
-    ).first.click()
+    follow(
+        desktop.get_by_role("button", name="保存").or_(desktop.locator("input[type=submit]")).first
+    )
     assert "住民の意思表示" in desktop.content()  # the field still asks for the decision
     assert_page_ok(desktop, width=DESKTOP)
     desktop.get_by_label("住民の意思表示").select_option("given")
@@ -187,9 +187,9 @@ def test_a_clerk_records_a_counter_decision_and_registers_a_representative(
 
     # The resident sees it in the history and on the receipt, on a phone.
     sign_in(page, base, "hanako@example.jp")
-    page.get_by_role("link", name="履歴と受領書").click()
+    follow(page.get_by_role("link", name="履歴と受領書"))
     assert "窓口で職員の手助けを受けて" in page.locator("main").inner_text()
     assert_page_ok(page)
-    page.get_by_role("link", name="受領書を見る・印刷する").first.click()
+    follow(page.get_by_role("link", name="受領書を見る・印刷する").first)
     assert "事務局の窓口で、職員の手助けを受けて" in page.locator("main").inner_text()
     assert_page_ok(page)

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from consent.models import ConsentRecord, PairwiseSubject, RecipientNotice
 from grants import services
-from tests.browser import assert_page_ok, launch, requires_chromium
+from tests.browser import assert_page_ok, follow, launch, requires_chromium
 from tests.consent.conftest import PASSWORD
 
 from .conftest import make_resident
@@ -99,7 +99,7 @@ def test_a_resident_signs_in_to_a_service_and_chooses_per_purpose(
     assert answer["results"] == {subject: True}
     page = page.context.new_page()
     page.goto(server.url + f"/portal/purposes/{purpose.pk}/")
-    page.get_by_role("button", name="同意をやめる").click()
+    follow(page.get_by_role("button", name="同意をやめる"))
     notice = RecipientNotice.objects.get(resident=resident)
     assert notice.subject == subject
     page.goto(server.url + "/portal/accesses/")
@@ -164,8 +164,7 @@ def test_the_example_service_signs_a_resident_in_and_confirms_the_deletion_they_
     # In a new tab (the failed return to the absent service ends on Chromium's error page).
     page = page.context.new_page()
     page.goto(server.url + f"/portal/purposes/{purpose.pk}/")
-    page.get_by_role("button", name="同意をやめる").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="同意をやめる"))
     assert rp.allowed(grant.jti, [subject]) == set()
     assert rp.handle_withdrawals() == [subject]
     assert subject not in rp.held

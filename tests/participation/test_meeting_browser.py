@@ -50,8 +50,7 @@ def test_a_meeting_announced_attended_minuted_and_its_comments_counted(
     follow(hanako.get_by_role("link", name=meeting.title_ja))
     assert "残り30席" in hanako.content()
     assert_page_ok(hanako)
-    hanako.get_by_role("button", name="参加を申し込む").click()
-    hanako.wait_for_load_state()
+    follow(hanako.get_by_role("button", name="参加を申し込む"))
     assert "申し込みました" in hanako.locator("#messages").inner_text()
     assert hanako.get_by_role("button", name="申込を取り消す").is_visible()
     assert_page_ok(hanako)
@@ -94,8 +93,7 @@ def test_a_meeting_announced_attended_minuted_and_its_comments_counted(
     # The minutes are published; an empty text is refused first.
     clerk.goto(f"{base}/admin/participation/meeting/{meeting.pk}/minutes/")
     assert_page_ok(clerk, width=DESKTOP)
-    clerk.get_by_role("button", name="議事録を公開する").click()
-    clerk.wait_for_load_state()
+    follow(clerk.get_by_role("button", name="議事録を公開する"))
     assert "議事録を書いてから公開してください。" in clerk.content()
     assert Meeting.objects.get().status == Meeting.Status.HELD
     clerk.fill("textarea[name=minutes_ja]", "駅前への設置に賛成の意見が多く出ました。")

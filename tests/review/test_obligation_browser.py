@@ -7,7 +7,7 @@ the requester files again, and the board member accepts it. Each page passes ass
 import pytest
 
 from review.models import Obligation
-from tests.browser import assert_page_ok
+from tests.browser import assert_page_ok, follow
 
 from .test_review_browser import browser, review_server, shot, sign_in  # noqa: F401
 
@@ -102,8 +102,7 @@ def test_the_secretariat_follows_obligations_in_the_admin(
     page.goto(f"{base}/admin/login/")
     page.get_by_label("ユーザー名").fill(clerk_a.username)
     page.get_by_label("パスワード").fill("correct horse battery staple")
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="ログイン"))
     page.goto(f"{base}/admin/review/obligation/")
     assert page.url.endswith("/admin/review/obligation/"), page.url
     assert "外部のセキュリティ監査を受けること" in page.content()
