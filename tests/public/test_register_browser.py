@@ -63,8 +63,12 @@ def indicator_with_values(clerk, consortium) -> None:
 
 
 def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page, register, clerk_a):
+    from tests.participation.conftest import make_consultation, make_meeting
+
     slug = register["consortium"].slug
     indicator_with_values(clerk_a, register["consortium"])
+    consultation = make_consultation(register["consortium"], clerk_a)
+    meeting = make_meeting(register["consortium"], clerk_a)
     paths = [
         "/register/",
         f"/register/{slug}/",
@@ -74,7 +78,13 @@ def test_every_register_page_reads_on_a_phone_without_scripts(live_server, page,
         f"/register/{slug}/members/",
         f"/register/{slug}/bylaws/",
         f"/register/{slug}/bylaws/1/",
+        f"/register/{slug}/bylaws/1/to/1/",
         f"/register/{slug}/resolutions/",
+        f"/register/{slug}/consultations/",
+        f"/register/{slug}/consultations/{consultation.pk}/",
+        f"/register/{slug}/proposals/",
+        f"/register/{slug}/meetings/",
+        f"/register/{slug}/meetings/{meeting.pk}/",
         f"/register/{slug}/statistics/",
         f"/register/{slug}/data/",
         f"/register/{slug}/scorecard/",
