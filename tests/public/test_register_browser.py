@@ -107,6 +107,8 @@ def test_a_resident_reads_the_register_in_easy_japanese(live_server, page, regis
     From the Japanese main page, the switch leads to the same page in やさしい日本語; each page
     a resident reads fits 320 px, is axe-core clean, and explains its hard words.
     """
+    from tests.participation.conftest import make_consultation
+
     slug = register["consortium"].slug
     indicator_with_values(clerk_a, register["consortium"])
     page.goto(f"{live_server.url}/register/{slug}/")
@@ -121,10 +123,30 @@ def test_a_resident_reads_the_register_in_easy_japanese(live_server, page, regis
     terms = page.get_by_role("complementary", name="この ページの ことば")
     assert "ようはいりょ こじん じょうほう（要配慮個人情報）" in terms.inner_text()
     assert_page_ok(page)
-    for path in ("members/", "bylaws/", "scorecard/", "statistics/"):
+    consultation = make_consultation(register["consortium"], clerk_a)
+    for path in (
+        "members/",
+        "bylaws/",
+        "scorecard/",
+        "statistics/",
+        "resolutions/",
+        "consultations/",
+        f"consultations/{consultation.pk}/",
+        "proposals/",
+        "data/",
+    ):
         response = page.goto(f"{live_server.url}/ja-easy/register/{slug}/{path}")
         assert response.status == 200, path
         assert_page_ok(page)
+    # The pages of the statistics, consultations, proposals and open data speak it too.
+    page.goto(f"{live_server.url}/ja-easy/register/{slug}/proposals/")
+    assert "こたえた ていあんは まだ ありません。" in page.content()
+    page.goto(f"{live_server.url}/ja-easy/register/{slug}/consultations/{consultation.pk}/")
+    assert "さんかした 人" in page.content()
+    page.goto(f"{live_server.url}/ja-easy/register/{slug}/statistics/")
+    assert "いまの どうい（つかいかた ごと）" in page.content()
+    page.goto(f"{live_server.url}/ja-easy/register/{slug}/data/")
+    assert "データを あつめる システムの ために" in page.content()
     page.goto(f"{live_server.url}/ja-easy/register/checkpoint/")
     assert page.get_by_role("heading", name="かんさ ログと その たしかめかた").count() == 1
     assert_page_ok(page)
