@@ -92,6 +92,7 @@ def test_running_the_task_again_sends_nothing_more(
         "pushes": 0,
         "webhooks": 0,
         "grants_ended": 0,
+        "purposes_closed": 0,
     }
     assert RecipientNotice.objects.count() == 1
 
