@@ -739,13 +739,7 @@ def sign_jwt(claims: dict, *, typ: str, algorithm: str = keys.EDDSA) -> str:
     Return ``claims`` as a JWS compact serialisation signed by the active key for ``algorithm``,
     with ``kid`` and ``typ`` in the header, verifiable against ``/.well-known/jwks.json``.
     """
-    key = signing_key_ensure(algorithm=algorithm)
-    # The claims as compact UTF-8 JSON (RFC 7519 §7.1), not \u escapes: Japanese text costs three
-    # bytes a character instead of six, and every verifier's work grows with the token's length.
-    payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
-    return jwt.PyJWS().encode(
-        payload, key.private_key(), algorithm=algorithm, headers={"kid": key.kid, "typ": typ}
-    )
+    return sign_jwt_many([claims], typ=typ, algorithm=algorithm)[0]
 
 
 def sign_jwt_many(
@@ -759,6 +753,8 @@ def sign_jwt_many(
     key = signing_key_ensure(algorithm=algorithm)
     private, headers = key.private_key(), {"kid": key.kid, "typ": typ}
     signer = jwt.PyJWS()
+    # The claims as compact UTF-8 JSON (RFC 7519 §7.1), not \u escapes: Japanese text costs three
+    # bytes a character instead of six, and every verifier's work grows with the token's length.
     return [
         signer.encode(
             json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode(),
