@@ -147,6 +147,18 @@ def _one_redis_database_per_worker():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """
+    Start each test with an empty cache: a Redis database keeps what an earlier run left (rate
+    counters, marks keyed by ids that a new test database gives out again), and on SQLite a
+    rolled-back test gives its ids out again to the next.
+    """
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_requester_notice_on_decision(settings):
     """
     Tasks run synchronously here, so the requester's decision notice would be built (a PDF,

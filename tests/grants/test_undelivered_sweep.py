@@ -7,6 +7,8 @@ made, pushes what was never pushed and delivers grant events never attempted, on
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit import services as audit_services
@@ -210,6 +212,10 @@ def test_a_purpose_closed_while_the_broker_is_down_is_told_by_the_sweep_once(
     assert services.undelivered_sweep(now=later())["purposes_closed"] == 1
     notice = closed.get()
     assert (notice.resident_id, notice.subject) == (resident.pk, subject)
-    # Every recipient told: the next sweeps leave the purpose alone.
+    # Every recipient told: the next sweeps leave the purpose alone, and once found told, they
+    # no longer read whose data it released (the plan), minute after minute.
     assert services.undelivered_sweep(now=later())["purposes_closed"] == 0
     assert closed.count() == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert services.undelivered_sweep(now=later())["purposes_closed"] == 0
+    assert not [q for q in queries.captured_queries if "consent_dataaccess" in q["sql"]]
