@@ -59,6 +59,20 @@ def test_es256_keys_sign_tokens_that_verify_too(client):
     assert jwt.decode(token, key=key.key, algorithms=["ES256"]) == {"sub": "demo"}
 
 
+def test_rs256_keys_sign_tokens_that_verify_too(client):
+    # The RSA key is loaded without OpenSSL's key check (AES-GCM authenticated it): what it
+    # signs must still verify against the published key, token after token.
+    tokens = services.sign_jwt_many([{"sub": "a"}, {"sub": "b"}], typ="test+jwt", algorithm="RS256")
+
+    jwk_set = jwt.PyJWKSet.from_dict(client.get("/.well-known/jwks.json").json())
+    key = next(k for k in jwk_set.keys if k.key_id == jwt.get_unverified_header(tokens[0])["kid"])
+
+    assert [jwt.decode(t, key=key.key, algorithms=["RS256"]) for t in tokens] == [
+        {"sub": "a"},
+        {"sub": "b"},
+    ]
+
+
 def test_private_keys_are_encrypted_at_rest_and_bound_to_their_key_id(settings):
     key = services.signing_key_create(actor=None)
     stored = bytes(SigningKey.objects.get(pk=key.pk).encrypted_private_key)
