@@ -52,12 +52,14 @@ class ConsultationPolicyAdmin(ScopedAdmin):
         "required_for_all",
         "required_for_sensitive",
         "required_for_third_party",
+        "email_participants_allowed",
     ]
     fields = [
         "consortium",
         "required_for_all",
         "required_for_sensitive",
         "required_for_third_party",
+        "email_participants_allowed",
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -73,6 +75,7 @@ class ConsultationPolicyAdmin(ScopedAdmin):
                 required_for_all=data["required_for_all"],
                 required_for_sensitive=data["required_for_sensitive"],
                 required_for_third_party=data["required_for_third_party"],
+                email_participants_allowed=data["email_participants_allowed"],
             ),
         )
 

@@ -1,8 +1,9 @@
 """Participation's audit actions and the payload fields each may carry (``audit.actions``).
 
 Ids and states only: never a comment's or a proposal's text, a meeting's agenda or minutes,
-nor a participant's name; a comment's declared age band is not logged either (the log is
-public and names residents by their pseudonymous id)."""
+nor a participant's name or e-mail address (an e-mail participant is named by id); a comment's
+declared age band is not logged either (the log is public and names residents by their
+pseudonymous id)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +12,12 @@ ACTIONS: dict[str, list[str]] = {
         "required_for_all",
         "required_for_sensitive",
         "required_for_third_party",
+        # People without a portal account may comment with a confirmed e-mail address.
+        "without_account",
     ],
+    # Taking part with a confirmed e-mail address: the participant's id, never the address.
+    "email_participant.link_sent": ["consultation", "created"],
+    "email_participant.confirmed": ["consultation", "first"],
     "consultation.created": ["bylaw_version", "purpose", "subject", "ticket"],
     "consultation.changed": ["bylaw_version", "purpose", "subject", "ticket"],
     "consultation.question_saved": ["consultation", "number"],
@@ -22,10 +28,12 @@ ACTIONS: dict[str, list[str]] = {
         "consultation",
         "meeting",
         "notice_section",
+        # An e-mail participant's id (never the address).
+        "participant",
         "question",
         "resident",
     ],
-    "consultation.comment_edited": ["consultation", "resident"],
+    "consultation.comment_edited": ["consultation", "participant", "resident"],
     "consultation.comment_hidden": ["consultation"],
     "consultation.comment_restored": ["consultation"],
     "consultation.answer_saved": ["answered", "changed", "consultation", "number"],
@@ -46,6 +54,8 @@ ACTIONS: dict[str, list[str]] = {
 # What each action means, in words (``audit.actions.label``).
 LABELS = {
     "consultation_policy.set": _("Rule for public consultations set"),
+    "email_participant.link_sent": _("Link to confirm an e-mail participant's address sent"),
+    "email_participant.confirmed": _("E-mail participant's address confirmed"),
     "consultation.created": _("Public consultation drafted"),
     "consultation.changed": _("Public consultation changed"),
     "consultation.question_saved": _("Consultation question saved"),

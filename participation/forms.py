@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.forms import PortalForm
 
-from .models import AgeBand, Consultation, NoticeSection, Proposal, Question
+from .models import DECLARABLE_AGE_BANDS, AgeBand, Consultation, NoticeSection, Proposal, Question
 from .services import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
@@ -39,7 +39,7 @@ class CommentForm(PortalForm):
     )
     age_band = forms.ChoiceField(
         label=_("Your age (optional)"),
-        choices=AgeBand.choices,
+        choices=DECLARABLE_AGE_BANDS,
         initial=AgeBand.UNDECLARED,
         help_text=_(
             "Only counted, never shown with your comment: it tells the consortium whom it has "
@@ -56,6 +56,30 @@ class CommentForm(PortalForm):
             del self.fields["question"]
         if consultation.subject != Consultation.Subject.PURPOSE:
             del self.fields["notice_section"]
+
+
+class EmailCommentForm(CommentForm):
+    """A comment by a participant with a confirmed e-mail address: no age is asked."""
+
+    def __init__(self, *args, consultation, **kwargs):
+        super().__init__(*args, consultation=consultation, **kwargs)
+        del self.fields["age_band"]
+
+
+class EmailLinkForm(PortalForm):
+    """The address to which the link that confirms it is sent."""
+
+    email = forms.CharField(
+        label=_("Your e-mail address"),
+        # Checked by the service, so that a wrong address gets the service's own message.
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=_(
+            "We send a link to it. The address is used only for this link and to send you the "
+            "answer: it is never shown."
+        ),
+    )
 
 
 class CommentEditForm(PortalForm):

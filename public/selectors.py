@@ -619,6 +619,8 @@ def consultation_detail(consortium: Consortium, consultation_id: int) -> dict:
         "phase": consultation.phase(),
         "counts": participation_selectors.participation_counts(consultation),
         "result": participation_selectors.result_rows(consultation),
+        # People without a portal account may take part with a confirmed e-mail address.
+        "by_email": participation_selectors.email_participation_allowed(consultation.consortium_id),
     }
 
 

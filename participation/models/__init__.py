@@ -1,6 +1,7 @@
 """Citizen participation: consultations, comments and answers, proposals and supports, meetings."""
 
 from .consultations import (
+    DECLARABLE_AGE_BANDS,
     OFFLINE_CHANNELS,
     AgeBand,
     Answer,
@@ -8,6 +9,7 @@ from .consultations import (
     Comment,
     Consultation,
     ConsultationPolicy,
+    EmailParticipant,
     NoticeSection,
     Question,
 )
@@ -15,6 +17,7 @@ from .meetings import Meeting, Registration
 from .proposals import Proposal, Support
 
 __all__ = [
+    "DECLARABLE_AGE_BANDS",
     "OFFLINE_CHANNELS",
     "AgeBand",
     "Answer",
@@ -22,6 +25,7 @@ __all__ = [
     "Comment",
     "Consultation",
     "ConsultationPolicy",
+    "EmailParticipant",
     "Meeting",
     "NoticeSection",
     "Proposal",

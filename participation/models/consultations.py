@@ -4,8 +4,10 @@ ticket), a bylaw amendment or a plan; the comments residents send, their moderat
 consortium's answers (「提出意見」 and 「考慮した結果及びその理由」, as the Administrative
 Procedure Act art. 43(1)(iv) asks of public comment).
 
-A comment's author is a resident (by pseudonymous id) or, for comments collected offline at a
-meeting, on paper or at a counter, nobody: the staff member who entered it is recorded instead.
+A comment's author is a resident (by pseudonymous id), a participant who confirmed an e-mail
+address (where the consortium allows people without a portal account to take part) or, for
+comments collected offline at a meeting, on paper or at a counter, nobody: the staff member who
+entered it is recorded instead.
 """
 
 from django.conf import settings
@@ -23,6 +25,7 @@ class Channel(models.TextChoices):
     """How a comment reached the consortium: the participation counts are per channel."""
 
     PORTAL = "portal", _("resident portal")
+    EMAIL = "email", _("confirmed e-mail address")
     MEETING = "meeting", _("meeting")
     PAPER = "paper", _("paper")
     COUNTER = "counter", _("counter")
@@ -58,6 +61,12 @@ class AgeBand(models.TextChoices):
     SIXTIES = "60s", _("60s")
     SEVENTY_PLUS = "70_plus", _("70 or over")
     UNDECLARED = "undeclared", _("prefer not to say")
+    # Participants by e-mail are not asked: they are counted here.
+    UNKNOWN = "unknown", _("unknown")
+
+
+# The bands a participant may declare (``unknown`` is the platform's, never chosen).
+DECLARABLE_AGE_BANDS = [choice for choice in AgeBand.choices if choice[0] != AgeBand.UNKNOWN]
 
 
 class ConsultationPolicy(models.Model):
@@ -81,6 +90,15 @@ class ConsultationPolicy(models.Model):
     required_for_third_party = models.BooleanField(
         _("purposes with third-party provision need one"), default=False
     )
+    # Off by default: only the consortium's residents, signed in to the portal, take part.
+    email_participants_allowed = models.BooleanField(
+        _("people without a portal account may comment with a confirmed e-mail address"),
+        default=False,
+        help_text=_(
+            "They confirm their address by a link sent to it; their comments are counted and "
+            "published as the residents' are, never with the address."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -89,6 +107,49 @@ class ConsultationPolicy(models.Model):
 
     def __str__(self) -> str:
         return str(self.consortium)
+
+
+class EmailParticipant(models.Model):
+    """
+    メールアドレスで参加する人: someone without a portal account who takes part in a
+    consortium's consultations with an address they confirmed by a link sent to it (where the
+    consortium's policy allows it). The address is personal data: it is used to send the link
+    and the answers, never shown, never logged (the log names the participant by id).
+    """
+
+    consortium = models.ForeignKey(
+        "governance.Consortium",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consortium"),
+    )
+    email = models.EmailField(_("e-mail address"))
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="ja"
+    )
+    # The one link that may confirm the address now: a used or replaced link no longer does.
+    link_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    link_sent_at = models.DateTimeField(_("link sent"), null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("e-mail participant")
+        verbose_name_plural = _("e-mail participants")
+        constraints = [
+            # One participant per address and consortium: a new request sends a new link to it.
+            models.UniqueConstraint(
+                fields=["consortium", "email"], name="participation_email_participant_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the address: admin messages and logs name the participant by id.
+        return f"#{self.pk}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class Consultation(models.Model):
@@ -309,7 +370,8 @@ class Answer(models.Model):
 class Comment(models.Model):
     """
     意見: one comment on a consultation, optionally on one of its questions. Sent in the portal
-    by a resident, or entered by staff from a meeting, a paper form or a counter (no author).
+    by a resident, by a participant with a confirmed e-mail address, or entered by staff from a
+    meeting, a paper form or a counter (no author).
     """
 
     class Status(models.TextChoices):
@@ -337,6 +399,14 @@ class Comment(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("resident"),
+    )
+    email_participant = models.ForeignKey(
+        EmailParticipant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("e-mail participant"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     # The staff member who entered an offline comment.
@@ -390,11 +460,34 @@ class Comment(models.Model):
                 condition=~Q(status="hidden") | ~Q(hidden_reason=""),
                 name="participation_comment_hidden_has_reason",
             ),
-            # A portal comment has its resident; an offline one its staff member.
+            # Exactly one author kind, matching the channel: a portal comment has its resident,
+            # an e-mail comment its participant, an offline one the staff member who entered it.
             models.CheckConstraint(
-                condition=(Q(channel="portal") & Q(resident__isnull=False, entered_by__isnull=True))
-                | (~Q(channel="portal") & Q(resident__isnull=True, entered_by__isnull=False)),
-                name="participation_comment_author",
+                condition=(
+                    Q(channel="portal")
+                    & Q(
+                        resident__isnull=False,
+                        email_participant__isnull=True,
+                        entered_by__isnull=True,
+                    )
+                )
+                | (
+                    Q(channel="email")
+                    & Q(
+                        resident__isnull=True,
+                        email_participant__isnull=False,
+                        entered_by__isnull=True,
+                    )
+                )
+                | (
+                    Q(channel__in=["meeting", "paper", "counter"])
+                    & Q(
+                        resident__isnull=True,
+                        email_participant__isnull=True,
+                        entered_by__isnull=False,
+                    )
+                ),
+                name="participation_comment_one_author",
             ),
             models.CheckConstraint(
                 condition=Q(meeting__isnull=True) | Q(channel="meeting"),
@@ -407,6 +500,12 @@ class Comment(models.Model):
                 fields=["resident", "-submitted_at"],
                 name="participation_comment_mine",
                 condition=Q(resident__isnull=False),
+            ),
+            # An e-mail participant's "my comments", newest first.
+            models.Index(
+                fields=["email_participant", "-submitted_at"],
+                name="participation_comment_email",
+                condition=Q(email_participant__isnull=False),
             ),
         ]
 

@@ -9,7 +9,15 @@ from consent.models import Purpose, Resident
 from consent.reports import SMALL_COUNT
 from governance.models import Consortium
 
-from ..models import AgeBand, Answer, Channel, Comment, Consultation, ConsultationPolicy
+from ..models import (
+    AgeBand,
+    Answer,
+    Channel,
+    Comment,
+    Consultation,
+    ConsultationPolicy,
+    EmailParticipant,
+)
 
 # The consultations residents and the public see: announced, or with their result published.
 VISIBLE = [Consultation.Status.ANNOUNCED, Consultation.Status.ANSWERED]
@@ -34,6 +42,73 @@ def may_comment(resident: Resident | None, consultation: Consultation) -> bool:
         and not resident.is_erased
         and resident.consortia.filter(pk=consultation.consortium_id).exists()
     )
+
+
+def email_participation_allowed(consortium_id: int) -> bool:
+    """Return True if the consortium lets people comment with a confirmed e-mail address."""
+    return ConsultationPolicy.objects.filter(
+        consortium_id=consortium_id, email_participants_allowed=True
+    ).exists()
+
+
+def access_consultation_for_email(
+    consultation_id: int, participant: EmailParticipant | None = None
+) -> Consultation:
+    """
+    Return one announced or answered consultation whose consortium lets people take part by
+    e-mail, and, given a ``participant``, of the participant's consortium; 404 for any other,
+    as for a missing one (so the e-mail pages of a consortium that does not allow it, or a
+    confirmation for another consortium, answer as a consultation that does not exist).
+    """
+    found = (
+        Consultation.objects.filter(
+            pk=consultation_id,
+            status__in=VISIBLE,
+            consortium__consultation_policy__email_participants_allowed=True,
+        )
+        .select_related("consortium")
+        .first()
+    )
+    if found is None or (
+        participant is not None and participant.consortium_id != found.consortium_id
+    ):
+        raise Http404("no such consultation")
+    return found
+
+
+def may_comment_by_email(participant: EmailParticipant, consultation: Consultation) -> bool:
+    """Return True if the participant's consortium is the consultation's and still allows it."""
+    return participant.consortium_id == consultation.consortium_id and (
+        email_participation_allowed(consultation.consortium_id)
+    )
+
+
+def email_link_unused(link) -> bool:
+    """Return True if a confirmation ``link`` (``tokens.Link``) is still its participant's."""
+    participant = EmailParticipant.objects.filter(pk=link.participant_id).first()
+    return bool(participant and participant.link_nonce and participant.link_nonce == link.nonce)
+
+
+def email_participants_by_ids(ids) -> QuerySet[EmailParticipant]:
+    """Return the confirmed participants among ``ids`` (those a browser session holds)."""
+    return EmailParticipant.objects.filter(pk__in=list(ids), confirmed_at__isnull=False)
+
+
+def comments_of_email_participants(participants) -> QuerySet[Comment]:
+    """Return the participants' own comments, newest first, with their consultation and answer."""
+    return (
+        Comment.objects.filter(email_participant__in=list(participants))
+        .select_related("consultation", "question", "answer")
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def access_own_email_comment(participants, comment_id: int) -> Comment:
+    """Return one of the participants' own comments; 404 for anyone else's, as for a missing one."""
+    found = comments_of_email_participants(participants).filter(pk=comment_id).first()
+    if found is None:
+        raise Http404("no such comment")
+    return found
 
 
 def consultations_for_resident(resident: Resident) -> QuerySet[Consultation]:
@@ -149,16 +224,22 @@ def _hidden_if_small(count: int) -> int | None:
 def participation_counts(consultation: Consultation) -> ParticipationCounts:
     """
     Count who took part without identifying anyone: a resident who commented in the portal
-    counts once however many comments they sent (with the age band of their latest), each
-    comment entered offline counts as one participant (nobody is known by name there). Counts
+    counts once however many comments they sent (with the age band of their latest), so does
+    a participant by e-mail (age band "unknown": they are not asked), each comment entered
+    offline counts as one participant (nobody is known by name there). Counts
     under ``SMALL_COUNT`` (consent's reports' rule) are None (shown as "fewer than 10").
     """
     comments = Comment.objects.filter(consultation=consultation).order_by("submitted_at", "id")
     participants: dict = {}
-    for channel, resident_id, age_band, pk in comments.values_list(
-        "channel", "resident_id", "age_band", "pk"
+    for channel, resident_id, email_participant_id, age_band, pk in comments.values_list(
+        "channel", "resident_id", "email_participant_id", "age_band", "pk"
     ):
-        key = ("resident", resident_id) if resident_id else ("offline", pk)
+        if resident_id:
+            key = ("resident", resident_id)
+        elif email_participant_id:
+            key = ("email", email_participant_id)
+        else:
+            key = ("offline", pk)
         participants[key] = (channel, age_band)
     by_channel = {value: 0 for value in Channel.values}
     by_age = {value: 0 for value in AgeBand.values}
@@ -179,11 +260,18 @@ def participation_counts(consultation: Consultation) -> ParticipationCounts:
 def participants_between(consortium, since, until) -> int:
     """
     Count the people who took part in the consortium's consultations with a comment received
-    in [since, until), as ``participation_counts`` does: a resident once however many comments
-    they sent, each comment entered offline as one participant.
+    in [since, until), as ``participation_counts`` does: a resident or an e-mail participant
+    once however many comments they sent, each comment entered offline as one participant.
     """
     comments = Comment.objects.filter(
         consultation__consortium=consortium, submitted_at__gte=since, submitted_at__lt=until
     )
     residents = comments.filter(resident__isnull=False).values("resident_id").distinct().count()
-    return residents + comments.filter(resident__isnull=True).count()
+    by_email = (
+        comments.filter(email_participant__isnull=False)
+        .values("email_participant_id")
+        .distinct()
+        .count()
+    )
+    offline = comments.filter(resident__isnull=True, email_participant__isnull=True).count()
+    return residents + by_email + offline

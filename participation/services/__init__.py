@@ -15,6 +15,15 @@ from .consultations import (  # noqa: F401
     consultation_save,
     question_save,
 )
+from .email_participants import (  # noqa: F401
+    RESEND_AFTER,
+    email_actor,
+    email_comment_edit,
+    email_comment_submit,
+    email_participant_confirm,
+    email_participant_request,
+    email_unconfirmed,
+)
 from .meetings import (  # noqa: F401
     meeting_announce,
     meeting_attendance_record,

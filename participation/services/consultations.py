@@ -88,8 +88,12 @@ def consultation_policy_set(
     required_for_all: bool = False,
     required_for_sensitive: bool = False,
     required_for_third_party: bool = False,
+    email_participants_allowed: bool = False,
 ) -> ConsultationPolicy:
-    """Set which of ``consortium``'s purposes may open only after a consultation's result."""
+    """
+    Set which of ``consortium``'s purposes may open only after a consultation's result, and
+    whether people without a portal account may comment with a confirmed e-mail address.
+    """
     require_secretariat(actor, consortium)
     policy, _created = ConsultationPolicy.objects.select_for_update().get_or_create(
         consortium=consortium
@@ -97,6 +101,7 @@ def consultation_policy_set(
     policy.required_for_all = required_for_all
     policy.required_for_sensitive = required_for_sensitive
     policy.required_for_third_party = required_for_third_party
+    policy.email_participants_allowed = email_participants_allowed
     policy.full_clean()
     policy.save()
     record(
@@ -108,6 +113,7 @@ def consultation_policy_set(
             "required_for_all": required_for_all,
             "required_for_sensitive": required_for_sensitive,
             "required_for_third_party": required_for_third_party,
+            "without_account": email_participants_allowed,
         },
     )
     return policy
@@ -553,7 +559,8 @@ def consultation_result_publish(
 ) -> Consultation:
     """
     Publish the result after the period: every published comment must be answered. Each
-    resident whose comment was answered is told (after the commit).
+    resident who commented is told (after the commit), and each e-mail participant gets the
+    answers to their comments by mail.
     """
     now = now or timezone.now()
     consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
@@ -622,3 +629,6 @@ def _tell_authors(consultation: Consultation) -> None:
         logger.info("consultation %s: %d commenters told", consultation_id, len(residents))
 
     transaction.on_commit(send)
+    from .email_participants import tell_email_participants
+
+    tell_email_participants(consultation)

@@ -281,7 +281,13 @@ def test_counts_by_channel_and_age_band_hide_small_numbers(consultation, clerk_a
     counts = selectors.participation_counts(consultation)
     assert counts.total == 11
     channels = {value: count for value, _label, count in counts.by_channel}
-    assert channels == {"portal": None, "meeting": None, "paper": 10, "counter": None}
+    assert channels == {
+        "portal": None,
+        "email": None,
+        "meeting": None,
+        "paper": 10,
+        "counter": None,
+    }
     ages = {value: count for value, _label, count in counts.by_age_band}
     assert ages["70_plus"] == 10 and ages["30s"] is None
 
