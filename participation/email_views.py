@@ -13,6 +13,7 @@ Any consultation of a consortium that does not allow it answers 404, as a missin
 does another consortium's consultation reached with this consortium's confirmation.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -23,6 +24,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+
+from config.clients import client_address
+from config.throttle import over_limit
 
 from . import selectors, services
 from .forms import CommentEditForm, EmailCommentForm, EmailLinkForm, add_service_errors
@@ -51,6 +55,27 @@ def email_start(request, consultation_id: int):
     found = selectors.access_consultation_for_email(consultation_id)
     participant = _held(request).get(found.consortium_id)
     form = EmailLinkForm(request.POST or None)
+    # Per address, the service sends at most one mail while its last link is fresh and unused;
+    # per connection, as many requests as a password reset allows (many addresses from one
+    # client would otherwise each get their mail).
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and over_limit(
+            f"participation:email-link:client:{client_address(request)}",
+            limit=settings.PASSWORD_RESET_LIMIT_PER_CLIENT,
+            window=settings.PASSWORD_RESET_WINDOW,
+        )
+    ):
+        form.add_error(
+            None, _("Too many requests from your connection. Please try again in an hour.")
+        )
+        return render(
+            request,
+            "participation/email/start.html",
+            {"consultation": found, "phase": found.phase(), "form": form, "participant": None},
+            status=429,
+        )
     if request.method == "POST" and form.is_valid():
         try:
             services.email_participant_request(

@@ -221,6 +221,18 @@ def test_repeated_requests_send_one_mail_until_ten_minutes_pass(open_to_email):
         services.email_participant_confirm(token=first, now=later)
 
 
+def test_one_connection_asking_for_many_addresses_is_throttled(open_to_email, settings):
+    settings.PASSWORD_RESET_LIMIT_PER_CLIENT = 2
+    client = english()
+    for number in range(2):
+        assert ask_link(client, open_to_email, f"person{number}@example.net").status_code == 200
+    response = ask_link(client, open_to_email, "person9@example.net")
+    assert response.status_code == 429
+    assert "Too many requests" in response.content.decode()
+    assert len(mail.outbox) == 2
+    assert not EmailParticipant.objects.filter(email="person9@example.net").exists()
+
+
 def test_a_confirmed_participant_comments_and_sees_it_with_no_age_asked(open_to_email):
     client = confirmed(Client(), open_to_email)
     page = client.get(reverse("participation:email_comment", args=[open_to_email.pk]))
@@ -417,3 +429,21 @@ def test_counts_open_data_and_the_answer_mail_hold_no_address(
     answers = public_selectors.consultation_answer_rows(open_to_email.consortium)
     assert "一つ目" in answers[0]["comments"] and ADDRESS not in json.dumps(answers)
     assert "@" not in log_text()
+
+
+def test_only_the_consortiums_secretariat_changes_the_flag_in_the_admin(
+    consortium_a, clerk_a, clerk_b
+):
+    policy = allow(consortium_a, clerk_a, allowed=False)
+    url = reverse("admin:participation_consultationpolicy_change", args=[policy.pk])
+    form = {"email_participants_allowed": "on", "_save": "Save"}
+    other = Client()
+    other.force_login(clerk_b)
+    assert other.get(url).status_code == 404
+    assert other.post(url, form).status_code == 404
+    assert not selectors.email_participation_allowed(consortium_a.pk)
+    clerk = Client()
+    clerk.force_login(clerk_a)
+    assert clerk.post(url, form).status_code == 302
+    assert selectors.email_participation_allowed(consortium_a.pk)
+    assert [p["without_account"] for p in entries("consultation_policy.set")] == [False, True]
