@@ -6,9 +6,10 @@ same run (median and p95 latency, and requests/s of one client, one request at a
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_public_bench \\
         .venv/bin/python bench/public_register.py [--tickets 10000] [--requests 300]
 
-Aim: p95 < 50 ms for the register's main page, a use's page and the uses list (50 a page). The data are built once
-(bulk inserts, not the services: three board votes per ticket, a grant-free register) and
-reused by later runs. Every request is a full render: no If-None-Match is sent.
+Aim: p95 < 50 ms for the register's main page, a use's page and the uses list (50 a page).
+The data are built once (bulk inserts, not the services: three board votes per ticket, a
+grant-free register) and reused by later runs. Every request is a full render: no
+If-None-Match is sent.
 """
 
 import argparse
