@@ -5,6 +5,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.forms import JapaneseDateField
 
@@ -253,9 +254,10 @@ class RepresentationRequestForm(PortalForm):
     requested_name = forms.CharField(label=_("Name of the person you act for"), max_length=200)
     relationship = forms.ChoiceField(
         label=_("How you are related to them"),
-        choices=[("", _("Choose"))] + list(Relationship.choices),
+        choices=[("", pgettext_lazy("empty choice", "Choose"))] + list(Relationship.choices),
     )
     evidence_kind = forms.ChoiceField(
         label=_("The document you will show at the counter"),
-        choices=[("", _("Choose"))] + list(Representation.EvidenceKind.choices),
+        choices=[("", pgettext_lazy("empty choice", "Choose"))]
+        + list(Representation.EvidenceKind.choices),
     )

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 PSEUDONYMOUS_ID_LENGTH = 24
@@ -317,7 +317,7 @@ class Notice(models.Model):
     terms = models.JSONField(_("terms"))
     # SHA-256 over the canonical JSON of version, texts and terms; receipts cite it.
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
-    published_at = models.DateTimeField(_("published"), default=timezone.now)
+    published_at = models.DateTimeField(pgettext_lazy("notice", "published"), default=timezone.now)
     # The data-ethics board's decision this version was published under: the review ticket's
     # number and the day it was decided (no foreign key: consent imports no later app). Empty
     # for versions published before approvals were required.
@@ -382,7 +382,9 @@ class ConsentRecord(models.Model):
     notice = models.ForeignKey(
         Notice, on_delete=models.PROTECT, related_name="consent_records", db_index=False
     )
-    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    decision = models.CharField(
+        pgettext_lazy("consent record", "decision"), max_length=10, choices=Decision.choices
+    )
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     method = models.CharField(_("how"), max_length=8, choices=Method.choices)
     # The secretariat's staff member who recorded a paper decision, and the form's reference.
@@ -515,7 +517,9 @@ class ConsentState(models.Model):
         ConsentRecord, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     decision = models.CharField(
-        _("decision"), max_length=10, choices=ConsentRecord.Decision.choices
+        pgettext_lazy("consent record", "decision"),
+        max_length=10,
+        choices=ConsentRecord.Decision.choices,
     )
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="+", db_index=False)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
@@ -841,7 +845,7 @@ class Representation(models.Model):
         Resident,
         on_delete=models.PROTECT,
         related_name="representations",
-        verbose_name=_("representative"),
+        verbose_name=pgettext_lazy("acting for a resident", "representative"),
     )
     # None while an online request waits for the secretariat to find or register the person.
     represented = models.ForeignKey(

@@ -400,7 +400,7 @@ class RoleCurrentFilter(admin.SimpleListFilter):
     parameter_name = "term"
 
     def lookups(self, request, model_admin):
-        return [("current", _("serving today")), ("ended", _("ended"))]
+        return [("current", _("serving today")), ("ended", pgettext_lazy("chair term", "ended"))]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .validators import validate_corporate_number
 
@@ -147,7 +148,7 @@ class BylawVersion(models.Model):
     """
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("draft")
+        DRAFT = "draft", pgettext_lazy("bylaw version", "draft")
         ADOPTED = "adopted", _("adopted")
 
     class MajorityBasis(models.TextChoices):
@@ -371,7 +372,7 @@ class Resolution(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("voting open")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("resolution", "closed")
 
     class Outcome(models.TextChoices):
         CARRIED = "carried", _("carried")
@@ -388,7 +389,7 @@ class Resolution(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     title_ja = models.CharField(_("title (Japanese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
-    text = models.TextField(_("text"), blank=True)
+    text = models.TextField(pgettext_lazy("resolution", "text"), blank=True)
     bylaw_version = models.ForeignKey(
         BylawVersion,
         verbose_name=_("proposed bylaw version"),
@@ -736,7 +737,9 @@ class Attendance(models.Model):
     membership = models.ForeignKey(
         Membership, verbose_name=_("member"), on_delete=models.PROTECT, related_name="attendances"
     )
-    status = models.CharField(_("attendance"), max_length=16, choices=Status.choices)
+    status = models.CharField(
+        pgettext_lazy("general assembly", "attendance"), max_length=16, choices=Status.choices
+    )
     proxy_holder = models.CharField(
         _("proxy holder"),
         max_length=200,
@@ -745,8 +748,8 @@ class Attendance(models.Model):
     )
 
     class Meta:
-        verbose_name = _("attendance")
-        verbose_name_plural = _("attendance")
+        verbose_name = pgettext_lazy("general assembly", "attendance")
+        verbose_name_plural = pgettext_lazy("general assembly", "attendance")
         ordering = ["assembly", "membership__organization__name_ja"]
         constraints = [
             models.UniqueConstraint(

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from governance.models import Consortium, Organization, Resolution
 
@@ -245,7 +246,7 @@ class Measurement(models.Model):
     measured_on = models.DateField(_("measured on"))
     value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
     source = models.CharField(_("source"), max_length=200)
-    evidence = models.TextField(_("evidence"), blank=True)
+    evidence = models.TextField(pgettext_lazy("measurement", "evidence"), blank=True)
     computed = models.BooleanField(_("computed by the platform"), default=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -315,11 +316,13 @@ class PdcaReview(models.Model):
     period_end = models.DateField(_("period until"))
     plan = models.TextField(_("plan"), blank=True)
     # Named for what they hold: a field called ``check`` would hide Model.check().
-    done = models.TextField(_("what was done"), blank=True)
+    done = models.TextField(pgettext_lazy("PDCA review", "what was done"), blank=True)
     assessment = models.TextField(_("assessment (check)"))
     causes = models.TextField(_("causes"), blank=True)
     actions = models.TextField(_("actions decided (act)"), blank=True)
-    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    decision = models.CharField(
+        pgettext_lazy("PDCA review", "decision"), max_length=16, choices=Decision.choices
+    )
     resolution = models.OneToOneField(
         Resolution,
         verbose_name=_("put to the general assembly as"),

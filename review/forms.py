@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.forms import IdsChoiceField
 from governance import selectors as governance_selectors
@@ -141,7 +142,7 @@ class CommentForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[
-            (ReviewComment.Kind.COMMENT, _("comment")),
+            (ReviewComment.Kind.COMMENT, pgettext_lazy("review remark", "comment")),
             (ReviewComment.Kind.QUESTION, _("question to the requester")),
         ],
     )

@@ -452,8 +452,8 @@ class ReviewComment(models.Model):
         REQUESTER = "requester", _("to the requester")
 
     class Kind(models.TextChoices):
-        COMMENT = "comment", _("comment")
-        QUESTION = "question", _("question")
+        COMMENT = "comment", pgettext_lazy("review remark", "comment")
+        QUESTION = "question", pgettext_lazy("review remark", "question")
         ANSWER = "answer", _("answer")
 
     ticket = models.ForeignKey(
@@ -462,7 +462,7 @@ class ReviewComment(models.Model):
     round = models.PositiveSmallIntegerField(_("round"))
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("author"),
+        verbose_name=pgettext_lazy("review remark", "author"),
         on_delete=models.PROTECT,
         related_name="+",
     )
@@ -471,7 +471,9 @@ class ReviewComment(models.Model):
         _("visible to"), max_length=16, choices=Visibility.choices, default=Visibility.BOARD
     )
     text = models.TextField(_("text"))
-    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("review remark", "written at"), auto_now_add=True
+    )
 
     class Meta:
         verbose_name = _("review comment")
@@ -701,7 +703,7 @@ class ObligationEvidence(models.Model):
     class Verdict(models.TextChoices):
         PENDING = "", _("awaiting the board")
         ACCEPTED = "accepted", _("accepted")
-        REJECTED = "rejected", _("rejected")
+        REJECTED = "rejected", pgettext_lazy("evidence verdict", "rejected")
 
     obligation = models.ForeignKey(
         Obligation,

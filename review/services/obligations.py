@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from governance import selectors as governance_selectors
 from governance.models import Role
@@ -301,7 +302,7 @@ def obligation_reject(
             "state": obligation.state,
         },
     )
-    _tell_requester(obligation, _("rejected"))
+    _tell_requester(obligation, pgettext("evidence verdict", "rejected"))
     return obligation
 
 
