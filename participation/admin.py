@@ -13,7 +13,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import (
@@ -764,7 +764,7 @@ class MeetingAdmin(ScopedAdmin):
         registrations = obj.registrations.all()
         rows = [
             (gettext("capacity"), obj.capacity),
-            (gettext("registered"), registrations.count()),
+            (pgettext("meeting attendance", "registered"), registrations.count()),
         ]
         if obj.status in (Meeting.Status.HELD, Meeting.Status.MINUTES):
             rows += [

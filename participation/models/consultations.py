@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from consent.models import localized
 
@@ -130,7 +131,9 @@ class EmailParticipant(models.Model):
     # The one link that may confirm the address now: a used or replaced link no longer does.
     link_nonce = models.CharField(max_length=32, blank=True, editable=False)
     link_sent_at = models.DateTimeField(_("link sent"), null=True, blank=True, editable=False)
-    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(
+        pgettext_lazy("e-mail address", "confirmed"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
