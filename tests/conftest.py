@@ -81,6 +81,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from django.db import connections
 
     with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        # A throw-away database: a commit need not wait for its WAL to reach the disk (the
+        # transactional tests commit and empty the tables often). Only this test database's
+        # sessions are changed, never a real one's.
+        cursor.execute(
+            "ALTER DATABASE "
+            + connections["default"].ops.quote_name(connections["default"].settings_dict["NAME"])
+            + " SET synchronous_commit TO off"
+        )
         # An owner's door for tests that tamper with the log in their own transaction
         # (tests/audit/helpers.owner_sql): never created outside a test database.
         cursor.execute(
@@ -143,6 +151,19 @@ def _one_redis_database_per_worker():
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["LOCATION"] = urlunsplit(url._replace(path=f"/{number}"))
     with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """
+    Hash the personas' passwords with a cheap hasher: production's PBKDF2 costs about half a
+    second of CPU per hash, and nearly every test makes users or signs one in. What is tested
+    is who may sign in, not the hasher's cost (production keeps Django's default hashers).
+    """
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
 
 
