@@ -71,6 +71,18 @@ def time_sql() -> str:
     raise NotImplementedError(f"the audit chain does not support {connection.vendor}")
 
 
+def chain_rows_sql(*, bounded: bool) -> str:
+    """
+    Return the query of the sealed entries (ChainRow's fields) from a first sequence number
+    (its one parameter), or between two (``bounded``), in sequence order.
+    """
+    return (
+        f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
+        f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
+        "WHERE seq >= %s" + (" AND seq <= %s" if bounded else "") + " ORDER BY seq"
+    )
+
+
 def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[ChainRow]:
     """
     Yield sealed entries in sequence order as plain tuples, with constant memory.
@@ -78,11 +90,7 @@ def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[Ch
     One raw query: a server-side cursor on PostgreSQL, so that a walk over millions of entries
     is bound by reading and hashing, not by the ORM.
     """
-    query = (
-        f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
-        f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
-        "WHERE seq >= %s" + (" AND seq <= %s" if end_seq is not None else "") + " ORDER BY seq"
-    )
+    query = chain_rows_sql(bounded=end_seq is not None)
     params = [start_seq] + ([end_seq] if end_seq is not None else [])
     with transaction.atomic():
         connection.ensure_connection()
@@ -97,59 +105,65 @@ def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[Ch
                     yield ChainRow._make(row)
 
 
-def chain_row_batches(*, start_seq: int = 1) -> Iterator[list[tuple]]:
+def chain_row_batches(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[list[tuple]]:
     """
-    Yield sealed entries in sequence order, in lists of plain tuples (ChainRow's fields).
+    Yield sealed entries from ``start_seq`` (to ``end_seq``) in sequence order, in lists of
+    plain tuples (ChainRow's fields).
 
     On PostgreSQL a thread reads the next batch from the server-side cursor while the caller
     works on this one: the server's reading and formatting overlaps the caller's hashing.
     """
-    query = (
-        f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
-        f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
-        "WHERE seq >= %s ORDER BY seq"
-    )
+    query = chain_rows_sql(bounded=end_seq is not None)
+    params = [start_seq] + ([end_seq] if end_seq is not None else [])
     with transaction.atomic():
         connection.ensure_connection()
         if connection.vendor != "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(query, [start_seq])
+                cursor.execute(query, params)
                 while rows := cursor.fetchmany(READ_CHUNK):
                     yield rows
             return
         # The raw connection: the reading thread uses nothing of Django's, and this thread
         # touches the connection only once the reader has finished.
         with connection.connection.cursor(name="audit_chain_batches") as cursor:
-            cursor.execute(query, [start_seq])
-            batches: queue.Queue = queue.Queue(maxsize=2)
-            stop = threading.Event()
+            cursor.execute(query, params)
+            yield from overlapped_batches(cursor)
 
-            def read() -> None:
-                try:
-                    while not stop.is_set():
-                        rows = cursor.fetchmany(READ_CHUNK)
-                        batches.put(rows)
-                        if not rows:
-                            return
-                except BaseException as exc:  # handed to the consuming thread
-                    batches.put(exc)
 
-            reader = threading.Thread(target=read, name="audit-chain-reader", daemon=True)
-            reader.start()
-            try:
-                while True:
-                    rows = batches.get()
-                    if isinstance(rows, BaseException):
-                        raise rows
-                    if not rows:
-                        break
-                    yield rows
-            finally:
-                stop.set()
-                while reader.is_alive():  # unblock a reader waiting to put
-                    with contextlib.suppress(queue.Empty):
-                        batches.get(timeout=0.1)
-                reader.join()
+def overlapped_batches(cursor) -> Iterator[list[tuple]]:
+    """
+    Yield the rows of ``cursor`` (a psycopg server-side cursor, executed) in lists, read by a
+    thread of their own one batch ahead of the caller.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(READ_CHUNK)
+                batches.put(rows)
+                if not rows:
+                    return
+        except BaseException as exc:  # handed to the consuming thread
+            batches.put(exc)
+
+    reader = threading.Thread(target=read, name="audit-chain-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            rows = batches.get()
+            if isinstance(rows, BaseException):
+                raise rows
+            if not rows:
+                break
+            yield rows
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting to put
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.1)
+        reader.join()
 
 
 def tree_tiles(*, level: int) -> Iterator[tuple[int, bytes]]:

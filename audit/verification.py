@@ -9,6 +9,7 @@ checkpoint the signer keeps outside the database (``signer_state``), against it.
 """
 
 import hashlib
+import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from json.encoder import encode_basestring  # the C string encoder chain.entry_text uses
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import chain, cosignatures, merkle, notes, roles, selectors, signer_state, witnessing
-from .models import Checkpoint, Cosignature, SigningKey
+from .models import Checkpoint, Cosignature, Entry, SigningKey
 from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
 
 
@@ -134,19 +135,34 @@ class _TreeCheck:
             else f"stored tile {level}/{index} is missing",
         )
 
-    def tile_full(self) -> None:
-        leaves = self.leaves
-        self.leaf_tile_digests.append(hashlib.sha256(b"".join(leaves)).digest())
-        value, level = merkle.perfect_root(leaves), 1
-        self.leaves = []
-        while True:
-            if len(self.levels) <= level:
-                self.levels.append([])
-            hashes = self.levels[level]
-            hashes.append(value)
-            if len(hashes) % TILE_WIDTH:
-                break
-            value, level = merkle.perfect_root(hashes[-TILE_WIDTH:]), level + 1
+    def absorb(self, segment: "_Segment") -> None:
+        """Add a walked run of entries, which starts at a tile boundary, after the tree so far."""
+        self.leaf_tile_digests.extend(segment.tile_digests)
+        for value in segment.tile_roots:
+            level = 1
+            while True:
+                if len(self.levels) <= level:
+                    self.levels.append([])
+                hashes = self.levels[level]
+                hashes.append(value)
+                if len(hashes) % TILE_WIDTH:
+                    break
+                value, level = merkle.perfect_root(hashes[-TILE_WIDTH:]), level + 1
+        self.leaves = segment.leaves
+        self.size += segment.count
+
+    def root_at(self, size: int, leaves: bytes) -> bytes:
+        """
+        Return the root of the tree of the first ``size`` leaves, given the leaf hashes of its
+        last, partial level-0 tile (the full tiles before it are absorbed already).
+        """
+        saved = self.size, self.leaves
+        self.size = size
+        self.leaves = [leaves[at : at + merkle.HASH_SIZE] for at in range(0, len(leaves), 32)]
+        try:
+            return self.root()
+        finally:
+            self.size, self.leaves = saved
 
     def node(self, level: int, index: int) -> bytes:
         tile_level, height = divmod(level, TILE_HEIGHT)
@@ -205,52 +221,58 @@ class _TreeCheck:
                 )
 
 
-def verify_chain(
+# Walks of at least this many entries are split over processes (fewer: starting them costs
+# more than it saves).
+PARALLEL_MIN_ENTRIES = 65_536
+
+
+class _Irregular(Exception):
+    """A parallel walk met a fault: the single walk names it (and every other) instead."""
+
+
+@dataclass
+class _Segment:
+    """
+    What a walk over a run of entries, from a tile boundary, leaves for the verdict: where the
+    chain ends, the digest and root of each full level-0 tile, the leaf hashes of the last,
+    partial tile, and at each wanted tree size the entry's hash and its partial tile's leaves.
+    """
+
+    expected_seq: int
+    prev_hash: str
+    prev_time: str
+    count: int = 0
+    tile_digests: list[bytes] = field(default_factory=list)
+    tile_roots: list[bytes] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)
+    hashes_at: dict[int, str] = field(default_factory=dict)
+    leaves_at: dict[int, bytes] = field(default_factory=dict)
+
+
+def _walk(
+    batches,
     *,
+    position: int,
+    expected_seq: int,
+    prev_hash: str,
+    prev_time: str,
+    wanted: set[int],
+    note: Callable[[int, str, str], None],
     progress: Callable[[int], None] | None = None,
-    max_problems: int = 50,
-    cosigned_notes: Sequence[str] = (),
-) -> Verdict:
+) -> _Segment:
     """
-    Check every entry's sequence, link and hash, the Merkle tree's stored tiles, then every
-    checkpoint and the signer's own record of its last one, every witness cosignature held and
-    each of ``cosigned_notes`` (checkpoints cosigned by a configured witness, obtained
-    elsewhere); return the verdict.
-
-    On PostgreSQL, outside a caller's transaction, everything is read from one snapshot
-    (REPEATABLE READ), so that entries, tiles and checkpoints sealed meanwhile do not count.
+    Check each entry of ``batches`` (ChainRow tuples in sequence order) for its sequence, link,
+    time and hash, following the entry of ``prev_hash`` and ``prev_time`` at tree size
+    ``position`` (a multiple of TILE_WIDTH); hash its leaf and each full tile.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _verify(progress=progress, max_problems=max_problems, cosigned_notes=cosigned_notes)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Not READ ONLY: a report's progress callback writes its heartbeat meanwhile.
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return _verify(progress=progress, max_problems=max_problems, cosigned_notes=cosigned_notes)
-
-
-def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) -> Verdict:
-    verdict = Verdict()
-    problems = verdict.problems
-
-    def note(seq: int, kind: str, detail: str) -> None:
-        if len(problems) < max_problems:
-            problems.append(Problem(seq, kind, detail))
-
-    checkpoints = list(Checkpoint.objects.select_related("key").order_by("seq", "id"))
-    recorded = signer_state.read()
-    signer_head = selectors.checkpoint_open(recorded) if recorded is not None else None
-    wanted = {cp.seq for cp in checkpoints}
-    if signer_head is not None:
-        wanted.add(signer_head.size)
-    witnessed = _witnessed_heads(checkpoints, cosigned_notes, note, verdict)
-    wanted.update(head.size for head, _ in witnessed)
-    hashes_at: dict[int, str] = {}
-    roots_at: dict[int, bytes] = {}
-    tree_check = _TreeCheck(note)
-    leaves = tree_check.leaves
-    expected_seq, prev_hash, count, prev_time = 1, chain.GENESIS_HASH, 0, ""
+    segment = _Segment(expected_seq, prev_hash, prev_time)
+    tile_digests, tile_roots = segment.tile_digests, segment.tile_roots
+    hashes_at, leaves_at = segment.hashes_at, segment.leaves_at
+    leaves: list[bytes] = []
+    count = position
     sha256, enc = hashlib.sha256, encode_basestring  # local names: this is the hot loop
-    for batch in selectors.chain_row_batches():
+    perfect_root, join = merkle.perfect_root, b"".join
+    for batch in batches:
         for (
             seq,
             time,
@@ -283,17 +305,220 @@ def _verify(*, progress, max_problems: int, cosigned_notes: Sequence[str] = ()) 
             leaves.append(sha256(b"\x00" + data).digest())
             count += 1
             if len(leaves) == TILE_WIDTH:
-                tree_check.size = count
-                tree_check.tile_full()
-                leaves = tree_check.leaves
+                tile_digests.append(sha256(join(leaves)).digest())
+                tile_roots.append(perfect_root(leaves))
+                leaves = []
             if count in wanted:
-                tree_check.size = count
                 hashes_at[count] = digest
-                roots_at[count] = tree_check.root()
+                leaves_at[count] = join(leaves)
             expected_seq, prev_hash = seq + 1, digest
         if progress:
             progress(len(batch))
-    tree_check.size = count
+    segment.count = count - position
+    segment.leaves = leaves
+    segment.expected_seq, segment.prev_hash, segment.prev_time = expected_seq, prev_hash, prev_time
+    return segment
+
+
+def _irregular(seq: int, kind: str, detail: str) -> None:
+    raise _Irregular(seq, kind)
+
+
+def _walk_parallel(workers: int, wanted: set[int], progress) -> list[_Segment] | None:
+    """
+    Walk the entries in ``workers`` runs of whole tiles at once: this process the first, a
+    forked process each of the others, every one on a connection of its own reading the
+    snapshot of this transaction. Each run starts from the stored hash and time of the entry
+    before it, and the runs must meet: each ends at the entry the next started after, with
+    that entry's hash and time. Return the runs in order; None when the log is too short to
+    split or any run met a fault, for the single walk to name every fault as it always has.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT max(seq) FROM {Entry._meta.db_table}")
+        last = cursor.fetchone()[0] or 0
+        if last < PARALLEL_MIN_ENTRIES:
+            return None
+        tiles = -(-last // TILE_WIDTH)
+        workers = min(workers, tiles)
+        # Run k covers the entries after tree size starts[k], up to starts[k + 1].
+        starts = [tiles * k // workers * TILE_WIDTH for k in range(workers)]
+        cursor.execute(
+            f"SELECT seq, {selectors.time_sql()}, hash FROM {Entry._meta.db_table} "
+            "WHERE seq = ANY(%s)",
+            [starts[1:]],
+        )
+        before = {seq: (time, digest) for seq, time, digest in cursor.fetchall()}
+        if len(before) != workers - 1:
+            return None  # a gap at a boundary
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+    params = connection.get_connection_params()
+    context = multiprocessing.get_context("fork")
+    children = []
+    for k in range(1, workers):
+        end = starts[k + 1] if k + 1 < workers else None
+        receiver, sender = context.Pipe(duplex=False)
+        time, digest = before[starts[k]]
+        child = context.Process(
+            target=_walk_child,
+            args=(sender, params, snapshot, starts[k], end, digest, time, wanted),
+            daemon=True,
+        )
+        child.start()
+        sender.close()
+        children.append((child, receiver))
+    segments, irregular = [], False
+    try:
+        segments.append(
+            _walk(
+                selectors.chain_row_batches(start_seq=1, end_seq=starts[1]),
+                position=0,
+                expected_seq=1,
+                prev_hash=chain.GENESIS_HASH,
+                prev_time="",
+                wanted=wanted,
+                note=_irregular,
+                progress=progress,
+            )
+        )
+    except _Irregular:
+        irregular = True
+    for child, receiver in children:
+        try:
+            outcome, value = receiver.recv()
+        except EOFError:
+            outcome, value = "error", f"a verifying process ended with code {child.exitcode}"
+        child.join()
+        if outcome == "error":
+            raise RuntimeError(value)
+        if outcome == "irregular" or irregular:
+            irregular = True
+            continue
+        if progress:
+            progress(value.count)
+        segments.append(value)
+    if irregular:
+        return None
+    for k in range(1, workers):
+        time, digest = before[starts[k]]
+        if (segments[k - 1].expected_seq, segments[k - 1].prev_hash) != (starts[k] + 1, digest):
+            return None  # the runs do not meet
+    return segments
+
+
+def _walk_child(sender, params, snapshot, start, end, prev_hash, prev_time, wanted) -> None:
+    """In a forked process: walk the entries after ``start`` (to ``end``); send the outcome."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        # Nothing of Django's connection, which is the parent's: a connection of its own.
+        with psycopg.connect(**params) as own:
+            own.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            own.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+            with own.cursor(name="audit_chain_part") as cursor:
+                cursor.execute(
+                    selectors.chain_rows_sql(bounded=end is not None),
+                    [start + 1] + ([end] if end is not None else []),
+                )
+                segment = _walk(
+                    selectors.overlapped_batches(cursor),
+                    position=start,
+                    expected_seq=start + 1,
+                    prev_hash=prev_hash,
+                    prev_time=prev_time,
+                    wanted=wanted,
+                    note=_irregular,
+                )
+        sender.send(("ok", segment))
+    except _Irregular:
+        sender.send(("irregular", None))
+    except BaseException as exc:  # the parent raises it
+        sender.send(("error", f"a verifying process failed: {exc!r}"))
+    finally:
+        sender.close()
+
+
+def verify_chain(
+    *,
+    progress: Callable[[int], None] | None = None,
+    max_problems: int = 50,
+    cosigned_notes: Sequence[str] = (),
+    workers: int | None = None,
+) -> Verdict:
+    """
+    Check every entry's sequence, link and hash, the Merkle tree's stored tiles, then every
+    checkpoint and the signer's own record of its last one, every witness cosignature held and
+    each of ``cosigned_notes`` (checkpoints cosigned by a configured witness, obtained
+    elsewhere); return the verdict.
+
+    On PostgreSQL, outside a caller's transaction, everything is read from one snapshot
+    (REPEATABLE READ), so that entries, tiles and checkpoints sealed meanwhile do not count;
+    there the entries of a long log are walked by ``workers`` processes (default
+    ``AUDIT_VERIFY_WORKERS``) sharing that snapshot (``_walk_parallel``).
+    """
+    if workers is None:
+        workers = settings.AUDIT_VERIFY_WORKERS
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        # A caller's transaction may hold entries no other connection sees: one process.
+        return _verify(
+            progress=progress, max_problems=max_problems, cosigned_notes=cosigned_notes, workers=1
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Not READ ONLY: a report's progress callback writes its heartbeat meanwhile.
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _verify(
+            progress=progress,
+            max_problems=max_problems,
+            cosigned_notes=cosigned_notes,
+            workers=workers,
+        )
+
+
+def _verify(
+    *, progress, max_problems: int, cosigned_notes: Sequence[str] = (), workers: int = 1
+) -> Verdict:
+    verdict = Verdict()
+    problems = verdict.problems
+
+    def note(seq: int, kind: str, detail: str) -> None:
+        if len(problems) < max_problems:
+            problems.append(Problem(seq, kind, detail))
+
+    checkpoints = list(Checkpoint.objects.select_related("key").order_by("seq", "id"))
+    recorded = signer_state.read()
+    signer_head = selectors.checkpoint_open(recorded) if recorded is not None else None
+    wanted = {cp.seq for cp in checkpoints}
+    if signer_head is not None:
+        wanted.add(signer_head.size)
+    witnessed = _witnessed_heads(checkpoints, cosigned_notes, note, verdict)
+    wanted.update(head.size for head, _ in witnessed)
+    hashes_at: dict[int, str] = {}
+    roots_at: dict[int, bytes] = {}
+    tree_check = _TreeCheck(note)
+    segments = _walk_parallel(workers, wanted, progress) if workers > 1 else None
+    if segments is None:  # one walk; also the one that names the faults a parallel walk met
+        segments = [
+            _walk(
+                selectors.chain_row_batches(),
+                position=0,
+                expected_seq=1,
+                prev_hash=chain.GENESIS_HASH,
+                prev_time="",
+                wanted=wanted,
+                note=note,
+                progress=progress,
+            )
+        ]
+    leaves_at: dict[int, bytes] = {}
+    for segment in segments:
+        tree_check.absorb(segment)
+        hashes_at.update(segment.hashes_at)
+        leaves_at.update(segment.leaves_at)
+    for size, leaves in leaves_at.items():
+        roots_at[size] = tree_check.root_at(size, leaves)
+    count = tree_check.size
+    expected_seq, prev_hash = segments[-1].expected_seq, segments[-1].prev_hash
 
     verdict.entries = count
     verdict.head_seq = expected_seq - 1

@@ -20,6 +20,8 @@ Environment variables (all optional on a development machine):
   then only insert pending entries).
 - ``AUDIT_PENDING_MAX_SECONDS``: how long a committed entry may wait to be sealed before
   ``audit_verify`` fails (default 300).
+- ``AUDIT_VERIFY_WORKERS``: how many processes ``audit_verify`` walks a long log with on
+  PostgreSQL (default: one per core; ``1``: one process).
 - ``DATABASE_OWNER_URL``: on PostgreSQL, the role that owns the schema and runs the migrations;
   ``DATABASE_URL``'s role then owns nothing (``scripts/db_roles.py`` makes both).
 - ``AUDIT_SEALER_ROLE``: the role that owns the audit log's sealing function.
@@ -429,6 +431,8 @@ AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "10"))
 AUDIT_SEQUENCER = env_flag("AUDIT_SEQUENCER")
 # How long an entry may wait, committed and pending, before audit_verify says sealing stopped.
 AUDIT_PENDING_MAX_SECONDS = int(os.environ.get("AUDIT_PENDING_MAX_SECONDS", "300"))
+# How many processes audit_verify walks a long log with on PostgreSQL (default: one per core).
+AUDIT_VERIFY_WORKERS = max(int(os.environ.get("AUDIT_VERIFY_WORKERS") or os.cpu_count() or 1), 1)
 # The last checkpoint the signer signed, kept outside the database (a file the database role
 # cannot write; in production on storage of its own). By default one file per database under
 # VAR_DIR, so that switching a checkout between SQLite and PostgreSQL keeps both.
