@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import keys
 
@@ -183,7 +184,7 @@ class EntryFields(models.Model):
     """The fields an entry has from the moment it is recorded."""
 
     class ActorType(models.TextChoices):
-        USER = "user", _("user")
+        USER = "user", pgettext_lazy("actor type", "user")
         SERVICE = "service", _("service")
         RESIDENT = "resident", _("resident")
         SYSTEM = "system", _("system")
@@ -192,7 +193,9 @@ class EntryFields(models.Model):
     actor_id = models.CharField(_("actor id"), max_length=64, blank=True)
     action = models.CharField(_("action"), max_length=64)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)
-    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_id = models.CharField(
+        pgettext_lazy("audit entry", "object id"), max_length=64, blank=True
+    )
     # A plain id, not a foreign key: the audit app depends on no other app.
     consortium_id = models.PositiveBigIntegerField(_("consortium"), null=True, blank=True)
     # The payload's canonical JSON text (RFC 8785), exactly the bytes the hash covers.

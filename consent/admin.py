@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import IdsChoiceField, JapaneseDateField
@@ -500,7 +500,7 @@ class RegisterResidentForm(forms.Form):
     """A resident without a smartphone, registered at the secretariat's counter."""
 
     consortium = forms.ModelChoiceField(label=_("consortium"), queryset=None)
-    full_name = forms.CharField(label=_("name"), max_length=200)
+    full_name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=200)
     phone = forms.CharField(label=_("telephone"), max_length=32, required=False)
     contact_email = forms.EmailField(label=_("email address"), required=False)
     language = forms.ChoiceField(label=_("preferred language"), choices=settings.LANGUAGES)

@@ -124,7 +124,7 @@ class ResidentProfile(models.Model):
     resident = models.OneToOneField(
         Resident, on_delete=models.CASCADE, primary_key=True, related_name="profile"
     )
-    full_name = models.CharField(_("name"), max_length=200, blank=True)
+    full_name = models.CharField(pgettext_lazy("person", "name"), max_length=200, blank=True)
     contact_email = models.EmailField(_("email address"), blank=True)
     phone = models.CharField(_("telephone"), max_length=32, blank=True)
 
@@ -298,7 +298,7 @@ class Notice(models.Model):
     purpose = models.ForeignKey(
         Purpose, on_delete=models.PROTECT, related_name="notices", verbose_name=_("purpose")
     )
-    version = models.PositiveIntegerField(_("version"))
+    version = models.PositiveIntegerField(pgettext_lazy("notice", "version"))
     text_ja = models.TextField(_("notice (Japanese)"))
     text_en = models.TextField(_("notice (English)"))
     # The same notice in やさしい日本語, written by the secretariat for residents who read the

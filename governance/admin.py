@@ -695,7 +695,7 @@ class AccountAdmin(ScopedAdmin):
         "deactivated_at",
     ]
 
-    @admin.display(description=_("name"))
+    @admin.display(description=pgettext_lazy("person", "name"))
     def full_name(self, obj):
         return obj.user.get_full_name()
 

@@ -12,6 +12,8 @@ import polib
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
 
 from participation import services as participation
 from tests.consent.conftest import as_resident, make_resident
@@ -44,6 +46,27 @@ def collisions(language: str) -> list[str]:
 def test_no_message_is_translated_two_ways_across_the_apps(language):
     found = collisions(language)
     assert not found, "give one side a context (pgettext) or one wording:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("language,code", [("ja", "ja"), ("en", "en")])
+def test_every_app_reads_in_its_own_words_at_run_time(language, code):
+    """Nor may the catalogues Django merges in besides ours (its own, the admin's, auth's)."""
+    replaced = []
+    with translation.override(code):
+        for app in APPS:
+            path = ROOT / app / "locale" / language / "LC_MESSAGES" / "django.po"
+            if not path.exists():
+                continue
+            for entry in polib.pofile(str(path)):
+                if entry.obsolete or not entry.msgstr or entry.fuzzy or entry.msgid_plural:
+                    continue
+                if entry.msgctxt:
+                    shown = pgettext(entry.msgctxt, entry.msgid)
+                else:
+                    shown = gettext(entry.msgid)
+                if shown != entry.msgstr:
+                    replaced.append(f"{app}: {entry.msgid!r} reads {shown!r}, not {entry.msgstr!r}")
+    assert not replaced, "\n".join(replaced)
 
 
 def label_of(page: str, field: str) -> str:
