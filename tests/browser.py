@@ -8,6 +8,7 @@ the same everywhere. It is evaluated in the page by the driver, not loaded by th
 checks pages opened with JavaScript disabled.
 """
 
+import weakref
 from functools import cache
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def _run_axe(page) -> list[dict]:
     )
 
 
+# Per browser, the page with scripts where copies of pages without them are checked: one for
+# all the checks of a test (a new context and page per check cost a third of a second each).
+_checkers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _checker(browser, viewport: dict | None):
+    """Return ``browser``'s checking page (scripts on), at ``viewport``'s size."""
+    checker = _checkers.get(browser)
+    if checker is None or checker.is_closed():
+        checker = browser.new_context(viewport=viewport).new_page()
+        _checkers[browser] = checker
+    elif viewport and checker.viewport_size != viewport:
+        checker.set_viewport_size(viewport)
+    return checker
+
+
 def axe_violations(page, *, impacts=FORBIDDEN_IMPACTS) -> list[dict]:
     """
     Run axe-core on the page as it is now (WCAG 2.0/2.1/2.2 A and AA rules and best practices)
@@ -87,22 +104,20 @@ def axe_violations(page, *, impacts=FORBIDDEN_IMPACTS) -> list[dict]:
         # fire: check a copy of the same document, at the same address and size, in a context
         # that runs scripts; its style sheets and images load from the same server.
         html, url = page.content(), page.url
-        context = page.context.browser.new_context(viewport=page.viewport_size)
-        try:
-            copy = context.new_page()
-            if url.startswith("http"):
-                copy.route(
-                    url,
-                    lambda route: route.fulfill(
-                        status=200, content_type="text/html; charset=utf-8", body=html
-                    ),
-                )
+        copy = _checker(page.context.browser, page.viewport_size)
+        if url.startswith("http"):
+
+            def serve(route):
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+
+            copy.route(url, serve)
+            try:
                 copy.goto(url)
-            else:
-                copy.set_content(html)
-            results = _run_axe(copy)
-        finally:
-            context.close()
+            finally:
+                copy.unroute(url, serve)
+        else:
+            copy.set_content(html)
+        results = _run_axe(copy)
     return [violation for violation in results if violation["impact"] in impacts]
 
 

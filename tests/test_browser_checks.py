@@ -3,6 +3,9 @@ The checks every browser test relies on find what they are meant to find: a page
 serious accessibility fault or one that scrolls sideways at 320 px fails; a clean page passes.
 """
 
+import http.server
+import threading
+
 import pytest
 
 from .browser import assert_page_ok, axe_violations, launch, requires_chromium
@@ -50,3 +53,39 @@ def test_a_page_wider_than_a_phone_is_found(page):
     page.set_content(CLEAN.replace("<p>本文です。</p>", '<p style="width:400px">本文です。</p>'))
     with pytest.raises(AssertionError, match="wider than a 320px screen"):
         assert_page_ok(page)
+
+
+def test_pages_served_without_javascript_are_each_checked_as_they_are(page):
+    """
+    A page opened over HTTP with scripts off is checked as a copy of what the page shows at
+    its address: the same address showing a faulty page after a clean one is found faulty.
+    """
+    shown = {"html": CLEAN}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = shown["html"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/page/"
+    try:
+        page.goto(url)
+        assert_page_ok(page)
+        shown["html"] = CLEAN.replace('<label for="name">お名前</label>', "")
+        page.goto(url)
+        assert "label" in {violation["id"] for violation in axe_violations(page)}
+        shown["html"] = CLEAN
+        page.goto(url)
+        assert_page_ok(page)
+    finally:
+        server.shutdown()
+        server.server_close()
