@@ -36,6 +36,28 @@ actions.declare(
 )
 
 
+# --- The order of the run ----------------------------------------------------------------------
+#
+# pytest-xdist's workers each take a share of the list and then steal from each other's: the
+# longest tests go first, so that no worker is left running one alone at the end while the
+# others have finished. The longest are the browser and live-platform tests and these modules.
+# pytest-django then orders the list as Django does (tests in a transaction, then those that
+# commit, then those without a database), keeping this order within each part.
+LONG_MODULES = ("tests/grants/test_api_fuzz.py", "tests/test_printed_documents.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-django's, which is tryfirst too
+def pytest_collection_modifyitems(config, items):
+    def long(item) -> bool:
+        return bool(
+            item.get_closest_marker("browser")
+            or item.get_closest_marker("live")
+            or item.nodeid.startswith(LONG_MODULES)
+        )
+
+    items.sort(key=lambda item: not long(item))  # stable: the rest keep their order
+
+
 # --- PostgreSQL with separate roles (README, "Production"; audit.roles) ------------------------
 #
 # The test databases are created and migrated by the owner (DATABASE_OWNER_URL); the tests run
