@@ -466,6 +466,13 @@ AUDIT_WITNESS_KEY_FILE = os.environ.get("AUDIT_WITNESS_KEY_FILE") or str(
     / f"{_database['ENGINE'].rsplit('.', 1)[-1]}-{Path(str(_database['NAME'])).name}.key"
 )
 
+# --- Participation --------------------------------------------------------------------------
+
+# Days an e-mail participant's address is kept once no longer needed (APPI Art. 22): after the
+# result of every consultation they commented on was published (the answers mailed), or after
+# their unconfirmed link expired; then the daily schedule erases it.
+PARTICIPATION_EMAIL_RETENTION_DAYS = int(os.environ.get("PARTICIPATION_EMAIL_RETENTION_DAYS", "30"))
+
 # --- Grants ---------------------------------------------------------------------------------
 
 # How often grants whose expiry has passed are stored as expired (and pushed to webhooks).

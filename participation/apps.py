@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,6 +15,10 @@ class ParticipationConfig(AppConfig):
         from . import audit_actions
 
         actions.declare(audit_actions.ACTIONS, audit_actions.LABELS)
+
+        from .schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)
 
         from consent import publication_checks
 

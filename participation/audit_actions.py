@@ -18,6 +18,9 @@ ACTIONS: dict[str, list[str]] = {
     # Taking part with a confirmed e-mail address: the participant's id, never the address.
     "email_participant.link_sent": ["consultation", "created"],
     "email_participant.confirmed": ["consultation", "first"],
+    # The address erased (APPI Art. 22): "participant" (they asked) or "retention" (no longer
+    # needed); how many of their comments (opinions) stay, without it.
+    "email_participant.erased": ["opinions", "reason"],
     "consultation.created": ["bylaw_version", "purpose", "subject", "ticket"],
     "consultation.changed": ["bylaw_version", "purpose", "subject", "ticket"],
     "consultation.question_saved": ["consultation", "number"],
@@ -56,6 +59,7 @@ LABELS = {
     "consultation_policy.set": _("Rule for public consultations set"),
     "email_participant.link_sent": _("Link to confirm an e-mail participant's address sent"),
     "email_participant.confirmed": _("E-mail participant's address confirmed"),
+    "email_participant.erased": _("E-mail participant's address erased"),
     "consultation.created": _("Public consultation drafted"),
     "consultation.changed": _("Public consultation changed"),
     "consultation.question_saved": _("Consultation question saved"),

@@ -221,6 +221,7 @@ def email_my_comments(request):
         {
             "comments": selectors.comments_of_email_participants(held.values()),
             "held": bool(held),
+            "participants": sorted(held.values(), key=lambda p: p.consortium_id),
         },
     )
 
@@ -252,6 +253,43 @@ def email_comment_edit(request, comment_id: int):
         "participation/email/comment_edit.html",
         {"comment": comment, "form": form},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_erase(request, participant_id: int):
+    """
+    Erase the participant's own address, after a page that says what it means (APPI Art. 22);
+    only while this browser holds them: anyone else's, or a missing one, answers 404.
+    """
+    held = _held(request)
+    participant = next((p for p in held.values() if p.pk == participant_id), None)
+    if participant is None:
+        raise Http404("no such participant")
+    if request.method == "POST":
+        services.email_participant_erase(
+            actor=services.email_actor(participant), participant=participant
+        )
+        remembered = dict(request.session.get(SESSION_KEY) or {})
+        remembered.pop(str(participant.consortium_id), None)
+        request.session[SESSION_KEY] = remembered
+        request.session.cycle_key()
+        messages.success(
+            request,
+            _(
+                "Your e-mail address was erased. Your comments stay published without it, and "
+                "no mail will be sent to you."
+            ),
+        )
+        return redirect(reverse("participation:email_my_comments") + "#messages")
+    return render(
+        request,
+        "participation/email/erase.html",
+        {
+            "participant": participant,
+            "comments": selectors.comments_of_email_participants([participant]).count(),
+        },
     )
 
 

@@ -40,4 +40,5 @@ urlpatterns: list = [
         name="email_comment_edit",
     ),
     path("participate/forget/", email_views.email_forget, name="email_forget"),
+    path("participate/erase/<int:participant_id>/", email_views.email_erase, name="email_erase"),
 ]

@@ -124,7 +124,9 @@ class EmailParticipant(models.Model):
         related_name="+",
         verbose_name=_("consortium"),
     )
-    email = models.EmailField(_("e-mail address"))
+    # Empty (NULL) once erased: by the participant, or when it is no longer needed (APPI Art. 22,
+    # ``email_participants_erase_expired``); the participant's comments stay, without it.
+    email = models.EmailField(_("e-mail address"), null=True, blank=True)
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="ja"
     )
@@ -135,14 +137,25 @@ class EmailParticipant(models.Model):
         pgettext_lazy("e-mail address", "confirmed"), null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    erased_at = models.DateTimeField(_("address erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("e-mail participant")
         verbose_name_plural = _("e-mail participants")
         constraints = [
             # One participant per address and consortium: a new request sends a new link to it.
+            # Erased participants hold no address, however many there are: the same address
+            # asked again makes a new participant, not linked to the erased one's comments.
             models.UniqueConstraint(
-                fields=["consortium", "email"], name="participation_email_participant_unique"
+                fields=["consortium", "email"],
+                condition=Q(email__isnull=False),
+                name="participation_email_participant_unique",
+            ),
+            # An address, or the time it was erased: never both, never neither.
+            models.CheckConstraint(
+                condition=Q(email__isnull=False, erased_at__isnull=True)
+                | Q(email__isnull=True, erased_at__isnull=False),
+                name="participation_email_participant_erased",
             ),
         ]
 
@@ -152,7 +165,11 @@ class EmailParticipant(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.confirmed_at is not None
+        return self.confirmed_at is not None and self.erased_at is None
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class Consultation(models.Model):

@@ -13,6 +13,7 @@ from .consultations import (  # noqa: F401
     consultations_public,
     email_link_unused,
     email_participants_by_ids,
+    email_participants_past_retention,
     email_participation_allowed,
     may_comment,
     may_comment_by_email,

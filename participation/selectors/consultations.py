@@ -1,8 +1,9 @@
 """Read queries about consultations: the portal's, the secretariat's and the public register's."""
 
 import dataclasses
+import datetime
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from consent.models import Purpose, Resident
@@ -90,8 +91,47 @@ def email_link_unused(link) -> bool:
 
 
 def email_participants_by_ids(ids) -> QuerySet[EmailParticipant]:
-    """Return the confirmed participants among ``ids`` (those a browser session holds)."""
-    return EmailParticipant.objects.filter(pk__in=list(ids), confirmed_at__isnull=False)
+    """
+    Return the confirmed participants among ``ids`` (those a browser session holds), with their
+    consortium; an erased one is no longer anyone's, on any device.
+    """
+    return EmailParticipant.objects.filter(
+        pk__in=list(ids), confirmed_at__isnull=False, erased_at__isnull=True
+    ).select_related("consortium")
+
+
+def email_participants_past_retention(
+    *, now: datetime.datetime, days: int, link_max_age: int
+) -> QuerySet[EmailParticipant]:
+    """
+    Return the participants whose address is no longer needed (APPI Art. 22), ``days`` after
+    its last use, and who asked no link in those days:
+
+    - confirmed: every consultation they commented on has had its result published (the
+      answers mailed) more than ``days`` ago; one who never commented, confirmed that long ago;
+    - never confirmed: their last link expired (``link_max_age`` seconds) more than ``days`` ago.
+    """
+    cutoff = now - datetime.timedelta(days=days)
+    link_cutoff = cutoff - datetime.timedelta(seconds=link_max_age)
+    # A comment whose answer is still to be mailed, or was mailed within the retention.
+    still_needed = Comment.objects.filter(email_participant=OuterRef("pk")).filter(
+        ~Q(consultation__status=Consultation.Status.ANSWERED)
+        | Q(consultation__answered_at__isnull=True)
+        | Q(consultation__answered_at__gte=cutoff)
+    )
+    return (
+        EmailParticipant.objects.filter(erased_at__isnull=True)
+        .filter(Q(link_sent_at__lt=cutoff) | Q(link_sent_at__isnull=True, created_at__lt=cutoff))
+        .filter(
+            Q(confirmed_at__isnull=False, confirmed_at__lt=cutoff) & ~Exists(still_needed)
+            | Q(confirmed_at__isnull=True)
+            & (
+                Q(link_sent_at__lt=link_cutoff)
+                | Q(link_sent_at__isnull=True, created_at__lt=link_cutoff)
+            )
+        )
+        .order_by("pk")
+    )
 
 
 def comments_of_email_participants(participants) -> QuerySet[Comment]:

@@ -16,12 +16,15 @@ from .consultations import (  # noqa: F401
     question_save,
 )
 from .email_participants import (  # noqa: F401
+    ERASE_BATCH,
     RESEND_AFTER,
     email_actor,
     email_comment_edit,
     email_comment_submit,
     email_participant_confirm,
+    email_participant_erase,
     email_participant_request,
+    email_participants_erase_expired,
     email_unconfirmed,
 )
 from .meetings import (  # noqa: F401

@@ -7,12 +7,17 @@ mail when the result is published.
 The address is personal data: it is kept on the participant to send the link and the answers,
 and never written to the audit log, which names the participant by id only (the actor of their
 own acts is ``participation.emailparticipant:<id>``). Mail goes out after the commit.
+
+It is erased when the participant asks, and when it is no longer needed (APPI Art. 22: personal
+data no longer needed is erased without delay): ``PARTICIPATION_EMAIL_RETENTION_DAYS`` after the
+answers were mailed, or after an unconfirmed link expired. The comments stay, without it.
 """
 
 import datetime
 import logging
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -26,7 +31,7 @@ from audit.services import Actor, record
 
 from .. import selectors
 from ..models import AgeBand, Channel, Comment, Consultation, EmailParticipant, Question
-from ..tokens import LinkInvalid, LinkUsed, make_link_token, read_link_token
+from ..tokens import LINK_MAX_AGE, LinkInvalid, LinkUsed, make_link_token, read_link_token
 from .consultations import _check_notice_section, _check_period, _check_question, _clean_text
 
 logger = logging.getLogger(__name__)
@@ -88,6 +93,13 @@ def email_participant_request(
             False,
         )
     participant = EmailParticipant.objects.select_for_update().get(pk=participant.pk)
+    if participant.is_erased:  # erased a moment ago: the address makes a new participant
+        participant, created = (
+            EmailParticipant.objects.create(
+                consortium_id=consultation.consortium_id, email=email, language=language
+            ),
+            True,
+        )
     if (
         participant.link_nonce
         and participant.link_sent_at is not None
@@ -147,7 +159,11 @@ def email_participant_confirm(*, token: str, now=None) -> tuple[EmailParticipant
         or not selectors.may_comment_by_email(participant, consultation)
     ):
         raise LinkInvalid
-    if not participant.link_nonce or not secrets.compare_digest(participant.link_nonce, link.nonce):
+    if (
+        participant.is_erased  # its link went with the address
+        or not participant.link_nonce
+        or not secrets.compare_digest(participant.link_nonce, link.nonce)
+    ):
         raise LinkUsed
     first = participant.confirmed_at is None
     participant.confirmed_at = participant.confirmed_at or now
@@ -240,8 +256,11 @@ def email_comment_edit(
     """Change a participant's own comment while the period lasts and it is not hidden."""
     now = now or timezone.now()
     comment = Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
-    if comment.email_participant_id != participant.pk or not selectors.may_comment_by_email(
-        participant, comment.consultation
+    participant = EmailParticipant.objects.get(pk=participant.pk)  # as stored: not erased
+    if (
+        comment.email_participant_id != participant.pk
+        or participant.is_erased
+        or not selectors.may_comment_by_email(participant, comment.consultation)
     ):
         raise PermissionDenied(_("You may change only your own comments."))
     text = _clean_text(text)
@@ -266,8 +285,11 @@ def tell_email_participants(consultation: Consultation) -> None:
     Mail each e-mail participant who commented the answers to their comments, or the reason a
     comment was hidden (after the commit): they have no portal to read them in.
     """
+    # An erased participant is mailed nothing: they have no address any more.
     comments = list(
-        consultation.comments.filter(email_participant__isnull=False)
+        consultation.comments.filter(
+            email_participant__isnull=False, email_participant__erased_at__isnull=True
+        )
         .select_related("email_participant", "answer")
         .order_by("submitted_at", "id")
     )
@@ -294,3 +316,81 @@ def tell_email_participants(consultation: Consultation) -> None:
         logger.info("consultation %s: %d e-mail participants told", consultation_id, len(mine))
 
     transaction.on_commit(send)
+
+
+@transaction.atomic
+def email_participant_erase(
+    *, actor, participant: EmailParticipant, reason: str = "participant", now=None
+) -> bool:
+    """
+    Erase the participant's address (APPI Art. 22) and any link still pending; return False if
+    it was erased already (nothing changes, nothing is logged). Their comments stay on the
+    consultations and the published result, without the address, as anonymous comments do;
+    no mail goes to them any more, and the same address asked again makes a new participant.
+    ``reason`` is "participant" (they asked) or "retention" (no longer needed).
+    """
+    now = now or timezone.now()
+    participant = EmailParticipant.objects.select_for_update().get(pk=participant.pk)
+    if participant.is_erased:
+        return False
+    participant.email = None
+    participant.link_nonce = ""
+    participant.erased_at = now
+    participant.save(update_fields=["email", "link_nonce", "erased_at"])
+    record(
+        actor=actor,
+        action="email_participant.erased",
+        obj=participant,
+        consortium=participant.consortium_id,
+        payload={
+            "reason": reason,
+            "opinions": Comment.objects.filter(email_participant=participant).count(),
+        },
+    )
+    return True
+
+
+ERASE_BATCH = 500
+
+
+def email_participants_erase_expired(
+    *, now=None, days: int | None = None, batch_size: int = ERASE_BATCH, progress=None
+) -> int:
+    """
+    Erase the addresses no longer needed (``selectors.email_participants_past_retention``,
+    ``days`` defaulting to ``PARTICIPATION_EMAIL_RETENTION_DAYS``), each with its own audit
+    entry (reason "retention"), in transactions of ``batch_size``; return how many were erased.
+    Safe to run twice, or at once: an erased participant is skipped. ``progress(n)`` hears
+    each batch.
+    """
+    now = now or timezone.now()
+    days = settings.PARTICIPATION_EMAIL_RETENTION_DAYS if days is None else days
+    if days < 0 or batch_size < 1:
+        raise ValueError("days must not be negative, batch_size must be positive")
+    due = selectors.email_participants_past_retention(now=now, days=days, link_max_age=LINK_MAX_AGE)
+    actor = Actor.system("participation.retention")
+    erased, after = 0, 0
+    while True:
+        with transaction.atomic():
+            # Locked, and chosen again inside the transaction: one who asked a link meanwhile
+            # is no longer due (PostgreSQL skips the rows another run holds).
+            batch = list(
+                due.filter(pk__gt=after)
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not batch:
+                break
+            after = batch[-1]
+            erased += sum(
+                email_participant_erase(
+                    actor=actor,
+                    participant=EmailParticipant(pk=pk),
+                    reason="retention",
+                    now=now,
+                )
+                for pk in batch
+            )
+        if progress is not None:
+            progress(len(batch))
+    return erased
