@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime
+import json
 import queue
 import threading
 from collections.abc import Iterator
@@ -263,6 +264,41 @@ def signing_key_events() -> tuple[set[str], dict[str, int]]:
     revocations = Entry.objects.filter(action="key.revoked", object_type=label)
     revoked = dict(revocations.values_list("object_id", "seq"))
     return created, revoked
+
+
+KEY_EVENT_ACTIONS = {
+    "key.rotated": "retired",  # the payload's retired_kid names the retired key, if any
+    "key.revoked": "revoked",
+    "key.publication_set": "publication",
+}
+
+
+def signing_key_event_records() -> tuple[list[tuple], list[tuple]]:
+    """
+    Return every signing-key event as ``(event id, kid, kind, reason, until)`` (``until`` in
+    the log's canonical time form, None for ever), and every entry that records one, sealed or
+    pending, as ``(seq or None, kid, kind, until)``: for audit_verify to match them.
+    """
+    events = [
+        (event_id, kid, kind, reason, chain.format_time(until) if until else None)
+        for event_id, kid, kind, reason, until in SigningKeyEvent.objects.order_by(
+            "id"
+        ).values_list("id", "key__kid", "kind", "reason", "until")
+    ]
+    entries = []
+    label = SigningKey._meta.label_lower
+    for model, seq_field in ((Entry, "seq"), (PendingEntry, None)):
+        rows = model.objects.filter(action__in=KEY_EVENT_ACTIONS, object_type=label)
+        for seq, action, payload in rows.order_by("id" if seq_field is None else "seq").values_list(
+            seq_field or "id", "action", "payload"
+        ):
+            data = json.loads(payload)
+            kind = KEY_EVENT_ACTIONS[action]
+            kid = data.get("retired_kid") if kind == "retired" else data.get("kid")
+            if kid is None:
+                continue  # a rotation that retired no key
+            entries.append((seq if seq_field else None, kid, kind, data.get("until")))
+    return events, entries
 
 
 def checkpoint_open(note: str) -> notes.TreeHead | None:

@@ -10,6 +10,7 @@ checkpoint the signer keeps outside the database (``signer_state``), against it.
 
 import hashlib
 import multiprocessing
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from json.encoder import encode_basestring  # the C string encoder chain.entry_text uses
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import chain, cosignatures, merkle, notes, roles, selectors, signer_state, witnessing
-from .models import Checkpoint, Cosignature, Entry, SigningKey
+from .models import Checkpoint, Cosignature, Entry, SigningKey, SigningKeyEvent
 from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
 
 
@@ -38,6 +39,8 @@ class Fault:
     PENDING_TOO_LONG = "pending_too_long"
     REVOKED_KEY = "revoked_key"
     UNPUBLISHED_KEY = "unpublished_key"
+    UNRECORDED_KEY_EVENT = "unrecorded_key_event"
+    MISSING_KEY_EVENT = "missing_key_event"
     TRIGGER_MISSING = roles.TRIGGER_MISSING
     EXCESS_PRIVILEGE = roles.EXCESS_PRIVILEGE
 
@@ -57,6 +60,8 @@ FAULT_LABELS = {
     Fault.PENDING_TOO_LONG: _("entries have waited too long to be sealed"),
     Fault.REVOKED_KEY: _("it was signed with a revoked key"),
     Fault.UNPUBLISHED_KEY: _("it was signed with a key that is not published"),
+    Fault.UNRECORDED_KEY_EVENT: _("a signing key's event has no audit entry"),
+    Fault.MISSING_KEY_EVENT: _("a signing key's event recorded in the log is missing"),
     Fault.TRIGGER_MISSING: _("a database guard of the log is missing"),
     Fault.EXCESS_PRIVILEGE: _("the platform's database role may change the log"),
 }
@@ -528,6 +533,7 @@ def _verify(
     _check_pending(count, note)
     verdict.checkpoints = len(checkpoints)
     _check_checkpoint_keys(checkpoints, note)
+    _check_key_events(count, note)
     if connection.vendor == "postgresql":
         # The database's own guards: triggers in place and enabled, the platform's role no
         # stronger than designed (audit.roles).
@@ -591,6 +597,53 @@ def _check_checkpoint_keys(checkpoints: list[Checkpoint], note) -> None:
                     f"checkpoint {checkpoint.pk} is signed by key {key.kid[:16]} after its "
                     "revocation",
                 )
+
+
+def _check_key_events(size: int, note) -> None:
+    """
+    Match each signing-key event (retirement, revocation, publication end) with the audit entry
+    its service writes in the same transaction (``key.rotated`` naming the retired key,
+    ``key.revoked``, ``key.publication_set`` with the same end), one for one: name an event
+    without its entry (a row inserted by other means, which would change a key's status
+    unseen) and an entry without its event (a row taken away, which would bring a revoked key
+    back).
+    """
+    events, entries = selectors.signing_key_event_records()
+    unmatched_entries = Counter((kid, kind, until) for _seq, kid, kind, until in entries)
+    unmatched_events = Counter((kid, kind, until) for _id, kid, kind, _reason, until in events)
+    # Migration audit 0011 made one publication event, the newest end, of the key's column:
+    # its earlier key.publication_set entries have no event of their own.
+    migrated = {
+        kid
+        for _id, kid, kind, reason, _until in events
+        if kind == SigningKeyEvent.Kind.PUBLICATION and reason == SigningKeyEvent.Reason.MIGRATED
+    }
+    for event_id, kid, kind, _reason, until in events:
+        token = (kid, kind, until)
+        if unmatched_entries[token]:
+            unmatched_entries[token] -= 1
+            continue
+        note(
+            0,
+            Fault.UNRECORDED_KEY_EVENT,
+            f"signing key event {event_id} ({kind} of key {kid[:16]}) has no audit entry: it "
+            "was not made by the platform's service",
+        )
+    for seq, kid, kind, until in entries:
+        token = (kid, kind, until)
+        if unmatched_events[token]:
+            unmatched_events[token] -= 1
+            continue
+        if kind == SigningKeyEvent.Kind.PUBLICATION and kid in migrated:
+            continue
+        note(
+            seq if seq is not None else size + 1,
+            Fault.MISSING_KEY_EVENT,
+            f"the log records key {kid[:16]} {kind}"
+            + (f" (until {until})" if until else "")
+            + (" in a pending entry" if seq is None else "")
+            + ", but no such signing key event exists",
+        )
 
 
 def _check_pending(size: int, note) -> None:

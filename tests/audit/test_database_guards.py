@@ -6,10 +6,12 @@ refused, and what an insider with the owner's rights can still do is caught by a
 """
 
 import json
+from io import StringIO
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -313,3 +315,26 @@ def test_sealing_in_sql_gives_the_bytes_python_would():
     )
     assert entry.time <= timezone.now()
     assert verify_json()[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["retired", "revoked", "publication"])
+def test_a_key_event_inserted_by_hand_without_its_entry_is_caught(kind):
+    """The runtime role may INSERT key events; one that its service did not write is named."""
+    build_chain(3)
+    key = services.signing_key_create(actor=None)
+    services.seal()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_signingkeyevent (key_id, kind, at, until, reason) "
+            "VALUES (%s, %s, now(), NULL, 'rotated') RETURNING id",
+            [key.pk, kind],
+        )
+        (event_id,) = cursor.fetchone()
+    assert verify_json()[0] == 1
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("audit_verify", "--no-seal", stdout=out)
+
+    assert exit_.value.code == 1
+    assert f"unrecorded_key_event: signing key event {event_id} ({kind}" in out.getvalue()
