@@ -1,5 +1,6 @@
 """The sequencer seals apart from the writers, who then only insert pending entries."""
 
+import importlib
 import threading
 from io import StringIO
 
@@ -87,4 +88,58 @@ def test_a_commit_wakes_the_sequencer_on_postgresql(postgres_only, sequenced):
         thread.join(timeout=30)
     assert total == [1]
     assert Entry.objects.get().action == "test.created"
+    assert not PendingEntry.objects.exists()
+
+
+def _heard_before_a_marker(listener, marker) -> list[str]:
+    """
+    Return the payloads ``listener`` heard on the channel before a marker notified now: the
+    notifications of commits made before it arrive before it (PostgreSQL queues them in commit
+    order), so no waiting on a clock decides what was not heard.
+    """
+    marker.execute(f"NOTIFY {sequencer.CHANNEL}, 'marker'")
+    heard = []
+    for notification in listener.notifies(timeout=30):
+        if notification.payload == "marker":
+            return heard
+        heard.append(notification.payload)
+    pytest.fail("the marker's notification did not arrive")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_do_not_notify_while_the_sequencer_is_at_work(postgres_only, sequenced):
+    """
+    Migration audit 0013: a commit that inserted pending entries notifies only when no
+    sequencer holds the awake lock; the entry committed meanwhile is sealed all the same.
+    """
+    import psycopg
+
+    migration = importlib.import_module("audit.migrations.0013_pending_notify_when_asleep")
+    assert migration.AWAKE_LOCK_ID == sequencer.AWAKE_LOCK_ID
+    params = connection.get_connection_params()
+    with (
+        psycopg.connect(autocommit=True, **params) as at_work,
+        psycopg.connect(autocommit=True, **params) as listener,
+        psycopg.connect(autocommit=True, **params) as marker,
+    ):
+        listener.execute(f"LISTEN {sequencer.CHANNEL}")
+        # A sequencer at work: the lock its listening connection holds (``_take_awake``).
+        at_work.execute("SELECT pg_advisory_lock(%s)", [sequencer.AWAKE_LOCK_ID])
+        with transaction.atomic():
+            services.record(actor=None, action="test.created")
+        assert _heard_before_a_marker(listener, marker) == []
+
+        # Asleep again: the next commit wakes it.
+        at_work.execute("SELECT pg_advisory_unlock(%s)", [sequencer.AWAKE_LOCK_ID])
+        with transaction.atomic():
+            services.record(actor=None, action="test.changed", payload={"to": "b"})
+        assert _heard_before_a_marker(listener, marker) == [""]
+
+    assert PendingEntry.objects.count() == 2 and not Entry.objects.exists()
+    stop = threading.Event()
+    assert sequencer.run(stop=stop, poll_seconds=0.01, sealed=lambda _: stop.set()) == 2
+    assert list(Entry.objects.values_list("seq", "action")) == [
+        (1, "test.created"),
+        (2, "test.changed"),
+    ]
     assert not PendingEntry.objects.exists()
