@@ -6,6 +6,8 @@ the secretariat hides one with a reason, which the participant reads; the period
 secretariat answers and publishes the result, and the participant gets the answer by mail.
 The register shows the answered comment and never the address. Every page passes
 tests/browser.py's checks (axe-core; no sideways scroll at 320 px for the participant's pages).
+A participant erases their address from their comments, through the page that says what it
+means, on a phone without JavaScript.
 """
 
 import datetime
@@ -137,3 +139,39 @@ def test_someone_without_an_account_comments_by_email_and_gets_the_answer(
     assert "通知文をもっと短くしてください。" in text and "隣の山田さん" not in text
     assert ADDRESS not in text
     assert_page_ok(public)
+
+
+def test_a_participant_erases_their_address_on_a_phone(server, browser, consortium_a, clerk_a):
+    from participation import services
+    from participation.models import EmailParticipant
+
+    base = server.url
+    services.consultation_policy_set(
+        actor=clerk_a, consortium=consortium_a, email_participants_allowed=True
+    )
+    consultation = make_consultation(consortium_a, clerk_a)
+    visitor = phone(browser)
+    visitor.goto(f"{base}/participate/consultations/{consultation.pk}/")
+    mail.outbox.clear()
+    visitor.get_by_role("textbox", name="メールアドレス").fill(ADDRESS)
+    follow(visitor.get_by_role("button", name="リンクを送る"))
+    link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
+    visitor.goto(link)
+    follow(visitor.get_by_role("button", name="アドレスを確認する"))
+    visitor.get_by_label("ご意見").fill("保存期間を短くしてください。")
+    follow(visitor.get_by_role("button", name="意見を送信する"))
+
+    # From their comments: a page that says what erasing means, then one button.
+    follow(visitor.get_by_role("link", name="メールアドレスを消去する"))
+    assert "/participate/erase/" in visitor.url
+    text = visitor.content()
+    assert "回答はメールで届かなくなります" in text and "アドレスなしで" in text
+    assert_page_ok(visitor)
+    assert EmailParticipant.objects.get().email == ADDRESS
+    follow(visitor.get_by_role("button", name="メールアドレスを消去する"))
+    assert "メールアドレスを消去しました" in visitor.locator("#messages").inner_text()
+    assert "保存期間を短く" not in visitor.content()  # the device no longer holds them
+    assert_page_ok(visitor)
+    participant = EmailParticipant.objects.get()
+    assert participant.email is None and participant.erased_at is not None
+    assert Comment.objects.get().email_participant_id == participant.pk
