@@ -464,6 +464,9 @@ def verify_chain(
     """
     if workers is None:
         workers = settings.AUDIT_VERIFY_WORKERS
+    if multiprocessing.current_process().daemon:
+        # A task cluster's worker (django-q daemonizes them) may not start processes.
+        workers = 1
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         # A caller's transaction may hold entries no other connection sees: one process.
         return _verify(

@@ -107,3 +107,17 @@ def test_a_broken_link_at_a_tile_boundary_is_caught(two_workers):
     assert (257, "broken_link") in problems
     assert (256, "hash_mismatch") not in problems  # the forged entry holds by itself
     assert problems == _named(verification.verify_chain(workers=1).problems)
+
+
+def test_a_daemonic_process_walks_alone(two_workers, monkeypatch):
+    """A task cluster's worker is daemonic and may not start processes: the report's walk."""
+    _log_of_three_tiles()
+
+    class Daemonic:
+        daemon = True
+
+    monkeypatch.setattr(verification.multiprocessing, "current_process", Daemonic)
+    verdict = verification.verify_chain()
+
+    assert verdict.ok and verdict.entries == 601
+    assert two_workers == []  # never split
