@@ -34,7 +34,11 @@ FORBIDDEN = ("UPDATE", "DELETE", "TRUNCATE", "INSERT", "REFERENCES", "TRIGGER")
 # Every trigger the audit log's tables must have, enabled.
 TRIGGERS = {
     "audit_entry": ["audit_entry_append_only_rows", "audit_entry_append_only_truncate"],
-    "audit_pending": ["audit_pending_append_only_rows", "audit_pending_append_only_truncate"],
+    "audit_pending": [
+        "audit_pending_append_only_rows",
+        "audit_pending_append_only_delete",
+        "audit_pending_append_only_truncate",
+    ],
     "audit_checkpoint": [
         "audit_checkpoint_append_only_rows",
         "audit_checkpoint_append_only_truncate",

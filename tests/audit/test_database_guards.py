@@ -111,6 +111,32 @@ def test_pending_entries_cannot_be_changed_before_their_seal():
     assert PendingEntry.objects.get().action == "test.recorded"
 
 
+def test_the_owner_cannot_delete_pending_entries_either():
+    """The sealer's one DELETE per batch is checked once per statement, and anyone else's is
+    refused, even when it matches no row."""
+    services.record(actor=None, action="test.recorded")
+    for statement in ("DELETE FROM audit_pending", "DELETE FROM audit_pending WHERE id < 0"):
+        with pytest.raises(DatabaseError, match=REFUSED), transaction.atomic():
+            owner_sql(statement)
+    assert PendingEntry.objects.get().action == "test.recorded"
+    assert services.seal() == 1
+    assert not PendingEntry.objects.exists()
+
+
+def test_a_batch_is_sealed_in_order_across_tiles():
+    """One seal of 300 entries (one INSERT and one DELETE for the batch) crosses a full tile."""
+    services.record_many(
+        services.EntrySpec(action="test.recorded", payload={"n": n}) for n in range(300)
+    )
+    assert services.seal() == 300
+    assert list(Entry.objects.values_list("seq", flat=True)) == list(range(1, 301))
+    assert [json.loads(p)["n"] for p in Entry.objects.values_list("payload", flat=True)] == list(
+        range(300)
+    )
+    assert not PendingEntry.objects.exists()
+    assert verify_json()[0] == 0
+
+
 def test_the_runtime_role_cannot_seal_but_through_the_sealing_function():
     services.record(actor=None, action="test.recorded")
     refused(
@@ -248,6 +274,7 @@ def test_a_keys_row_and_its_events_are_never_changed(statement):
     "table, trigger",
     [
         ("audit_entry", "audit_entry_append_only_rows"),
+        ("audit_pending", "audit_pending_append_only_delete"),
         ("audit_signingkey", "audit_signingkey_append_only_rows"),
         ("audit_signingkeyevent", "audit_signingkeyevent_append_only_rows"),
         ("audit_signingkeyevent", "audit_signingkeyevent_append_only_truncate"),

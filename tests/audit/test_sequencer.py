@@ -143,3 +143,44 @@ def test_writers_do_not_notify_while_the_sequencer_is_at_work(postgres_only, seq
         (2, "test.changed"),
     ]
     assert not PendingEntry.objects.exists()
+
+
+class _Moments:
+    """A stop event whose waits are counted, not slept: writers commit ``batches`` between the
+    sequencer's looks, then it is told to stop."""
+
+    def __init__(self, batches: list[int]):
+        self.batches, self.waits, self._stopped = list(batches), [], False
+
+    def is_set(self) -> bool:
+        return self._stopped
+
+    def wait(self, timeout=None) -> bool:
+        self.waits.append(timeout)
+        if not self.batches:
+            self._stopped = True
+        else:
+            services.record_many(
+                services.EntrySpec(action="test.recorded", payload={"n": n})
+                for n in range(self.batches.pop(0))
+            )
+        return self._stopped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_sequencer_collects_longer_moments_and_a_quiet_one_short(postgres_only, sequenced):
+    services.record_many(
+        services.EntrySpec(action="test.recorded", payload={"n": n}) for n in range(40)
+    )
+    stop = _Moments([40, 40, 40, 40, 40, 2, 2])
+    heard = []
+
+    assert sequencer.run(stop=stop, poll_seconds=60, sealed=heard.append) == 244
+
+    # Busy (at least BUSY_ENTRIES a look): each moment twice the last, up to the longest;
+    # then halved while looks find few.
+    assert stop.waits[:7] == [0.04, 0.08, 0.16, 0.25, 0.25, 0.25, 0.125]
+    assert sequencer.LONGEST_MOMENT == 0.25 and sequencer.SETTLE_SECONDS == 0.02
+    assert heard == [40, 40, 40, 40, 40, 40, 2, 2]
+    assert list(Entry.objects.values_list("seq", flat=True)) == list(range(1, 245))
+    assert not PendingEntry.objects.exists() and verify_chain().ok
