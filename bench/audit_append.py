@@ -20,6 +20,10 @@ Each writer is a process; each append is its own transaction, as in a web reques
   the sealed entry's time (the database's clock at sealing) minus the writer's clock after its
   commit, on the same machine.
 
+CPU per append is counted too (Linux ``/proc``): the writers' processes, their database
+sessions, and the sequencer's process and sessions; what a loaded machine does to the rates
+does not change it much. Django runs with ``DEBUG`` off, as in production.
+
 Plain and sequenced runs alternate (``--rounds`` pairs, the order swapped each round) so that
 other work on a shared machine weighs on both alike; each line gives the load average before
 and after its pair, and the last line per writer count the median of the pairs' ratios.
@@ -28,6 +32,7 @@ and after its pair, and the last line per writer count the median of the pairs' 
 """
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
@@ -37,6 +42,19 @@ from _setup import machine, setup
 
 PLAIN_TABLE = "bench_plain_entry"
 ACTION = "bench.appended"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user and system) process ``pid`` has used (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_pid(connection) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def _worker(mode: str, seconds: float, barrier, counter, number: int, commits) -> None:
@@ -64,8 +82,9 @@ def _worker(mode: str, seconds: float, barrier, counter, number: int, commits) -
         f"INSERT INTO {PLAIN_TABLE} (time, {', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * (len(columns) + 1))})"
     )
-    connection.ensure_connection()
+    backend = _backend_pid(connection)
     barrier.wait()
+    python, session = time.process_time(), _cpu_seconds(backend)
     done, deadline, committed = 0, time.perf_counter() + seconds, []
     while time.perf_counter() < deadline:
         n = number * 10_000_000 + done
@@ -88,25 +107,50 @@ def _worker(mode: str, seconds: float, barrier, counter, number: int, commits) -
             if mode == "sequenced":
                 committed.append((n, time.time()))
         done += 1
+    python, session = time.process_time() - python, _cpu_seconds(backend) - session
     with counter.get_lock():
         counter.value += done
-    if committed:
-        commits.put(committed)
+    commits.put((committed, (python, session)))
 
 
-def _sequencer(stop) -> None:
+def _sequencer(stop, commits) -> None:
     os.environ["AUDIT_SEQUENCER"] = "1"
     setup(migrate=False)
     import threading
 
+    from django.db import connection
+
     from audit import sequencer
 
+    # The CPU of the sequencer's process and of its two database sessions (the sealing one and
+    # the listening one, read after each round: its session ends with the run).
+    backends = {_backend_pid(connection): 0.0}
+    listen = sequencer._listen
+
+    def listening():
+        listener = listen()
+        backends[listener.info.backend_pid] = 0.0
+        return listener
+
+    def sealed(_count):
+        for pid in backends:
+            with contextlib.suppress(FileNotFoundError):  # the listener's session has ended
+                backends[pid] = _cpu_seconds(pid)
+
+    sequencer._listen = listening
+    python, sessions = time.process_time(), sum(_cpu_seconds(pid) for pid in backends)
     event = threading.Event()
     threading.Thread(target=lambda: (stop.wait(), event.set()), daemon=True).start()
-    sequencer.run(stop=event)  # as manage.py audit_sequencer: the poll of production
+    # As manage.py audit_sequencer: the poll of production.
+    sequencer.run(stop=event, sealed=sealed)
+    sealed(0)
+    commits.put(([], (time.process_time() - python, sum(backends.values()) - sessions)))
 
 
-def run(mode: str, writers: int, seconds: float) -> tuple[float, list[float]]:
+def run(mode: str, writers: int, seconds: float) -> tuple[float, list[float], tuple]:
+    """Return the appends per second, the commit-to-sealed latencies (sequenced) and the CPU
+    seconds per append of the writers' processes, of their database sessions, and of the
+    sequencer's process and sessions."""
     from django.db import connection
 
     from audit import roles, services
@@ -130,7 +174,7 @@ def run(mode: str, writers: int, seconds: float) -> tuple[float, list[float]]:
     commits, stop = context.Queue(), context.Event()
     sequencer = None
     if mode == "sequenced":
-        sequencer = context.Process(target=_sequencer, args=(stop,))
+        sequencer = context.Process(target=_sequencer, args=(stop, commits))
         sequencer.start()
     processes = [
         context.Process(target=_worker, args=(mode, seconds, barrier, counter, n, commits))
@@ -141,19 +185,22 @@ def run(mode: str, writers: int, seconds: float) -> tuple[float, list[float]]:
     barrier.wait()
     started = time.perf_counter()
     committed: dict[int, float] = {}
-    if mode == "sequenced":
-        for _ in range(writers):
-            committed.update(commits.get())
+    python = session = 0.0
+    for _ in range(writers):
+        times, (python_used, session_used) = commits.get()
+        committed.update(times)
+        python, session = python + python_used, session + session_used
     for process in processes:
         process.join()
     if mode == "sealed on commit":
         services.seal()  # count only what is in the chain
     elapsed = time.perf_counter() - started
-    latencies = []
+    latencies, sequencer_cpu = [], 0.0
     if sequencer is not None:
         while services.selectors.pending_count():  # the sequencer catches up
             time.sleep(0.05)
         stop.set()
+        sequencer_cpu = sum(commits.get()[1])
         sequencer.join()
         for payload, sealed in Entry.objects.filter(seq__gte=first_seq, action=ACTION).values_list(
             "payload", "time"
@@ -161,7 +208,9 @@ def run(mode: str, writers: int, seconds: float) -> tuple[float, list[float]]:
             n = int(payload.split('"n":')[1].split("}")[0].split(",")[0])
             if n in committed:
                 latencies.append(sealed.timestamp() - committed[n])
-    return counter.value / elapsed, latencies
+    count = max(counter.value, 1)
+    per_append = (python / count, session / count, sequencer_cpu / count)
+    return counter.value / elapsed, latencies, per_append
 
 
 def _p99(latencies: list[float]) -> float:
@@ -180,6 +229,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="plain/sequenced pairs per count")
     parser.add_argument("--no-sealed-on-commit", action="store_true")
     args = parser.parse_args()
+    # As in production: with DEBUG on, Django would also keep every query's text, in both modes.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
     setup()
     from django.db import connection
 
@@ -189,7 +241,8 @@ def main() -> None:
     print(f"audit append benchmark: {machine()}; {args.seconds:.0f} s per run", flush=True)
     print(
         f"{'writers':>7} {'load':>9} {'plain INSERT/s':>15} {'sequenced/s':>12} {'ratio':>6} "
-        f"{'commit->sealed median':>22} {'p99':>9}",
+        f"{'commit->sealed median':>22} {'p99':>9} "
+        "CPU us/append (writers + their sessions + sequencer): plain; sequenced",
         flush=True,
     )
     for writers in args.writers:
@@ -199,20 +252,25 @@ def main() -> None:
             results = {}
             for mode in ("plain", "sequenced")[:: 1 if round_ % 2 == 0 else -1]:
                 results[mode] = run(mode, writers, args.seconds)
-            plain, (sequenced, latencies) = results["plain"][0], results["sequenced"]
+            (plain, _, plain_cpu), (sequenced, latencies, cpu) = (
+                results["plain"],
+                results["sequenced"],
+            )
             ratios.append(sequenced / plain)
             median = statistics.median(latencies) if latencies else float("nan")
             print(
                 f"{writers:>7} {before + '-' + _load():>9} {plain:>15,.0f} {sequenced:>12,.0f} "
                 f"{sequenced / plain:>6.2f} {median * 1000:>19.1f} ms "
-                f"{_p99(latencies) * 1000:>6.1f} ms",
+                f"{_p99(latencies) * 1000:>6.1f} ms "
+                f"{' + '.join(f'{t * 1e6:,.0f}' for t in plain_cpu[:2])}; "
+                f"{' + '.join(f'{t * 1e6:,.0f}' for t in cpu)}",
                 flush=True,
             )
         line = f"{writers:>7} median ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f})"
         if not args.no_sealed_on_commit:
             before = _load()
-            plain, _ = run("plain", writers, args.seconds)
-            on_commit, _ = run("sealed on commit", writers, args.seconds)
+            plain = run("plain", writers, args.seconds)[0]
+            on_commit = run("sealed on commit", writers, args.seconds)[0]
             line += (
                 f"; sealed on commit {on_commit:,.0f}/s beside plain {plain:,.0f}/s "
                 f"({on_commit / plain:.2f}, load {before}-{_load()})"
