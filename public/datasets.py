@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from governance.models import Consortium
 from participation.models import AgeBand, Channel
@@ -230,7 +231,7 @@ DATASETS = [
     ),
     Dataset(
         key="consultations",
-        title=_("Consultations"),
+        title=pgettext_lazy("register", "Consultations"),
         description=_(
             "Every consultation announced (意見募集): its period, its phase and how many took "
             "part by channel and by declared age band; counts under 10 hidden."
@@ -280,7 +281,7 @@ DATASETS = [
     ),
     Dataset(
         key="proposals",
-        title=_("Proposals"),
+        title=pgettext_lazy("register", "Proposals"),
         description=_(
             "Residents' proposals the secretariat has answered: their kind and title, how many "
             "residents support them, the outcome and its reasons, and what follows (a purpose, "
@@ -302,7 +303,7 @@ DATASETS = [
     ),
     Dataset(
         key="meetings",
-        title=_("Meetings"),
+        title=pgettext_lazy("register", "Meetings"),
         description=_(
             "Open meetings announced (説明会・意見交換会): agenda, time, place, capacity, how many "
             "registered and attended, the minutes once published, and the consultations and "

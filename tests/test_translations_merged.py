@@ -48,7 +48,7 @@ def test_no_message_is_translated_two_ways_across_the_apps(language):
     assert not found, "give one side a context (pgettext) or one wording:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("language,code", [("ja", "ja"), ("en", "en")])
+@pytest.mark.parametrize("language,code", [("ja", "ja"), ("ja_Easy", "ja-easy"), ("en", "en")])
 def test_every_app_reads_in_its_own_words_at_run_time(language, code):
     """Nor may the catalogues Django merges in besides ours (its own, the admin's, auth's)."""
     replaced = []
@@ -100,3 +100,16 @@ def test_a_declined_proposal_reads_as_not_adopted_on_the_register(client, consor
     shown = client.get(page).content.decode()
     assert "駅前に混雑センサーを" in shown
     assert "不採用" in shown and "不同意" not in shown
+
+
+@pytest.mark.django_db
+def test_a_consultation_on_the_register_reads_in_easy_japanese(client, consortium_a, clerk_a):
+    from tests.participation.conftest import make_consultation
+
+    consultation = make_consultation(consortium_a, clerk_a)
+    page = client.get(
+        f"/ja-easy/register/{consortium_a.slug}/consultations/{consultation.pk}/"
+    ).content.decode()
+    # Not the participation app's ordinary Japanese for the same English words.
+    assert "いけんを きく こと" in page and "意見募集の対象" not in page
+    assert "いまの ようす" in page

@@ -2,8 +2,7 @@
 
 from django import template
 from django.conf import settings
-from django.utils.translation import get_language, pgettext_lazy
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, pgettext, pgettext_lazy
 
 from governance.models import Membership, Organization, Resolution, Role
 from grants.models import Grant
@@ -48,7 +47,7 @@ def joined(values) -> str:
 def count(value) -> str:
     """Return a count, or "fewer than 10" for a hidden one (None)."""
     if value is None:
-        return _("fewer than %(n)d") % {"n": selectors.SMALL_COUNT}
+        return pgettext("register", "fewer than %(n)d") % {"n": selectors.SMALL_COUNT}
     return f"{value:,}"
 
 
