@@ -183,10 +183,19 @@ PENDING_FIELDS = [field for field in PendingEntry._meta.concrete_fields if not f
 PENDING_COLUMNS = [field.column for field in PENDING_FIELDS]
 
 
+# The fields whose values need the database's own form (SQLite keeps times as text; a consortium
+# may be named by a string id); ``_build`` gives the others as the strings their columns hold.
+PREPARED_FIELDS = {"written_at", "consortium_id"}
+
+
 def _insert_pending(entry: PendingEntry) -> None:
     # One plain INSERT, as cheap as the caller's own: this runs in every state change.
-    values = [field.get_db_prep_save(getattr(entry, field.attname), connection)
-              for field in PENDING_FIELDS]  # fmt: skip
+    values = [
+        field.get_db_prep_save(getattr(entry, field.attname), connection)
+        if field.attname in PREPARED_FIELDS
+        else getattr(entry, field.attname)
+        for field in PENDING_FIELDS
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {PendingEntry._meta.db_table} ({', '.join(PENDING_COLUMNS)}) "
