@@ -40,10 +40,15 @@ actions.declare(
 #
 # pytest-xdist's workers each take a share of the list and then steal from each other's: the
 # longest tests go first, so that no worker is left running one alone at the end while the
-# others have finished. The longest are the browser and live-platform tests and these modules.
+# others have finished. The longest are the browser and live-platform tests and these modules
+# (the review's migration test, on PostgreSQL only, is the longest there).
 # pytest-django then orders the list as Django does (tests in a transaction, then those that
 # commit, then those without a database), keeping this order within each part.
-LONG_MODULES = ("tests/grants/test_api_fuzz.py", "tests/test_printed_documents.py")
+LONG_MODULES = (
+    "tests/grants/test_api_fuzz.py",
+    "tests/test_printed_documents.py",
+    "tests/review/test_migration.py",
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-django's, which is tryfirst too
