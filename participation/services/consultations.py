@@ -288,12 +288,42 @@ def comment_submit(
     _check_notice_section(consultation, notice_section)
     _check_age_band(age_band)
     _check_period(consultation, now)
+    return _comment_save(
+        actor=actor,
+        consultation=consultation,
+        question=question,
+        notice_section=notice_section,
+        author={"resident": resident},
+        author_payload={"resident": resident.pseudonymous_id},
+        channel=Channel.PORTAL,
+        age_band=age_band,
+        text=text,
+        language=language,
+        now=now,
+    )
+
+
+def _comment_save(
+    *,
+    actor,
+    consultation: Consultation,
+    question: Question | None,
+    notice_section: str,
+    author: dict,
+    author_payload: dict,
+    channel: str,
+    age_band: str,
+    text: str,
+    language: str,
+    now,
+) -> Comment:
+    """Store a checked comment of a resident or an e-mail participant, with its audit entry."""
     comment = Comment(
         consultation=consultation,
         question=question,
         notice_section=notice_section,
-        resident=resident,
-        channel=Channel.PORTAL,
+        **author,
+        channel=channel,
         age_band=age_band,
         text=text,
         language=language[:2],
@@ -309,8 +339,8 @@ def comment_submit(
         payload={
             "consultation": consultation.pk,
             "question": question.number if question else None,
-            "resident": resident.pseudonymous_id,
-            "channel": Channel.PORTAL,
+            **author_payload,
+            "channel": channel,
             **({"notice_section": notice_section} if notice_section else {}),
         },
     )
@@ -324,6 +354,17 @@ def comment_edit(*, actor, comment: Comment, resident: Resident, text: str, now=
     comment = Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
     if comment.resident_id != resident.pk:
         raise PermissionDenied(_("You may change only your own comments."))
+    return _comment_text_change(
+        actor=actor,
+        comment=comment,
+        text=text,
+        author_payload={"resident": resident.pseudonymous_id},
+        now=now,
+    )
+
+
+def _comment_text_change(*, actor, comment: Comment, text: str, author_payload: dict, now):
+    """Change the text of a comment its author may change, with its audit entry."""
     text = _clean_text(text)
     if comment.status == Comment.Status.HIDDEN:
         raise ValidationError({"text": _("A hidden comment can no longer be changed.")})
@@ -336,7 +377,7 @@ def comment_edit(*, actor, comment: Comment, resident: Resident, text: str, now=
         action="consultation.comment_edited",
         obj=comment,
         consortium=comment.consultation.consortium_id,
-        payload={"consultation": comment.consultation_id, "resident": resident.pseudonymous_id},
+        payload={"consultation": comment.consultation_id, **author_payload},
     )
     return comment
 

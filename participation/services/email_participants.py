@@ -32,7 +32,14 @@ from audit.services import Actor, record
 from .. import selectors
 from ..models import AgeBand, Channel, Comment, Consultation, EmailParticipant, Question
 from ..tokens import LINK_MAX_AGE, LinkInvalid, LinkUsed, make_link_token, read_link_token
-from .consultations import _check_notice_section, _check_period, _check_question, _clean_text
+from .consultations import (
+    _check_notice_section,
+    _check_period,
+    _check_question,
+    _clean_text,
+    _comment_save,
+    _comment_text_change,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -220,33 +227,19 @@ def email_comment_submit(
     _check_question(consultation, question)
     _check_notice_section(consultation, notice_section)
     _check_period(consultation, now)
-    comment = Comment(
+    return _comment_save(
+        actor=actor,
         consultation=consultation,
         question=question,
         notice_section=notice_section,
-        email_participant=participant,
+        author={"email_participant": participant},
+        author_payload={"participant": participant.pk},
         channel=Channel.EMAIL,
         age_band=AgeBand.UNKNOWN,
         text=text,
-        language=language[:2],
-        submitted_at=now,
+        language=language,
+        now=now,
     )
-    comment.full_clean()
-    comment.save()
-    record(
-        actor=actor,
-        action="consultation.comment_submitted",
-        obj=comment,
-        consortium=consultation.consortium_id,
-        payload={
-            "consultation": consultation.pk,
-            "question": question.number if question else None,
-            "participant": participant.pk,
-            "channel": Channel.EMAIL,
-            **({"notice_section": notice_section} if notice_section else {}),
-        },
-    )
-    return comment
 
 
 @transaction.atomic
@@ -263,21 +256,13 @@ def email_comment_edit(
         or not selectors.may_comment_by_email(participant, comment.consultation)
     ):
         raise PermissionDenied(_("You may change only your own comments."))
-    text = _clean_text(text)
-    if comment.status == Comment.Status.HIDDEN:
-        raise ValidationError({"text": _("A hidden comment can no longer be changed.")})
-    _check_period(comment.consultation, now)
-    comment.text = text
-    comment.edited_at = now
-    comment.save(update_fields=["text", "edited_at"])
-    record(
+    return _comment_text_change(
         actor=actor,
-        action="consultation.comment_edited",
-        obj=comment,
-        consortium=comment.consultation.consortium_id,
-        payload={"consultation": comment.consultation_id, "participant": participant.pk},
+        comment=comment,
+        text=text,
+        author_payload={"participant": participant.pk},
+        now=now,
     )
-    return comment
 
 
 def tell_email_participants(consultation: Consultation) -> None:
