@@ -91,6 +91,9 @@ def test_a_comment_after_the_period_is_refused(consultation, resident, settings)
     )
     assert response.status_code == 400
     assert "終了しました" in response.context["form"].errors["text"][0]
+    # The page shows the refusal and keeps what was typed, though the form is no longer offered.
+    page = response.content.decode()
+    assert "終了しました" in page and "遅れました。" in page
     assert not Comment.objects.exists()
 
 
