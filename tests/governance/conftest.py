@@ -17,12 +17,6 @@ _serial = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The personas' passwords are hashed many times per test; the hasher's cost is not tested here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _english():
     """Assert on the English messages (the platform's default language is Japanese)."""
     with translation.override("en"):

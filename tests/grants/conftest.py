@@ -26,7 +26,6 @@ founding_bylaws = governance_fixtures.founding_bylaws
 requester_a = governance_fixtures.requester_a
 rep_a = governance_fixtures.rep_a
 board_a = review_fixtures.board_a
-_fast_passwords = governance_fixtures._fast_passwords  # autouse: cheap hashes for the personas
 _english = governance_fixtures._english  # autouse: assert on the English messages
 
 __all__ = ["make_resident"]

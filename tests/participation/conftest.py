@@ -14,7 +14,6 @@ from tests.governance import conftest as governance_fixtures
 
 __all__ = ["PASSWORD", "as_resident", "make_purpose", "make_resident"]
 
-_fast_passwords = governance_fixtures._fast_passwords  # autouse: cheap hashes for the personas
 _english = governance_fixtures._english  # autouse: assert on the English messages
 resident = consent_fixtures.resident
 other_resident = consent_fixtures.other_resident

@@ -26,7 +26,6 @@ file_ticket = grants_fixtures.file_ticket
 ticket = grants_fixtures.ticket
 service_a = grants_fixtures.service_a
 grant = grants_fixtures.grant
-_fast_passwords = grants_fixtures._fast_passwords
 add_member = review_fixtures.add_member
 make_resident = grants_fixtures.make_resident
 

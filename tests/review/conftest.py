@@ -13,7 +13,6 @@ assembly = governance_fixtures.assembly
 requester_a = governance_fixtures.requester_a
 rep_a = governance_fixtures.rep_a
 other_member_a = governance_fixtures.other_member_a
-_fast_passwords = governance_fixtures._fast_passwords  # autouse: cheap hashes for the personas
 _english = governance_fixtures._english  # autouse: assert on the English messages
 FOUNDED = governance_fixtures.FOUNDED
 ASSEMBLY_DAY = governance_fixtures.ASSEMBLY_DAY
