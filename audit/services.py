@@ -33,7 +33,7 @@ from pathlib import Path
 import jwt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -181,29 +181,43 @@ def record(
 # The fields an entry has before its seal, which the sealer copies into the chain as they are.
 PENDING_FIELDS = [field for field in PendingEntry._meta.concrete_fields if not field.primary_key]
 PENDING_COLUMNS = [field.column for field in PENDING_FIELDS]
+PENDING_INSERT = (
+    f"INSERT INTO {PendingEntry._meta.db_table} ({', '.join(PENDING_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(PENDING_COLUMNS))}) RETURNING id"
+)
 
 
-# The fields whose values need the database's own form (SQLite keeps times as text; a consortium
-# may be named by a string id); ``_build`` gives the others as the strings their columns hold.
+# The fields whose values may need the database's own form (SQLite keeps times as text; a
+# consortium may be named by a string id); ``_build`` gives the others as the strings their columns
+# hold.
 PREPARED_FIELDS = {"written_at", "consortium_id"}
 
 
+def _native_on_postgresql(value) -> bool:
+    """Whether psycopg takes ``value`` as its field's preparation would give it on PostgreSQL."""
+    return (
+        value is None
+        or type(value) is int
+        or (type(value) is datetime.datetime and value.tzinfo is not None)
+    )
+
+
 def _insert_pending(entry: PendingEntry) -> None:
-    # One plain INSERT, as cheap as the caller's own: this runs in every state change.
-    values = [
-        field.get_db_prep_save(getattr(entry, field.attname), connection)
-        if field.attname in PREPARED_FIELDS
-        else getattr(entry, field.attname)
-        for field in PENDING_FIELDS
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {PendingEntry._meta.db_table} ({', '.join(PENDING_COLUMNS)}) "
-            f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING id",
-            values,
-        )
+    # One plain INSERT, as cheap as the caller's own: this runs in every state change. The
+    # connection is looked up once (each use of ``django.db.connection`` looks it up again), and
+    # a value goes through its field's preparation only when the database needs another form.
+    db = connections[DEFAULT_DB_ALIAS]
+    postgresql = db.vendor == "postgresql"
+    values = []
+    for field in PENDING_FIELDS:
+        value = getattr(entry, field.attname)
+        if field.attname in PREPARED_FIELDS and not (postgresql and _native_on_postgresql(value)):
+            value = field.get_db_prep_save(value, db)
+        values.append(value)
+    with db.cursor() as cursor:
+        cursor.execute(PENDING_INSERT, values)
         entry.pk = cursor.fetchone()[0]
-    entry._state.adding, entry._state.db = False, connection.alias
+    entry._state.adding, entry._state.db = False, db.alias
 
 
 def record_many(specs: Iterable[EntrySpec], *, batch_size: int = 5000) -> int:
