@@ -59,3 +59,17 @@ def test_a_refused_payload_fails_the_callers_change():
         services.record(actor=None, action="NotDotted")
 
     assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("consortium", [7, "7"])
+def test_a_pending_entry_keeps_its_consortium_and_the_writers_time(consortium):
+    entry = services.record(
+        actor=None, action="test.created", object_type="t", object_id="1", consortium=consortium
+    )
+
+    stored = PendingEntry.objects.get(pk=entry.pk)
+    assert stored.consortium_id == 7
+    assert stored.written_at == entry.written_at  # to the microsecond, in UTC
+    services.seal()
+    assert Entry.objects.get().consortium_id == 7
+    assert verify_chain().ok
