@@ -8,7 +8,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py audit/_walk.c Makefile | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n auto
@@ -21,12 +21,13 @@ SOAK_STAMP := $(VENV)/.soak-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install run test lint format messages system-packages soak
 
-# Debian packages the platform needs at run time (Japanese fonts for PDFs, Chromium for
-# browser tests); installed only where apt-get exists and they are missing.
+# Debian packages the platform needs (Japanese fonts for PDFs, Chromium for browser tests,
+# OpenSSL's headers for the audit walk's C accelerator); installed only where apt-get exists
+# and they are missing. Before the install in run and test, so that the accelerator builds.
 system-packages:
 	@bash scripts/system-packages.sh
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py audit/_walk.c Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -40,13 +41,13 @@ install: $(STAMP)
 # migrations run as the owner and everything else as the runtime role (README, "Production").
 DB_ROLES = roles="$$($(BIN)/python scripts/db_roles.py)" && eval "$$roles"
 
-run: install system-packages
+run: system-packages install
 	$(DB_ROLES) && export DEBUG=$${DEBUG:-1} && \
 	  $(BIN)/python manage.py migrate --noinput && \
 	  $(BIN)/python manage.py seed_demo && \
 	  bash scripts/serve.sh $(BIN)/python $(HOST) $(PORT)
 
-test: install system-packages
+test: system-packages install
 	$(DB_ROLES) && DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # PostgreSQL's server programs (initdb, pg_ctl) and redis-server must be installed; the soak

@@ -6,10 +6,16 @@ are hashed from ``chain.entry_text``, so the walk is bound by reading and hashin
 bytes give each entry's chain hash and its Merkle leaf hash; the walk rebuilds the Merkle tree
 tile by tile, compares it with the stored tiles, and checks every checkpoint's root, and the
 checkpoint the signer keeps outside the database (``signer_state``), against it.
+
+Where the C accelerator ``audit._walk`` is built (and ``AUDIT_VERIFY_ACCELERATED`` is on), it
+does each batch's per-entry work: the text, the three hashes, the tiles. It only confirms that
+a batch holds; a batch it does not confirm is walked again in Python, which stays the
+reference and the one place that names faults.
 """
 
 import hashlib
 import multiprocessing
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,6 +29,12 @@ from django.utils.translation import gettext_lazy as _
 from . import chain, cosignatures, merkle, notes, roles, selectors, signer_state, witnessing
 from .models import Checkpoint, Cosignature, Entry, SigningKey, SigningKeyEvent
 from .tree import FULL_TILE_BYTES, TILE_HEIGHT, TILE_WIDTH
+
+try:
+    # The walk's per-entry work in C (audit/_walk.c), an optional part of the install.
+    from . import _walk as _accelerator
+except ImportError:  # not built (no compiler or no OpenSSL headers): the walk in Python
+    _accelerator = None
 
 
 class Fault:
@@ -277,7 +289,34 @@ def _walk(
     count = position
     sha256, enc = hashlib.sha256, encode_basestring  # local names: this is the hot loop
     perfect_root, join = merkle.perfect_root, b"".join
+    fast = accelerator()
+    wanted_sizes = sorted(wanted)
     for batch in batches:
+        if fast is not None:
+            size = len(batch)
+            walked = fast.walk_batch(
+                batch,
+                expected_seq,
+                prev_hash,
+                prev_time,
+                join(leaves),
+                count,
+                wanted_sizes[
+                    bisect_right(wanted_sizes, count) : bisect_right(wanted_sizes, count + size)
+                ],
+            )
+            if walked is not None:  # every entry holds; otherwise the batch again, in Python
+                expected_seq, prev_hash, prev_time, tile, digests, roots, met = walked
+                leaves = [tile[at : at + merkle.HASH_SIZE] for at in range(0, len(tile), 32)]
+                tile_digests.extend(digests)
+                tile_roots.extend(roots)
+                for at_size, digest, partial in met:
+                    hashes_at[at_size] = digest
+                    leaves_at[at_size] = partial
+                count += size
+                if progress:
+                    progress(size)
+                continue
         for (
             seq,
             time,
@@ -323,6 +362,14 @@ def _walk(
     segment.leaves = leaves
     segment.expected_seq, segment.prev_hash, segment.prev_time = expected_seq, prev_hash, prev_time
     return segment
+
+
+def accelerator():
+    """
+    Return the C walk (module ``audit._walk``) when it is built and ``AUDIT_VERIFY_ACCELERATED``
+    is on, else None.
+    """
+    return _accelerator if settings.AUDIT_VERIFY_ACCELERATED else None
 
 
 def _irregular(seq: int, kind: str, detail: str) -> None:

@@ -22,6 +22,8 @@ Environment variables (all optional on a development machine):
   ``audit_verify`` fails (default 300).
 - ``AUDIT_VERIFY_WORKERS``: how many processes ``audit_verify`` walks a long log with on
   PostgreSQL (default: one per core; ``1``: one process).
+- ``AUDIT_VERIFY_ACCELERATED``: ``0`` to walk the log in Python even where the C accelerator
+  (``audit._walk``) is built (default on; without it the walk is in Python anyway).
 - ``DATABASE_OWNER_URL``: on PostgreSQL, the role that owns the schema and runs the migrations;
   ``DATABASE_URL``'s role then owns nothing (``scripts/db_roles.py`` makes both).
 - ``AUDIT_SEALER_ROLE``: the role that owns the audit log's sealing function.
@@ -433,6 +435,8 @@ AUDIT_SEQUENCER = env_flag("AUDIT_SEQUENCER")
 AUDIT_PENDING_MAX_SECONDS = int(os.environ.get("AUDIT_PENDING_MAX_SECONDS", "300"))
 # How many processes audit_verify walks a long log with on PostgreSQL (default: one per core).
 AUDIT_VERIFY_WORKERS = max(int(os.environ.get("AUDIT_VERIFY_WORKERS") or os.cpu_count() or 1), 1)
+# Walk with the C accelerator where it is built (audit/_walk.c); off: the Python walk only.
+AUDIT_VERIFY_ACCELERATED = env_flag("AUDIT_VERIFY_ACCELERATED", default=True)
 # The last checkpoint the signer signed, kept outside the database (a file the database role
 # cannot write; in production on storage of its own). By default one file per database under
 # VAR_DIR, so that switching a checkout between SQLite and PostgreSQL keeps both.
