@@ -1,8 +1,9 @@
 """
 Audit entries verified per second over 1,000,000 entries on PostgreSQL — the chain and the
 Merkle tree: each entry's hash, its leaf hash, the tree's nodes and the stored tiles — split
-over AUDIT_VERIFY_WORKERS processes (default: one per core) and in one process, beside hashing
-the same bytes with hashlib alone in the same run.
+over AUDIT_VERIFY_WORKERS processes (default: one per core) and in one process, with the C
+accelerator where it is built, beside the pure-Python walk in one process and hashing the same
+bytes with hashlib alone in the same run.
 
 The chain is built once (bulk appends, then sealing) and reused by later runs.
 
@@ -59,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     setup()
     from audit import selectors, services
-    from audit.verification import verify_chain
+    from audit.verification import accelerator, verify_chain
 
     ensure_entries(args.entries)
     services.tree_build()
@@ -67,8 +68,18 @@ def main() -> None:
     print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     from django.conf import settings
+    from django.test import override_settings
 
     workers = settings.AUDIT_VERIFY_WORKERS
+    accelerated = accelerator() is not None
+    print(
+        "walk: "
+        + (
+            "C accelerator (audit._walk)"
+            if accelerated
+            else "Python (audit._walk not built, or AUDIT_VERIFY_ACCELERATED=0)"
+        )
+    )
     started = time.perf_counter()
     verdict = verify_chain()
     verify_seconds = time.perf_counter() - started
@@ -78,6 +89,12 @@ def main() -> None:
     single = verify_chain(workers=1)
     single_seconds = time.perf_counter() - started
     assert single.ok and single.tree_root == verdict.tree_root, single.problems[:3]
+    # Baseline: the pure-Python walk in one process.
+    started = time.perf_counter()
+    with override_settings(AUDIT_VERIFY_ACCELERATED=False):
+        python = verify_chain(workers=1)
+    python_seconds = time.perf_counter() - started
+    assert python.ok and python.tree_root == verdict.tree_root, python.problems[:3]
 
     # Baseline: the very bytes the verifier hashes, already in memory, hashed by hashlib alone.
     texts = [row.text().encode() for row in selectors.chain_rows()]
@@ -103,6 +120,10 @@ def main() -> None:
     print(
         f"verify_chain, one process:   {count / single_seconds:>12,.0f} entries/s "
         f"({single_seconds:.2f} s)"
+    )
+    print(
+        f"Python walk, one process:    {count / python_seconds:>12,.0f} entries/s "
+        f"({python_seconds:.2f} s)"
     )
     print(
         f"hashlib alone, same bytes:   {count / hash_seconds:>12,.0f} entries/s "
