@@ -115,6 +115,49 @@ read_row(PyObject *item, row_t *row)
     return get_integer(cons, &row->consortium);
 }
 
+#define CANONICAL_TIME 27 /* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+
+/*
+ * Write the canonical time of ``iso`` (PostgreSQL's ISO text of a UTC timestamp,
+ * "YYYY-MM-DD HH:MM:SS" and up to six fraction digits, as selectors.canonical_time reads it)
+ * to ``out``; -1 for any other text.
+ */
+static int
+canonical_time(text_t iso, char *out)
+{
+    static const char pattern[] = "0000-00-00 00:00:00";
+    const char *in = iso.data;
+    Py_ssize_t i;
+    if (iso.size != 19 && (iso.size < 21 || iso.size > 26)) {
+        return -1;
+    }
+    for (i = 0; i < 19; i++) {
+        if (pattern[i] == '0' ? (in[i] < '0' || in[i] > '9') : in[i] != pattern[i]) {
+            return -1;
+        }
+    }
+    if (iso.size > 19) {
+        if (in[19] != '.') {
+            return -1;
+        }
+        for (i = 20; i < iso.size; i++) {
+            if (in[i] < '0' || in[i] > '9') {
+                return -1;
+            }
+        }
+    }
+    memcpy(out, in, 10);
+    out[10] = 'T';
+    memcpy(out + 11, in + 11, 8);
+    out[19] = '.';
+    memset(out + 20, '0', 6);
+    if (iso.size > 19) {
+        memcpy(out + 20, in + 20, (size_t)(iso.size - 20));
+    }
+    out[26] = 'Z';
+    return 0;
+}
+
 /* A growing byte buffer for the canonical text. */
 typedef struct {
     unsigned char *data;
@@ -415,10 +458,11 @@ done:
 }
 
 PyDoc_STRVAR(walk_batch_doc,
-"walk_batch(rows, expected_seq, prev_hash, prev_time, leaves, size, wanted)\n--\n\n"
+"walk_batch(rows, expected_seq, prev_hash, prev_time, leaves, size, wanted, iso_time)\n--\n\n"
 "Walk ``rows`` (chain row tuples in sequence order) after the entry of ``prev_hash`` and\n"
 "``prev_time``, expecting ``expected_seq`` first, at tree size ``size`` whose partial level-0\n"
-"tile holds the leaf hashes ``leaves`` (bytes); ``wanted``: the tree sizes to record.\n\n"
+"tile holds the leaf hashes ``leaves`` (bytes); ``wanted``: the tree sizes to record;\n"
+"``iso_time``: the rows' times are PostgreSQL's ISO text, not the canonical one.\n\n"
 "Return None when any row does not hold (or is not as expected); otherwise the tuple\n"
 "(expected_seq, prev_hash, prev_time, leaves, tile_digests, tile_roots, at), where ``at``\n"
 "lists (size, hash, leaves) for each wanted size met.");
@@ -430,17 +474,18 @@ walk_batch(PyObject *Py_UNUSED(module), PyObject *args)
     Py_buffer leaves_view;
     PyObject *rows = NULL, *wanted_seq = NULL, *result = NULL;
     PyObject *digests = NULL, *roots = NULL, *at = NULL, *out_leaves = NULL;
-    PyObject *next_expected = NULL, *out_hash, *out_time;
+    PyObject *next_expected = NULL, *out_hash, *out_time = NULL;
     row_t *parsed = NULL;
     long long *wanted = NULL, expected_seq, size;
     wanted_t *met = NULL;
     unsigned char *leaves = NULL, *tiles = NULL;
+    char *times = NULL;
     text_t prev_hash, prev_time;
     Py_ssize_t count, wanted_count = 0, filled, tile_count = 0, i;
-    int irregular = 1;
+    int irregular = 1, iso_time = 0;
 
-    if (!PyArg_ParseTuple(args, "OOOOy*OO:walk_batch", &rows_arg, &expected_arg, &prev_hash_arg,
-                          &prev_time_arg, &leaves_view, &size_arg, &wanted_arg)) {
+    if (!PyArg_ParseTuple(args, "OOOOy*OO|p:walk_batch", &rows_arg, &expected_arg, &prev_hash_arg,
+                          &prev_time_arg, &leaves_view, &size_arg, &wanted_arg, &iso_time)) {
         return NULL;
     }
     if (leaves_view.len % HASH_SIZE || leaves_view.len >= TILE_BYTES) {
@@ -469,7 +514,8 @@ walk_batch(PyObject *Py_UNUSED(module), PyObject *args)
     met = PyMem_RawCalloc((size_t)(wanted_count ? wanted_count : 1), sizeof(wanted_t));
     leaves = PyMem_RawMalloc(TILE_BYTES);
     tiles = PyMem_RawMalloc((size_t)(count / TILE_WIDTH + 1) * 2 * HASH_SIZE);
-    if (!parsed || !wanted || !met || !leaves || !tiles) {
+    times = PyMem_RawMalloc((size_t)(iso_time ? count : 0) * CANONICAL_TIME + 1);
+    if (!parsed || !wanted || !met || !leaves || !tiles || !times) {
         PyErr_NoMemory();
         goto error;
     }
@@ -482,6 +528,14 @@ walk_batch(PyObject *Py_UNUSED(module), PyObject *args)
     for (i = 0; i < count; i++) {
         if (read_row(PyTuple_GET_ITEM(rows, i), &parsed[i]) < 0) {
             goto irregular;
+        }
+        if (iso_time) {
+            char *canonical = times + i * CANONICAL_TIME;
+            if (canonical_time(parsed[i].time, canonical) < 0) {
+                goto irregular;
+            }
+            parsed[i].time.data = canonical;
+            parsed[i].time.size = CANONICAL_TIME;
         }
     }
     memcpy(leaves, leaves_view.buf, (size_t)leaves_view.len);
@@ -534,17 +588,20 @@ walk_batch(PyObject *Py_UNUSED(module), PyObject *args)
         PyObject *last = PyTuple_GET_ITEM(rows, count - 1);
         next_expected = PyLong_FromLongLong(parsed[count - 1].seq + 1);
         out_hash = PyTuple_GET_ITEM(last, 10);
-        out_time = PyTuple_GET_ITEM(last, 1);
+        out_time = iso_time ? PyUnicode_FromStringAndSize(parsed[count - 1].time.data,
+                                                          CANONICAL_TIME)
+                            : Py_NewRef(PyTuple_GET_ITEM(last, 1));
     }
     else {
         next_expected = Py_NewRef(expected_arg);
         out_hash = prev_hash_arg;
-        out_time = prev_time_arg;
+        out_time = Py_NewRef(prev_time_arg);
     }
-    if (next_expected == NULL) {
+    if (next_expected == NULL || out_time == NULL) {
+        Py_XDECREF(out_time);
         goto error;
     }
-    result = Py_BuildValue("(NOOOOOO)", next_expected, out_hash, out_time, out_leaves, digests,
+    result = Py_BuildValue("(NONOOOO)", next_expected, out_hash, out_time, out_leaves, digests,
                            roots, at);
     next_expected = NULL; /* stolen by "N", even on failure */
     goto error; /* release everything else; ``result`` is NULL on failure */
@@ -567,6 +624,7 @@ error:
     PyMem_RawFree(met);
     PyMem_RawFree(leaves);
     PyMem_RawFree(tiles);
+    PyMem_RawFree(times);
     Py_XDECREF(rows);
     Py_XDECREF(wanted_seq);
     PyBuffer_Release(&leaves_view);

@@ -4,6 +4,7 @@ import contextlib
 import datetime
 import json
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -72,13 +73,32 @@ def time_sql() -> str:
     raise NotImplementedError(f"the audit chain does not support {connection.vendor}")
 
 
-def chain_rows_sql(*, bounded: bool) -> str:
+# PostgreSQL's ISO text of a UTC timestamp: fraction digits only as many as needed.
+ISO_TIME_SQL = "(time AT TIME ZONE 'UTC')::text"
+ISO_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?")
+
+
+def canonical_time(iso: str) -> str | None:
+    """
+    Return the canonical time text of ``iso`` (ISO_TIME_SQL's text of a year from 1 to 9999),
+    what ``time_sql`` gives for the same time; None for any other text.
+    """
+    if not ISO_TIME_RE.fullmatch(iso):
+        return None
+    return f"{iso[:10]}T{iso[11:19]}.{iso[20:]:0<6}Z"
+
+
+def chain_rows_sql(*, bounded: bool, iso_time: bool = False) -> str:
     """
     Return the query of the sealed entries (ChainRow's fields) from a first sequence number
     (its one parameter), or between two (``bounded``), in sequence order.
+
+    With ``iso_time`` on PostgreSQL the time is ISO_TIME_SQL's text, which costs the server a
+    third of ``time_sql``'s; ``canonical_time`` (or the C walk) turns it into the canonical one.
     """
+    time = ISO_TIME_SQL if iso_time and connection.vendor == "postgresql" else time_sql()
     return (
-        f"SELECT seq, {time_sql()}, actor_type, actor_id, action, object_type, object_id, "
+        f"SELECT seq, {time}, actor_type, actor_id, action, object_type, object_id, "
         f"consortium_id, payload, prev_hash, hash FROM {Entry._meta.db_table} "
         "WHERE seq >= %s" + (" AND seq <= %s" if bounded else "") + " ORDER BY seq"
     )
@@ -106,15 +126,17 @@ def chain_rows(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[Ch
                     yield ChainRow._make(row)
 
 
-def chain_row_batches(*, start_seq: int = 1, end_seq: int | None = None) -> Iterator[list[tuple]]:
+def chain_row_batches(
+    *, start_seq: int = 1, end_seq: int | None = None, iso_time: bool = False
+) -> Iterator[list[tuple]]:
     """
     Yield sealed entries from ``start_seq`` (to ``end_seq``) in sequence order, in lists of
-    plain tuples (ChainRow's fields).
+    plain tuples (ChainRow's fields; the time as ``chain_rows_sql`` gives it with ``iso_time``).
 
     On PostgreSQL a thread reads the next batch from the server-side cursor while the caller
     works on this one: the server's reading and formatting overlaps the caller's hashing.
     """
-    query = chain_rows_sql(bounded=end_seq is not None)
+    query = chain_rows_sql(bounded=end_seq is not None, iso_time=iso_time)
     params = [start_seq] + ([end_seq] if end_seq is not None else [])
     with transaction.atomic():
         connection.ensure_connection()

@@ -276,11 +276,16 @@ def _walk(
     wanted: set[int],
     note: Callable[[int, str, str], None],
     progress: Callable[[int], None] | None = None,
+    iso_time: bool = False,
 ) -> _Segment:
     """
     Check each entry of ``batches`` (ChainRow tuples in sequence order) for its sequence, link,
     time and hash, following the entry of ``prev_hash`` and ``prev_time`` at tree size
     ``position`` (a multiple of TILE_WIDTH); hash its leaf and each full tile.
+
+    With ``iso_time`` the rows' times are PostgreSQL's ISO text (``selectors.chain_rows_sql``),
+    which only the C walk reads: a batch it does not confirm raises _Irregular, and the caller
+    walks again with the canonical times.
     """
     segment = _Segment(expected_seq, prev_hash, prev_time)
     tile_digests, tile_roots = segment.tile_digests, segment.tile_roots
@@ -292,9 +297,9 @@ def _walk(
     fast = accelerator()
     wanted_sizes = sorted(wanted)
     for batch in batches:
-        if fast is not None:
+        if fast is not None or iso_time:
             size = len(batch)
-            walked = fast.walk_batch(
+            walked = fast and fast.walk_batch(
                 batch,
                 expected_seq,
                 prev_hash,
@@ -304,6 +309,7 @@ def _walk(
                 wanted_sizes[
                     bisect_right(wanted_sizes, count) : bisect_right(wanted_sizes, count + size)
                 ],
+                iso_time,
             )
             if walked is not None:  # every entry holds; otherwise the batch again, in Python
                 expected_seq, prev_hash, prev_time, tile, digests, roots, met = walked
@@ -317,6 +323,8 @@ def _walk(
                 if progress:
                     progress(size)
                 continue
+            if iso_time:
+                raise _Irregular(count + 1, "the C walk left a batch of ISO times to Python")
         for (
             seq,
             time,
@@ -405,6 +413,7 @@ def _walk_parallel(workers: int, wanted: set[int], progress) -> list[_Segment] |
         cursor.execute("SELECT pg_export_snapshot()")
         snapshot = cursor.fetchone()[0]
     params = connection.get_connection_params()
+    iso_time = accelerator() is not None  # every run in C, on the server's cheaper time text
     context = multiprocessing.get_context("fork")
     children = []
     for k in range(1, workers):
@@ -413,7 +422,7 @@ def _walk_parallel(workers: int, wanted: set[int], progress) -> list[_Segment] |
         time, digest = before[starts[k]]
         child = context.Process(
             target=_walk_child,
-            args=(sender, params, snapshot, starts[k], end, digest, time, wanted),
+            args=(sender, params, snapshot, starts[k], end, digest, time, wanted, iso_time),
             daemon=True,
         )
         child.start()
@@ -423,7 +432,7 @@ def _walk_parallel(workers: int, wanted: set[int], progress) -> list[_Segment] |
     try:
         segments.append(
             _walk(
-                selectors.chain_row_batches(start_seq=1, end_seq=starts[1]),
+                selectors.chain_row_batches(start_seq=1, end_seq=starts[1], iso_time=iso_time),
                 position=0,
                 expected_seq=1,
                 prev_hash=chain.GENESIS_HASH,
@@ -431,6 +440,7 @@ def _walk_parallel(workers: int, wanted: set[int], progress) -> list[_Segment] |
                 wanted=wanted,
                 note=_irregular,
                 progress=progress,
+                iso_time=iso_time,
             )
         )
     except _Irregular:
@@ -458,7 +468,54 @@ def _walk_parallel(workers: int, wanted: set[int], progress) -> list[_Segment] |
     return segments
 
 
-def _walk_child(sender, params, snapshot, start, end, prev_hash, prev_time, wanted) -> None:
+class _Progress:
+    """
+    Report the entries walked to ``progress``, once each, over walks that may start again
+    from the first entry (a parallel or C-only walk that met a fault).
+    """
+
+    def __init__(self, progress: Callable[[int], None] | None) -> None:
+        self.progress = progress
+        self.reported = self.walked = 0
+
+    def restart(self) -> None:
+        self.walked = 0
+
+    def advance(self, count: int) -> None:
+        self.walked += count
+        if self.progress and self.walked > self.reported:
+            self.progress(self.walked - self.reported)
+            self.reported = self.walked
+
+
+def _walk_single(wanted: set[int], note, walked: _Progress) -> _Segment:
+    """
+    Walk the whole log in this process. With the C walk on PostgreSQL, first on the server's
+    cheaper ISO time text, all in C; at the first batch it does not confirm, again on the
+    canonical time text, each batch that C does not confirm in Python, which names the faults.
+    """
+    start = {"position": 0, "expected_seq": 1, "prev_hash": chain.GENESIS_HASH, "prev_time": ""}
+    walked.restart()
+    if accelerator() is not None and connection.vendor == "postgresql":
+        try:
+            return _walk(
+                selectors.chain_row_batches(iso_time=True),
+                **start,
+                wanted=wanted,
+                note=_irregular,
+                progress=walked.advance,
+                iso_time=True,
+            )
+        except _Irregular:
+            walked.restart()
+    return _walk(
+        selectors.chain_row_batches(), **start, wanted=wanted, note=note, progress=walked.advance
+    )
+
+
+def _walk_child(
+    sender, params, snapshot, start, end, prev_hash, prev_time, wanted, iso_time
+) -> None:
     """In a forked process: walk the entries after ``start`` (to ``end``); send the outcome."""
     import psycopg
     from psycopg import sql
@@ -470,7 +527,7 @@ def _walk_child(sender, params, snapshot, start, end, prev_hash, prev_time, want
             own.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
             with own.cursor(name="audit_chain_part") as cursor:
                 cursor.execute(
-                    selectors.chain_rows_sql(bounded=end is not None),
+                    selectors.chain_rows_sql(bounded=end is not None, iso_time=iso_time),
                     [start + 1] + ([end] if end is not None else []),
                 )
                 segment = _walk(
@@ -481,6 +538,7 @@ def _walk_child(sender, params, snapshot, start, end, prev_hash, prev_time, want
                     prev_time=prev_time,
                     wanted=wanted,
                     note=_irregular,
+                    iso_time=iso_time,
                 )
         sender.send(("ok", segment))
     except _Irregular:
@@ -551,20 +609,10 @@ def _verify(
     hashes_at: dict[int, str] = {}
     roots_at: dict[int, bytes] = {}
     tree_check = _TreeCheck(note)
-    segments = _walk_parallel(workers, wanted, progress) if workers > 1 else None
+    walked = _Progress(progress)
+    segments = _walk_parallel(workers, wanted, walked.advance) if workers > 1 else None
     if segments is None:  # one walk; also the one that names the faults a parallel walk met
-        segments = [
-            _walk(
-                selectors.chain_row_batches(),
-                position=0,
-                expected_seq=1,
-                prev_hash=chain.GENESIS_HASH,
-                prev_time="",
-                wanted=wanted,
-                note=note,
-                progress=progress,
-            )
-        ]
+        segments = [_walk_single(wanted, note, walked)]
     leaves_at: dict[int, bytes] = {}
     for segment in segments:
         tree_check.absorb(segment)
