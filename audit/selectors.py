@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime
+import hashlib
 import json
 import queue
 import re
@@ -187,6 +188,33 @@ def overlapped_batches(cursor) -> Iterator[list[tuple]]:
             with contextlib.suppress(queue.Empty):
                 batches.get(timeout=0.1)
         reader.join()
+
+
+def tree_tile_digests(*, level: int) -> Iterator[tuple[int, bytes]]:
+    """
+    Yield (index, SHA-256 of its hashes) of the stored tiles of one level, in index order; on
+    PostgreSQL hashed by the server, which then sends 32 bytes a tile instead of up to 8 KiB.
+    """
+    if connection.vendor != "postgresql":
+        for index, hashes in tree_tiles(level=level):
+            yield index, hashlib.sha256(bytes(hashes)).digest()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT index, sha256(hashes) FROM {TreeTile._meta.db_table} WHERE level = %s "
+            "ORDER BY index",
+            [level],
+        )
+        for index, digest in cursor.fetchall():
+            yield index, bytes(digest)
+
+
+def tree_tile(*, level: int, index: int) -> bytes | None:
+    """Return the hashes of the stored tile ``level``/``index``, None when there is none."""
+    hashes = (
+        TreeTile.objects.filter(level=level, index=index).values_list("hashes", flat=True).first()
+    )
+    return None if hashes is None else bytes(hashes)
 
 
 def tree_tiles(*, level: int) -> Iterator[tuple[int, bytes]]:

@@ -208,14 +208,15 @@ class _TreeCheck:
         """Compare every stored tile with the tree of the entries."""
         full_tiles = len(self.leaf_tile_digests)
         stored_leaf_tiles = set()
-        for index, hashes in selectors.tree_tiles(level=0):
-            hashes = bytes(hashes)
+        for index, digest in selectors.tree_tile_digests(level=0):
             stored_leaf_tiles.add(index)
             if index < full_tiles:
-                if hashlib.sha256(hashes).digest() != self.leaf_tile_digests[index]:
-                    self._compare(0, index, self._leaf_tile(index), hashes)
+                if digest != self.leaf_tile_digests[index]:
+                    stored = selectors.tree_tile(level=0, index=index)
+                    self._compare(0, index, self._leaf_tile(index), stored)
             elif index == full_tiles and self.leaves:
-                self._compare(0, index, b"".join(self.leaves), hashes)
+                stored = selectors.tree_tile(level=0, index=index)
+                self._compare(0, index, b"".join(self.leaves), stored)
             else:
                 self.note(
                     self.size + 1, Fault.TREE_MISMATCH, f"stored tile 0/{index} is beyond the log"
