@@ -502,7 +502,7 @@ walk_batch(PyObject *Py_UNUSED(module), PyObject *args)
     count = PyTuple_GET_SIZE(rows);
     wanted_count = PyTuple_GET_SIZE(wanted_seq);
     if (get_integer(expected_arg, &expected_seq) < 0 || get_integer(size_arg, &size) < 0
-        || size < 0 || get_text(prev_hash_arg, &prev_hash) < 0
+        || size < 0 || size > LLONG_MAX - count || get_text(prev_hash_arg, &prev_hash) < 0
         || get_text(prev_time_arg, &prev_time) < 0) {
         goto irregular;
     }
