@@ -64,7 +64,7 @@ def _worker(mode: str, seconds: float, barrier, counter, number: int, commits) -
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from audit import actions, chain, services
+    from audit import actions, services
     from audit.services import EntrySpec, _build
 
     actions.declare({ACTION: ["n", "kind"]})
