@@ -200,9 +200,11 @@ def tree_tile_digests(*, level: int) -> Iterator[tuple[int, bytes]]:
             yield index, hashlib.sha256(bytes(hashes)).digest()
         return
     with connection.cursor() as cursor:
+        # Named with its schema: no function of the same name elsewhere on a search path (which
+        # a role may set for itself) stands in for it.
         cursor.execute(
-            f"SELECT index, sha256(hashes) FROM {TreeTile._meta.db_table} WHERE level = %s "
-            "ORDER BY index",
+            f"SELECT index, pg_catalog.sha256(hashes) FROM {TreeTile._meta.db_table} "
+            "WHERE level = %s ORDER BY index",
             [level],
         )
         for index, digest in cursor.fetchall():
