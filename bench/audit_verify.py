@@ -3,7 +3,8 @@ Audit entries verified per second over 1,000,000 entries on PostgreSQL — the c
 Merkle tree: each entry's hash, its leaf hash, the tree's nodes and the stored tiles — split
 over AUDIT_VERIFY_WORKERS processes (default: one per core) and in one process, with the C
 accelerator where it is built, beside the pure-Python walk in one process and hashing the same
-bytes with hashlib alone in the same run.
+bytes with hashlib alone in the same run. Each figure is the median of ``--repeats`` runs (3),
+the runs of one repeat one after the other.
 
 The chain is built once (bulk appends, then sealing) and reused by later runs.
 
@@ -13,6 +14,7 @@ The chain is built once (bulk appends, then sealing) and reused by later runs.
 import argparse
 import hashlib
 import os
+import statistics
 import time
 
 from _setup import machine, setup
@@ -57,6 +59,7 @@ def ensure_entries(target: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each figure")
     args = parser.parse_args()
     setup()
     from audit import selectors, services
@@ -80,60 +83,55 @@ def main() -> None:
             else "Python (audit._walk not built, or AUDIT_VERIFY_ACCELERATED=0)"
         )
     )
-    started = time.perf_counter()
-    verdict = verify_chain()
-    verify_seconds = time.perf_counter() - started
-    assert verdict.ok, verdict.problems[:3]
-    # The walk in one process, as before the split.
-    started = time.perf_counter()
-    single = verify_chain(workers=1)
-    single_seconds = time.perf_counter() - started
-    assert single.ok and single.tree_root == verdict.tree_root, single.problems[:3]
-    # Baseline: the pure-Python walk in one process.
-    started = time.perf_counter()
-    with override_settings(AUDIT_VERIFY_ACCELERATED=False):
-        python = verify_chain(workers=1)
-    python_seconds = time.perf_counter() - started
-    assert python.ok and python.tree_root == verdict.tree_root, python.problems[:3]
-
     # Baseline: the very bytes the verifier hashes, already in memory, hashed by hashlib alone.
     texts = [row.text().encode() for row in selectors.chain_rows()]
     sha256 = hashlib.sha256
-    started = time.perf_counter()
-    for text in texts:
-        sha256(text).hexdigest()
-    hash_seconds = time.perf_counter() - started
-    # And the same hashing as the verifier's: entry hash, leaf hash, one node per leaf.
-    started = time.perf_counter()
-    for text in texts:
-        sha256(text).hexdigest()
-        leaf = sha256(b"\x00" + text).digest()
-        sha256(b"\x01" + leaf + leaf).digest()
-    all_hash_seconds = time.perf_counter() - started
 
-    count = verdict.entries
+    def hashlib_alone():
+        for text in texts:
+            sha256(text).hexdigest()
+
+    def three_hashes():  # the same hashing as the verifier's: entry, leaf, one node per leaf
+        for text in texts:
+            sha256(text).hexdigest()
+            leaf = sha256(b"\x00" + text).digest()
+            sha256(b"\x01" + leaf + leaf).digest()
+
+    def python_walk():
+        with override_settings(AUDIT_VERIFY_ACCELERATED=False):
+            return verify_chain(workers=1)
+
+    measured = {
+        f"verify_chain, {workers} process(es)": verify_chain,
+        "verify_chain, one process": lambda: verify_chain(workers=1),
+        "Python walk, one process": python_walk,
+        "hashlib alone, same bytes": hashlib_alone,
+        "hashlib, the verifier's three hashes": three_hashes,
+    }
+    # Each figure --repeats times, the runs of one repeat one after the other, so that other
+    # work on the machine weighs on all of them alike; the median of each is its figure.
+    seconds: dict[str, list[float]] = {label: [] for label in measured}
+    root = None
+    for _ in range(args.repeats):
+        for label, run in measured.items():
+            started = time.perf_counter()
+            verdict = run()
+            seconds[label].append(time.perf_counter() - started)
+            if verdict is not None:
+                assert verdict.ok, verdict.problems[:3]
+                assert root is None or verdict.tree_root == root
+                root, count = verdict.tree_root, verdict.entries
+
     print(f"entries in the chain:        {count:>12,}")
-    print(
-        f"verify_chain, {workers} process(es): {count / verify_seconds:>12,.0f} entries/s "
-        f"({verify_seconds:.2f} s)"
-    )
-    print(
-        f"verify_chain, one process:   {count / single_seconds:>12,.0f} entries/s "
-        f"({single_seconds:.2f} s)"
-    )
-    print(
-        f"Python walk, one process:    {count / python_seconds:>12,.0f} entries/s "
-        f"({python_seconds:.2f} s)"
-    )
-    print(
-        f"hashlib alone, same bytes:   {count / hash_seconds:>12,.0f} entries/s "
-        f"({hash_seconds:.2f} s)"
-    )
-    print(
-        f"hashlib, the verifier's three hashes: {count / all_hash_seconds:>12,.0f} entries/s "
-        f"({all_hash_seconds:.2f} s)"
-    )
-    print(f"ratio verify / hashlib:      {hash_seconds / verify_seconds:>12.2f}")
+    for label, times in seconds.items():
+        rates = ", ".join(f"{count / t:,.0f}" for t in times)
+        print(
+            f"{label + ':':<38} {count / statistics.median(times):>10,.0f} entries/s "
+            f"(median of {rates})"
+        )
+    split = statistics.median(seconds[f"verify_chain, {workers} process(es)"])
+    alone = statistics.median(seconds["hashlib alone, same bytes"])
+    print(f"ratio verify / hashlib:      {alone / split:>12.2f}")
     print("aim: >= 300,000 entries/s including the tree")
     print(f"load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
