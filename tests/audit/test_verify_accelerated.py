@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from audit import chain, merkle, selectors, services, verification
 from audit.models import Entry
-from audit.selectors import canonical_time
+from audit.selectors import ChainRow, canonical_time
 
 from .helpers import build_chain, raw_sql
 
@@ -254,18 +254,8 @@ def test_a_full_tile_gives_merkles_tile_root_and_digest():
     assert met2[0][2] == b"" and met2[1][2] == b"".join(leaves[256:260])
 
 
-_KEYS = [
-    "seq",
-    "time",
-    "actor_type",
-    "actor_id",
-    "action",
-    "object_type",
-    "object_id",
-    "consortium_id",
-    "payload",
-    "prev_hash",
-]
+# The fields chain.entry_text takes, in the order of a row of the walk (its hash last).
+_KEYS = ChainRow._fields[:-1]
 
 
 def _one_row(**changes) -> tuple:
