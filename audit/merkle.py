@@ -67,6 +67,11 @@ def root(leaf_hashes: Sequence[bytes]) -> bytes:
     return value
 
 
+def split_hashes(data: bytes) -> list[bytes]:
+    """Return the hashes of ``data``, hashes of HASH_SIZE bytes one after another (a tile)."""
+    return [data[at : at + HASH_SIZE] for at in range(0, len(data), HASH_SIZE)]
+
+
 def perfect_root(hashes: Sequence[bytes]) -> bytes:
     """Return the root of a perfect subtree whose 2**k bottom hashes are given (k >= 0)."""
     level = list(hashes)

@@ -118,9 +118,7 @@ def append_hashes(start: int, hashes: Iterable[bytes]) -> int:
             if len(tile) < FULL_TILE_BYTES:
                 break
             # A full tile: its root becomes the next hash of the level above.
-            value = merkle.perfect_root(
-                [bytes(tile[i : i + 32]) for i in range(0, FULL_TILE_BYTES, 32)]
-            )
+            value = merkle.perfect_root(merkle.split_hashes(bytes(tile)))
             del open_tiles[level]
             level, index = level + 1, tile_index
         position += 1
@@ -221,9 +219,7 @@ class TileReader:
         hashes = tile[offset : offset + count * merkle.HASH_SIZE]
         if len(hashes) != count * merkle.HASH_SIZE:
             raise TreeError(f"the tree has no node {level}/{index}")
-        value = merkle.perfect_root(
-            [hashes[i : i + 32] for i in range(0, len(hashes), merkle.HASH_SIZE)]
-        )
+        value = merkle.perfect_root(merkle.split_hashes(hashes))
         self.cache[key] = value
         return value
 

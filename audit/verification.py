@@ -140,7 +140,7 @@ class _TreeCheck:
         first = index * TILE_WIDTH  # the first hash of the tile, at its level
         if stored is not None:
             for at in range(0, min(len(stored), len(computed)), merkle.HASH_SIZE):
-                if stored[at : at + 32] != computed[at : at + 32]:
+                if stored[at : at + merkle.HASH_SIZE] != computed[at : at + merkle.HASH_SIZE]:
                     first += at // merkle.HASH_SIZE
                     break
             else:
@@ -177,7 +177,7 @@ class _TreeCheck:
         """
         saved = self.size, self.leaves
         self.size = size
-        self.leaves = [leaves[at : at + merkle.HASH_SIZE] for at in range(0, len(leaves), 32)]
+        self.leaves = merkle.split_hashes(leaves)
         try:
             return self.root()
         finally:
@@ -316,7 +316,7 @@ def _walk(
             )
             if walked is not None:  # every entry holds; otherwise the batch again, in Python
                 expected_seq, prev_hash, prev_time, tile, digests, roots, met = walked
-                leaves = [tile[at : at + merkle.HASH_SIZE] for at in range(0, len(tile), 32)]
+                leaves = merkle.split_hashes(tile)
                 tile_digests.extend(digests)
                 tile_roots.extend(roots)
                 for at_size, digest, partial in met:
